@@ -1,0 +1,158 @@
+"""The `aggregator` command line: run, fetch, publish, check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from aggregator import __version__
+from aggregator.config import Config, ConfigError, load_config
+from aggregator.fetch import fetch_all
+from aggregator.models import FetchRequest, FetchStatus, RunReport, SourceResult
+from aggregator.parse import NotAFeed, parse_feed
+from aggregator.pipeline import fetch_options, run
+from aggregator.store import Store
+
+EXIT_OK, EXIT_PUBLISH_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=Path("feeds.yaml"), help="feeds.yaml path")
+    common.add_argument("--db", type=Path, help="state database (default: aggregator.db beside it)")
+    common.add_argument("--output", type=Path, help="output folder (default: output/ beside it)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="Fetch Afghan news feeds, merge duplicates, publish feeds and a digest.",
+    )
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common()
+    run_p = commands.add_parser("run", parents=[common], help="fetch, store, dedupe and publish")
+    fetch_p = commands.add_parser("fetch", parents=[common], help="fetch and store, no publish")
+    for sub in (run_p, fetch_p):
+        sub.add_argument("--json", action="store_true", help="print the run report as JSON")
+    commands.add_parser("publish", parents=[common], help="publish from stored stories only")
+    check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
+    check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
+    return parser
+
+
+def _line(result: SourceResult) -> str:
+    if result.failed:
+        return f"FAILED     {result.source}: {result.error}"
+    status = f"HTTP {result.http_status}, " if result.http_status else ""
+    timing = f"({status}{result.elapsed:.2f} s)"
+    if result.outcome == "ok":
+        text = (
+            f"ok         {result.source}: {result.entries_seen} entries, {result.new_entries} new"
+        )
+        return f"{text} {timing}"
+    return f"unchanged  {result.source}: {result.outcome.replace('_', ' ')} {timing}"
+
+
+def _print_result(result: SourceResult) -> None:
+    print(_line(result), flush=True)
+    if result.warning:
+        print(f"warning    {result.source}: {result.warning}", flush=True)
+
+
+def _summary(report: RunReport, output: Path) -> str:
+    text = (
+        f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed; "
+        f"{report.new_entries} new entries"
+    )
+    if report.publish_error:
+        return f"{text}; NOT published: {report.publish_error}"
+    return f"{text}; {report.stories_published} stories published to {output}"
+
+
+def _report_json(report: RunReport) -> str:
+    data = {
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat() if report.finished else None,
+        "sources_ok": report.sources_ok,
+        "sources_failed": report.sources_failed,
+        "new_entries": report.new_entries,
+        "stories_published": report.stories_published,
+        "publish_error": report.publish_error,
+        "sources": [asdict(r) for r in report.results],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    base = args.config.parent
+    return args.db or base / "aggregator.db", args.output or base / "output"
+
+
+def _cycle(args: argparse.Namespace, config: Config, fetch: bool, publish: bool) -> int:
+    db, output = _paths(args)
+    quiet = getattr(args, "json", False)
+    try:
+        store = Store(db)
+    except (sqlite3.Error, RuntimeError) as exc:
+        print(f"error: cannot open database {db}: {exc}", file=sys.stderr)
+        return EXIT_PUBLISH_FAILED
+    with store:
+        report = run(
+            config,
+            store,
+            output,
+            on_result=None if quiet else _print_result,
+            fetch=fetch,
+            publish_outputs=publish,
+        )
+    if quiet:
+        print(_report_json(report))
+    else:
+        print(_summary(report, output))
+    if report.publish_error:
+        print(f"error: {report.publish_error}", file=sys.stderr)
+        return EXIT_PUBLISH_FAILED
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, config: Config) -> int:
+    print(f"{args.config}: OK, {len(config.sources)} sources")
+    if not args.live:
+        return EXIT_OK
+    failures = 0
+    requests = [FetchRequest(s.name, s.url) for s in config.sources]
+    for result in fetch_all(requests, fetch_options(config)):
+        name = result.request.source
+        if result.status is FetchStatus.ERROR:
+            failures += 1
+            print(f"FAILED  {name}: {result.error}")
+            continue
+        try:
+            parsed = parse_feed(result.body or b"", result.headers, result.final_url)
+        except NotAFeed as exc:
+            failures += 1
+            print(f"FAILED  {name}: {exc}")
+            continue
+        print(f"ok      {name}: {len(parsed.entries)} entries")
+    return EXIT_OK if not failures else EXIT_PUBLISH_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "check":
+        return _check(args, config)
+    fetch = args.command in ("run", "fetch")
+    publish = args.command in ("run", "publish")
+    return _cycle(args, config, fetch=fetch, publish=publish)

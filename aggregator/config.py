@@ -1,0 +1,223 @@
+"""Load `feeds.yaml` into validated pydantic models, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MIN_REFRESH_MINUTES = 30
+
+
+class ConfigError(Exception):
+    """A problem in the configuration file, located to a line where possible."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http or https URL, got {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Strict):
+    """The published site: titles, links, time zone of the daily edition."""
+
+    title: str = "AOP News - Daily Digest"
+    link: HttpUrl = "https://www.aopnews.com/"
+    description: str = "Afghan news from AOP News and the outlets it follows, merged daily."
+    language: str = "en"
+    timezone: str = "Asia/Kabul"
+    publish_at: str = "06:00"
+    feed_items: int = Field(200, ge=1, le=5000)
+    digest_hours: int = Field(24, ge=1, le=24 * 14)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("publish_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"must be a time as HH:MM, got {value!r}")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Defaults(_Strict):
+    """Settings that apply to every source unless the source overrides them."""
+
+    timeout: float = Field(20, gt=0, le=300)
+    refresh: int = Field(60, ge=MIN_REFRESH_MINUTES)
+    concurrency: int = Field(8, ge=1, le=64)
+    max_items: int = Field(50, ge=1, le=1000)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+
+
+class Source(_Strict):
+    """One feed the aggregator follows."""
+
+    name: str = Field(min_length=1)
+    url: HttpUrl
+    homepage: HttpUrl | None = None
+    language: str = "en"
+    category: str = "News"
+    own: bool = False
+    priority: int = 0
+    include: list[str] = []
+    exclude: list[str] = []
+    max_items: int | None = Field(None, ge=1, le=1000)
+    refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_patterns(cls, rules: list[str]) -> list[str]:
+        for rule in rules:
+            if len(rule) > 2 and rule.startswith("/") and rule.endswith("/"):
+                try:
+                    re.compile(rule[1:-1])
+                except re.error as exc:
+                    raise ValueError(f"invalid regular expression {rule!r}: {exc}") from exc
+        return rules
+
+
+class Config(_Strict):
+    """The whole `feeds.yaml`."""
+
+    site: Site = Site()
+    defaults: Defaults = Defaults()
+    sources: list[Source] = Field(min_length=1)
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+KeyPath = tuple[Hashable, ...]
+
+
+def _construct(
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], loader: yaml.SafeLoader, file: Path
+) -> object:
+    """Build plain Python data from a YAML node, recording each key's line."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Hashable, object] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                raise ConfigError(file, line, "a mapping key must be a plain value")
+            if key in out:
+                raise ConfigError(file, line, f"duplicate key {key!r}")
+            lines[path + (key,)] = line
+            out[key] = _construct(value_node, path + (key,), lines, loader, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, path + (i,), lines, loader, file) for i, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _load_yaml(text: str, file: Path) -> tuple[object, dict[KeyPath, int]]:
+    loader = yaml.SafeLoader(text)
+    lines: dict[KeyPath, int] = {}
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError(file, 1, "the file is empty")
+        return _construct(node, (), lines, loader, file), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(file, line, f"YAML syntax: {exc.problem or exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _dotted(loc: KeyPath) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_for(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _first_error(exc: ValidationError, lines: dict[KeyPath, int], file: Path) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+        if len(loc) > 1:
+            message += f" in {_dotted(loc[:-1])}"
+    elif err["type"] == "missing":
+        message = f"missing required key {_dotted(loc)!r}"
+    else:
+        message = f"{_dotted(loc)}: {message}"
+    return ConfigError(file, _line_for(loc, lines), message)
+
+
+def parse_config(text: str, file: Path | str = "feeds.yaml") -> Config:
+    """Validate configuration text; raise ConfigError naming `file:line` on the first problem."""
+    file = Path(file)
+    data, lines = _load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ConfigError(file, 1, "the top level must be a mapping with site, defaults, sources")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, lines, file) from None
+    seen: set[str] = set()
+    for i, source in enumerate(config.sources):
+        if source.name in seen:
+            line = lines.get(("sources", i, "name"))
+            raise ConfigError(file, line, f"duplicate source name {source.name!r}")
+        seen.add(source.name)
+    return config
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a `feeds.yaml` file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read: {exc}") from exc
+    return parse_config(text, path)

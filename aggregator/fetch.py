@@ -1,0 +1,235 @@
+"""Fetch feeds over HTTP: concurrent, conditional, bounded in size, redirects and schemes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+
+from aggregator.models import FetchRequest, FetchResult, FetchStatus
+
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+class FetchError(Exception):
+    """A fetch failed for a reason worth telling an editor."""
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits and identity shared by every request of a run."""
+
+    user_agent: str
+    timeout: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    concurrency: int = 8
+
+    @property
+    def deadline(self) -> float:
+        """Total seconds one request may take, so a trickling server cannot hold a worker."""
+        return self.timeout * 3
+
+
+_local = threading.local()
+
+
+def new_session(options: FetchOptions) -> requests.Session:
+    """A requests Session that identifies the aggregator and asks only for encodings it decodes."""
+    session = requests.Session()
+    session.headers.update(
+        {"User-Agent": options.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    )
+    return session
+
+
+def _check_scheme(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"refused to fetch {url!r}: only http and https URLs are fetched")
+
+
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(zlib.MAX_WBITS)
+    raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def read_capped(
+    chunks: Iterable[bytes], content_encoding: str, max_bytes: int, deadline: float
+) -> bytes:
+    """Join and decompress a body, stopping as soon as it exceeds `max_bytes` decoded bytes."""
+    decoder = _decoder(content_encoding)
+    out = bytearray()
+    limit_mb = max_bytes / (1024 * 1024)
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise FetchError("took too long to send the feed (total deadline exceeded)")
+        data = chunk
+        while data:
+            if decoder is None:
+                out += data
+                data = b""
+            else:
+                out += decoder.decompress(data, max_bytes + 1 - len(out))
+                data = decoder.unconsumed_tail
+            if len(out) > max_bytes:
+                raise FetchError(f"feed is larger than {limit_mb:g} MB (after decompression)")
+    if decoder is not None:
+        out += decoder.flush()
+        if len(out) > max_bytes:
+            raise FetchError(f"feed is larger than {limit_mb:g} MB (after decompression)")
+    return bytes(out)
+
+
+def _describe(exc: Exception, timeout: float) -> str:
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS certificate error"
+    if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError):
+        return f"timed out after {timeout:g} s"
+    if "Name or service not known" in text or "NameResolutionError" in text:
+        return "DNS: host not found"
+    if "Connection refused" in text:
+        return "connection refused"
+    if isinstance(exc, requests.exceptions.ConnectionError | urllib3.exceptions.HTTPError):
+        return "connection failed"
+    return f"{type(exc).__name__}: {text}"
+
+
+def _conditional_headers(request: FetchRequest) -> dict[str, str]:
+    headers = {}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
+    return headers
+
+
+def fetch_one(
+    request: FetchRequest, options: FetchOptions, session: requests.Session | None = None
+) -> FetchResult:
+    """Fetch one feed; every failure becomes a FetchResult with a readable reason."""
+    session = session or getattr(_local, "session", None) or new_session(options)
+    started = time.monotonic()
+    deadline = started + options.deadline
+    url = request.url
+    http_status = None
+
+    def failed(reason: str) -> FetchResult:
+        return FetchResult(
+            request,
+            FetchStatus.ERROR,
+            url,
+            http_status=http_status,
+            error=reason,
+            elapsed=time.monotonic() - started,
+        )
+
+    try:
+        visited = {url}
+        for _hop in range(MAX_REDIRECTS + 1):
+            _check_scheme(url)
+            response = session.get(
+                url,
+                headers=_conditional_headers(request),
+                stream=True,
+                allow_redirects=False,
+                timeout=(options.timeout, options.timeout),
+            )
+            with response:
+                http_status = response.status_code
+                if response.is_redirect:
+                    url = urljoin(url, response.headers["location"])
+                    if url in visited:
+                        raise FetchError(f"redirect loop at {url}")
+                    visited.add(url)
+                    continue
+                return _finish(request, response, url, options, deadline, started)
+        raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+    except FetchError as exc:
+        return failed(str(exc))
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        return failed(_describe(exc, options.timeout))
+
+
+def _finish(
+    request: FetchRequest,
+    response: requests.Response,
+    url: str,
+    options: FetchOptions,
+    deadline: float,
+    started: float,
+) -> FetchResult:
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    etag = headers.get("etag") or request.etag
+    last_modified = headers.get("last-modified") or request.last_modified
+    status = response.status_code
+    if status == 304:
+        return FetchResult(
+            request,
+            FetchStatus.NOT_MODIFIED,
+            url,
+            http_status=status,
+            headers=headers,
+            etag=etag,
+            last_modified=last_modified,
+            elapsed=time.monotonic() - started,
+        )
+    if status >= 400 or status < 200:
+        reason = response.reason or ""
+        raise FetchError(f"HTTP {status} {reason}".strip())
+    body = read_capped(
+        response.raw.stream(CHUNK, decode_content=False),
+        headers.get("content-encoding", ""),
+        options.max_bytes,
+        deadline,
+    )
+    return FetchResult(
+        request,
+        FetchStatus.OK,
+        url,
+        http_status=status,
+        body=body,
+        headers=headers,
+        etag=etag,
+        last_modified=last_modified,
+        elapsed=time.monotonic() - started,
+    )
+
+
+def fetch_all(requests_: list[FetchRequest], options: FetchOptions) -> Iterator[FetchResult]:
+    """Fetch all requests on a thread pool, yielding results as they complete."""
+    if not requests_:
+        return
+    sessions: list[requests.Session] = []
+
+    def start_worker() -> None:
+        _local.session = new_session(options)
+        sessions.append(_local.session)
+
+    workers = min(options.concurrency, len(requests_))
+    try:
+        with ThreadPoolExecutor(workers, "fetch", initializer=start_worker) as pool:
+            futures = [pool.submit(fetch_one, r, options) for r in requests_]
+            for future in as_completed(futures):
+                yield future.result()
+    finally:
+        for session in sessions:
+            session.close()

@@ -1,0 +1,173 @@
+"""Clean raw entries into trusted Entry values: canonical URLs, plain titles, safe HTML, dates."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import nh3
+
+from aggregator.models import Entry, RawEntry
+
+TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
+TRACKING_PREFIXES = ("utm_", "mc_")
+FUTURE_TOLERANCE = timedelta(days=1)
+EXCERPT_CHARS = 280
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
+        "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+        "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
+        "tbody", "td", "th", "thead", "time", "tr", "u", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "time": {"datetime"},
+    "*": {"dir", "lang"},
+}
+DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "form", "svg", "math"}
+)
+_SPACE = re.compile(r"\s+")
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, drop default port, fragment, credentials and tracking params."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracking(pair.split("=", 1)[0].lower())
+    ]
+    return urlunsplit((scheme, host, parts.path or "/", "&".join(kept), ""))
+
+
+def _is_tracking(name: str) -> bool:
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def is_http_url(url: str | None) -> bool:
+    """True for an absolute http(s) URL with a host; the only links we publish."""
+    if not url:
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def collapse(text: str) -> str:
+    """Collapse runs of whitespace to one space and trim."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def plain_text(fragment: str) -> str:
+    """Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed."""
+    stripped = nh3.clean(fragment, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+    return collapse(html.unescape(stripped))
+
+
+def clean_title(title: str) -> str:
+    """A title as plain text, even when a feed double-escapes entities or embeds tags."""
+    text = plain_text(title) if "<" in title else collapse(html.unescape(title))
+    return collapse(html.unescape(text)) if "&" in text else text
+
+
+def sanitize_html(fragment: str) -> str:
+    """Allow-list sanitizing: no script, style, iframe, event handlers, javascript:, data: URLs."""
+    if not fragment.strip():
+        return ""
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes={"http", "https", "mailto"},
+        url_relative="deny",
+        link_rel="noopener noreferrer nofollow",
+    ).strip()
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Shorten plain text at a word boundary, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _stable_guid(raw: RawEntry, link: str) -> str:
+    if raw.guid:
+        return raw.guid.strip()
+    if link:
+        return link
+    digest = hashlib.sha256(f"{raw.title}\n{raw.published}".encode()).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+def normalize_entry(
+    raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
+) -> Entry | None:
+    """Clean one raw entry; None when it has no http(s) link to publish."""
+    if not is_http_url(raw.link):
+        return None
+    url = canonical_url(raw.link or "")
+    summary = sanitize_html(raw.summary)
+    content = sanitize_html(raw.content)
+    text = plain_text(content or summary)
+    title = clean_title(raw.title) or excerpt(text, 80) or url
+    published = raw.published or raw.updated or now
+    if published > now + FUTURE_TOLERANCE:
+        published = now
+    updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
+    return Entry(
+        source=source,
+        guid=_stable_guid(raw, url),
+        url=url,
+        title=title,
+        summary_html=summary,
+        content_html=content,
+        excerpt=excerpt(plain_text(summary) or text),
+        published=published,
+        updated=updated,
+        language=(raw.language or feed_language or language).split("-")[0].lower(),
+        author=collapse(raw.author) if raw.author else None,
+        categories=tuple(collapse(c) for c in raw.categories if c.strip()),
+    )
+
+
+def compile_rules(rules: list[str]) -> list[re.Pattern[str]]:
+    """Keyword rules match case-insensitively as words; `/regex/` rules as regular expressions."""
+    patterns = []
+    for rule in rules:
+        if len(rule) > 2 and rule.startswith("/") and rule.endswith("/"):
+            patterns.append(re.compile(rule[1:-1], re.IGNORECASE))
+        else:
+            patterns.append(re.compile(rf"(?<!\w){re.escape(rule)}", re.IGNORECASE))
+    return patterns
+
+
+def keep_entry(
+    entry: Entry, include: list[re.Pattern[str]], exclude: list[re.Pattern[str]]
+) -> bool:
+    """Apply a source's include/exclude rules to an entry's title and excerpt."""
+    text = f"{entry.title}\n{entry.excerpt}\n{' '.join(entry.categories)}"
+    if include and not any(p.search(text) for p in include):
+        return False
+    return not any(p.search(text) for p in exclude)

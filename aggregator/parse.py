@@ -1,0 +1,102 @@
+"""Turn fetched bytes into a ParsedFeed with feedparser, telling feeds from HTML and error pages."""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from aggregator.models import ParsedFeed, RawEntry
+
+_FEED_LINK = re.compile(
+    rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
+)
+_HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+class NotAFeed(Exception):
+    """The body parsed to no entries and is not a feed (an HTML page, an error page, garbage)."""
+
+
+def _utc(parsed: time.struct_time | None) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _content(entry: Any) -> str:
+    """The fullest HTML body of an entry: `content:encoded` or Atom content, HTML preferred."""
+    parts = entry.get("content") or []
+    html = [p for p in parts if "html" in (p.get("type") or "")]
+    chosen = (html or parts or [{}])[0]
+    return chosen.get("value") or ""
+
+
+def _raw_entry(entry: Any) -> RawEntry:
+    link = entry.get("feedburner_origlink") or entry.get("link")
+    title_detail = entry.get("title_detail") or {}
+    return RawEntry(
+        guid=entry.get("id") or None,
+        link=link or None,
+        title=entry.get("title") or "",
+        summary=entry.get("summary") or "",
+        content=_content(entry),
+        author=entry.get("author") or None,
+        categories=tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term")),
+        published=_utc(entry.get("published_parsed")),
+        updated=_utc(entry.get("updated_parsed")),
+        language=title_detail.get("language") or None,
+    )
+
+
+def _looks_like_html(body: bytes, content_type: str) -> bool:
+    head = body[:2048].lstrip().lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
+def advertised_feed(body: bytes, base_url: str) -> str | None:
+    """The feed URL an HTML page advertises with `<link rel="alternate">`, if any."""
+    for tag in _FEED_LINK.findall(body[:200_000]):
+        href = _HREF.search(tag)
+        if href:
+            return urljoin(base_url, href.group(1).decode("utf-8", "replace"))
+    return None
+
+
+def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
+    """Parse a feed body; raise NotAFeed when it holds no entries and no feed at all."""
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers["content-location"] = final_url
+    result = feedparser.parse(
+        io.BytesIO(body), response_headers=response_headers, resolve_relative_uris=True
+    )
+    entries = [_raw_entry(e) for e in result.entries]
+    bozo = result.get("bozo") and result.get("bozo_exception")
+    if not entries and not result.get("version"):
+        content_type = response_headers.get("content-type", "")
+        if _looks_like_html(body, content_type):
+            feed = advertised_feed(body, final_url)
+            hint = f" (the page advertises a feed at {feed})" if feed else ""
+            raise NotAFeed(f"returned an HTML page, not a feed{hint}")
+        reason = f": {bozo}" if bozo else ""
+        raise NotAFeed(f"not a feed{reason}")
+    warning = None
+    if bozo and entries:
+        warning = f"feed is malformed but readable ({len(entries)} entries): {bozo}"
+    feed = result.get("feed", {})
+    return ParsedFeed(
+        title=feed.get("title") or "",
+        link=feed.get("link") or None,
+        language=feed.get("language") or None,
+        entries=entries,
+        warning=warning,
+    )

@@ -1,0 +1,95 @@
+"""Render the merged rolling feed as RSS 2.0 and Atom 1.0 (feedgen) and JSON Feed 1.1."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html import escape
+
+from feedgen.feed import FeedGenerator
+
+from aggregator import __version__
+from aggregator.config import Site
+from aggregator.models import Story
+
+GENERATOR = "aggregator"
+
+
+def item_html(story: Story) -> str:
+    """The item body: the story's sanitized HTML followed by a line naming its source."""
+    entry = story.entry
+    body = entry.content_html or entry.summary_html or f"<p>{escape(entry.excerpt)}</p>"
+    home = story.source_home or entry.url
+    credit = f'<p>Source: <a href="{escape(home)}">{escape(story.source_name)}</a></p>'
+    return f"{body}\n{credit}"
+
+
+def _updated(stories: list[Story], now: datetime) -> datetime:
+    return max((s.entry.updated or s.entry.published for s in stories), default=now)
+
+
+def _generator(site: Site, stories: list[Story], now: datetime) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(site.link)
+    fg.title(site.title)
+    fg.subtitle(site.description)
+    fg.link(href=site.link, rel="alternate")
+    fg.language(site.language)
+    fg.generator(GENERATOR, version=__version__)
+    fg.updated(_updated(stories, now))
+    fg.lastBuildDate(_updated(stories, now))
+    for story in stories:
+        entry = story.entry
+        fe = fg.add_entry(order="append")
+        fe.id(story.id)
+        fe.guid(story.id, permalink=False)
+        fe.title(entry.title)
+        fe.link(href=entry.url, rel="alternate")
+        fe.published(entry.published)
+        fe.updated(entry.updated or entry.published)
+        fe.author(name=story.source_name)
+        fe.source(url=story.source_home or entry.url, title=story.source_name)
+        fe.category(term=story.category)
+        fe.summary(entry.summary_html or escape(entry.excerpt), type="html")
+        fe.content(item_html(story), type="html")
+    return fg
+
+
+def rss_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+    """RSS 2.0, newest first, with `content:encoded` and a `<source>` naming the outlet."""
+    return _generator(site, stories, now).rss_str(pretty=True)
+
+
+def atom_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+    """Atom 1.0, newest first, with the outlet as author and `<source>`."""
+    return _generator(site, stories, now).atom_str(pretty=True)
+
+
+def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+    """JSON Feed 1.1 with the same items and ids as the XML feeds."""
+    items = []
+    for story in stories:
+        entry = story.entry
+        item: dict[str, object] = {
+            "id": story.id,
+            "url": entry.url,
+            "title": entry.title,
+            "content_html": item_html(story),
+            "summary": entry.excerpt,
+            "date_published": entry.published.isoformat(),
+            "authors": [{"name": story.source_name, "url": story.source_home or entry.url}],
+            "tags": [story.category],
+            "language": entry.language,
+        }
+        if entry.updated:
+            item["date_modified"] = entry.updated.isoformat()
+        items.append(item)
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": site.title,
+        "home_page_url": site.link,
+        "description": site.description,
+        "language": site.language,
+        "items": items,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

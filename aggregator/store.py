@@ -1,0 +1,336 @@
+"""SQLite state: sources' fetch state, entries, stories and runs, in one file with migrations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aggregator.models import Entry, RunReport
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_fetch TEXT,
+        last_success TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE stories (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        first_seen TEXT NOT NULL
+    );
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        content_html TEXT NOT NULL,
+        excerpt TEXT NOT NULL,
+        author TEXT,
+        categories TEXT NOT NULL DEFAULT '[]',
+        published TEXT NOT NULL,
+        updated TEXT,
+        language TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        story_id TEXT REFERENCES stories(id),
+        UNIQUE (source, guid)
+    );
+    CREATE INDEX entries_url ON entries(url);
+    CREATE INDEX entries_story ON entries(story_id);
+    CREATE INDEX entries_published ON entries(published);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        sources_ok INTEGER,
+        sources_failed INTEGER,
+        new_entries INTEGER,
+        stories_published INTEGER,
+        publish_error TEXT
+    );
+    CREATE TABLE run_sources (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        source TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        entries_seen INTEGER NOT NULL,
+        new_entries INTEGER NOT NULL,
+        error TEXT,
+        warning TEXT,
+        elapsed REAL NOT NULL,
+        PRIMARY KEY (run_id, source)
+    );
+    """,
+]
+
+
+def ts(moment: datetime) -> str:
+    """A UTC timestamp as sortable ISO text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_ts(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about fetching one source."""
+
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_success: datetime | None
+    last_error: str | None
+    failures: int
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored, with its story and when it was first seen."""
+
+    id: int
+    story_id: str
+    story_first_seen: datetime
+    first_seen: datetime
+    entry: Entry
+
+
+class Store:
+    """One SQLite database file; every write goes through `transaction()`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path}: database schema {version} is newer than this program "
+                f"({len(MIGRATIONS)}); upgrade aggregator"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # sources
+
+    def sync_source(self, name: str, url: str) -> SourceState:
+        """Register a configured source; a changed URL forgets the old validators."""
+        row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            self.conn.execute("INSERT INTO sources (name, url) VALUES (?, ?)", (name, url))
+        elif row["url"] != url:
+            self.conn.execute(
+                "UPDATE sources SET url = ?, etag = NULL, last_modified = NULL, body_hash = NULL "
+                "WHERE name = ?",
+                (url, name),
+            )
+        return self.source_state(name)
+
+    def source_state(self, name: str) -> SourceState:
+        row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        return SourceState(
+            name=row["name"],
+            url=row["url"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            body_hash=row["body_hash"],
+            last_success=from_ts(row["last_success"]),
+            last_error=row["last_error"],
+            failures=row["failures"],
+        )
+
+    def record_success(
+        self,
+        name: str,
+        now: datetime,
+        http_status: int | None,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+    ) -> None:
+        self.conn.execute(
+            "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash), "
+            "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0 "
+            "WHERE name = ?",
+            (etag, last_modified, body_hash, ts(now), ts(now), http_status, name),
+        )
+
+    def record_failure(self, name: str, now: datetime, http_status: int | None, error: str) -> None:
+        self.conn.execute(
+            "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
+            "failures = failures + 1 WHERE name = ?",
+            (ts(now), http_status, error, name),
+        )
+
+    # entries and stories
+
+    def upsert_entry(self, entry: Entry, now: datetime) -> int | None:
+        """Insert a new entry and return its row id; refresh an existing one and return None."""
+        values = (
+            entry.url,
+            entry.title,
+            entry.summary_html,
+            entry.content_html,
+            entry.excerpt,
+            entry.author,
+            json.dumps(entry.categories, ensure_ascii=False),
+            ts(entry.updated) if entry.updated else None,
+            entry.language,
+        )
+        cursor = self.conn.execute(
+            "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
+            "excerpt = ?, author = ?, categories = ?, updated = ?, language = ? "
+            "WHERE source = ? AND guid = ?",
+            (*values, entry.source, entry.guid),
+        )
+        if cursor.rowcount:
+            return None
+        cursor = self.conn.execute(
+            "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
+            "categories, updated, language, source, guid, published, first_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
+        )
+        return cursor.lastrowid
+
+    def story_for_url(self, url: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM stories WHERE url = ?", (url,)).fetchone()
+        return row["id"] if row else None
+
+    def add_story(self, story_id: str, url: str, first_seen: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
+            (story_id, url, ts(first_seen)),
+        )
+
+    def attach(self, entry_id: int, story_id: str) -> None:
+        self.conn.execute("UPDATE entries SET story_id = ? WHERE id = ?", (story_id, entry_id))
+
+    def latest_story_entries(self, limit: int, since: datetime | None = None) -> list[StoredEntry]:
+        """Members of the `limit` stories with the newest first-published entry (since `since`)."""
+        rows = self.conn.execute(
+            """
+            WITH chosen AS (
+                SELECT story_id FROM entries WHERE story_id IS NOT NULL
+                GROUP BY story_id HAVING MIN(published) >= ?
+                ORDER BY MIN(published) DESC, story_id LIMIT ?
+            )
+            SELECT e.*, s.first_seen AS story_first_seen
+            FROM entries e JOIN stories s ON s.id = e.story_id
+            WHERE e.story_id IN (SELECT story_id FROM chosen)
+            """,
+            (ts(since) if since else "", limit),
+        ).fetchall()
+        return [_stored_entry(row) for row in rows]
+
+    # runs
+
+    def save_run(self, report: RunReport) -> int:
+        """Record a finished run and its per-source results."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "INSERT INTO runs (started, finished, sources_ok, sources_failed, new_entries, "
+                "stories_published, publish_error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ts(report.started),
+                    ts(report.finished) if report.finished else None,
+                    report.sources_ok,
+                    report.sources_failed,
+                    report.new_entries,
+                    report.stories_published,
+                    report.publish_error,
+                ),
+            )
+            run_id = cursor.lastrowid
+            self.conn.executemany(
+                "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        r.source,
+                        r.outcome,
+                        r.http_status,
+                        r.entries_seen,
+                        r.new_entries,
+                        r.error,
+                        r.warning,
+                        r.elapsed,
+                    )
+                    for r in report.results
+                ],
+            )
+        return int(run_id or 0)
+
+
+def _stored_entry(row: sqlite3.Row) -> StoredEntry:
+    entry = Entry(
+        source=row["source"],
+        guid=row["guid"],
+        url=row["url"],
+        title=row["title"],
+        summary_html=row["summary_html"],
+        content_html=row["content_html"],
+        excerpt=row["excerpt"],
+        published=datetime.fromisoformat(row["published"]),
+        updated=from_ts(row["updated"]),
+        language=row["language"],
+        author=row["author"],
+        categories=tuple(json.loads(row["categories"])),
+    )
+    return StoredEntry(
+        id=row["id"],
+        story_id=row["story_id"],
+        story_first_seen=datetime.fromisoformat(row["story_first_seen"]),
+        first_seen=datetime.fromisoformat(row["first_seen"]),
+        entry=entry,
+    )
