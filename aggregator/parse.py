@@ -53,7 +53,7 @@ def _raw_entry(entry: Any) -> RawEntry:
         author=entry.get("author") or None,
         categories=tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term")),
         published=_utc(entry.get("published_parsed")),
-        updated=_utc(entry.get("updated_parsed")),
+        updated=_utc(dict.get(entry, "updated_parsed")),
         language=title_detail.get("language") or None,
     )
 

@@ -1,0 +1,271 @@
+"""Shared fixtures: a real HTTP feed server on 127.0.0.1 and a temporary workspace."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def data_file(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+@dataclass
+class Route:
+    """What the server answers on one path."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    hang: float = 0.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the server received it."""
+
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    """A threaded HTTP server with scripted routes and a log of every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.log: list[Seen] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with server._lock:
+                    server.log.append(
+                        Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                    )
+                route = server.routes.get(self.path)
+                if route is None:
+                    self._send(404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>")
+                    return
+                if route.hang:
+                    server.release.wait(route.hang)
+                validators = {}
+                if route.etag:
+                    validators["ETag"] = route.etag
+                if route.last_modified:
+                    validators["Last-Modified"] = route.last_modified
+                inm = self.headers.get("If-None-Match")
+                ims = self.headers.get("If-Modified-Since")
+                if (route.etag and inm == route.etag) or (
+                    route.last_modified and not route.etag and ims == route.last_modified
+                ):
+                    self._send(304, validators, b"")
+                    return
+                self._send(route.status, {**route.headers, **validators}, route.body)
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if body and status != 304:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, body: bytes = b"", **kwargs: object) -> str:
+        """Serve `body` at `path`; returns the full URL."""
+        self.routes[path] = Route(body=body, **kwargs)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def feed(self, path: str, name: str, content_type: str = "application/rss+xml", **kw) -> str:
+        """Serve a fixture file from tests/data."""
+        headers = {"Content-Type": content_type, **kw.pop("headers", {})}
+        return self.add(path, data_file(name), headers=headers, **kw)
+
+    def redirect(self, path: str, location: str, status: int = 301) -> str:
+        return self.add(path, status=status, headers={"Location": location})
+
+    def requests_to(self, path: str) -> list[Seen]:
+        with self._lock:
+            return [seen for seen in self.log if seen.path == path]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.release.is_set():
+            return
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@functools.cache
+def gzip_bomb(decompressed_mb: int = 64) -> bytes:
+    """A small gzip body that inflates to `decompressed_mb` MB of zeros."""
+    return gzip.compress(b"\0" * (decompressed_mb * 1024 * 1024), compresslevel=9)
+
+
+class Workspace:
+    """A temporary project folder: feeds.yaml, database and output folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = root / "feeds.yaml"
+        self.db = root / "aggregator.db"
+        self.output = root / "output"
+
+    def write_config(self, sources: list[dict], **sections: dict) -> Path:
+        document = {
+            "site": {
+                "title": "Test Digest",
+                "link": "https://www.aopnews.com/",
+                **sections.pop("site", {}),
+            },
+            "defaults": {"timeout": 2, "concurrency": 4, **sections.pop("defaults", {})},
+            "sources": sources,
+        }
+        self.config.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        return self.config
+
+    def args(self, command: str, *extra: str) -> list[str]:
+        return [
+            command,
+            "--config",
+            str(self.config),
+            "--db",
+            str(self.db),
+            "--output",
+            str(self.output),
+            *extra,
+        ]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+GOOD_SOURCES = 6  # sources in `serve_sources` that publish entries
+STORIES = 13  # distinct canonical URLs among their entries
+
+
+def serve_sources(server: FeedServer) -> list[dict]:
+    """Fixture versions of the real sources, plus every kind of failure, served by `server`."""
+    lm = "Sat, 28 Nov 2026 05:12:44 GMT"
+    server.feed("/khaama/feed/", "khaama_wordpress.xml", etag='"kh-7"')
+    server.redirect("/khaama/old-feed", "/khaama/feed/", status=301)
+    return [
+        {
+            "name": "AOP News",
+            "url": server.feed(
+                "/aop/feed/", "aop_wordpress.xml", etag='W/"aop-1"', last_modified=lm
+            ),
+            "homepage": "https://www.aopnews.com/",
+            "own": True,
+            "category": "AOP News",
+            "priority": 10,
+        },
+        {
+            "name": "TOLOnews",
+            "url": server.feed(
+                "/tolo/rss.xml", "tolonews_atom.xml", "application/atom+xml", last_modified=lm
+            ),
+            "homepage": "https://tolonews.com/",
+            "category": "Afghan media",
+        },
+        {
+            "name": "TOLOnews Dari",
+            "url": server.feed(
+                "/tolo/fa/rss.xml",
+                "tolonews_dari_cp1256.xml",
+                "application/rss+xml; charset=windows-1256",
+                etag='"fa-3"',
+            ),
+            "homepage": "https://tolonews.com/fa",
+            "language": "fa",
+            "category": "Dari",
+        },
+        {
+            "name": "Zan Times",
+            "url": server.feed("/zan/feed", "feedburner.xml", etag='"zan"'),
+            "homepage": "https://zantimes.com/",
+            "category": "Afghan media",
+        },
+        {
+            "name": "Pajhwok",
+            "url": server.feed("/pajhwok/feed/", "malformed.xml", "text/xml"),
+            "homepage": "https://pajhwok.com/",
+            "category": "Afghan media",
+        },
+        {
+            "name": "Khaama Press",
+            "url": server.url("/khaama/old-feed"),
+            "homepage": "https://www.khaama.com/",
+            "category": "Afghan media",
+        },
+        {
+            "name": "Ariana News",
+            "url": server.feed("/ariana/feed/", "page.html", "text/html; charset=utf-8"),
+            "category": "Afghan media",
+        },
+        {"name": "Gone", "url": server.url("/gone/feed/"), "category": "Afghan media"},
+        {
+            "name": "Slow",
+            "url": server.add("/slow/feed/", b"<rss/>", hang=30),
+            "category": "Afghan media",
+        },
+        {
+            "name": "Bomb",
+            "url": server.add("/bomb/feed/", gzip_bomb(), headers={"Content-Encoding": "gzip"}),
+            "category": "Afghan media",
+        },
+    ]
+
+
+@pytest.fixture
+def sources(feed_server: FeedServer, workspace: Workspace) -> list[dict]:
+    """The fixture sources written into the workspace's feeds.yaml (timeout 1 s)."""
+    entries = serve_sources(feed_server)
+    workspace.write_config(entries, defaults={"timeout": 1, "concurrency": 4})
+    return entries

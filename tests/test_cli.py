@@ -1,0 +1,178 @@
+"""End to end: `aggregator run` against the local feed server, checked through its outputs."""
+
+import json
+import re
+import sqlite3
+
+import feedparser
+
+from aggregator.cli import build_parser, main
+from tests.conftest import GOOD_SOURCES, STORIES
+
+OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html")
+
+
+def run_cli(workspace, capsys, *extra):
+    code = main(workspace.args("run", *extra))
+    return code, capsys.readouterr()
+
+
+def parsed_feed(workspace, name):
+    parsed = feedparser.parse(str(workspace.output / name))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return parsed
+
+
+def test_help_lists_commands():
+    help_text = build_parser().format_help()
+    for command in ("run", "fetch", "publish", "check"):
+        assert re.search(rf"^\s+{command}\s", help_text, re.MULTILINE)
+
+
+def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, capsys):
+    code, out = run_cli(workspace, capsys)
+    assert code == 0
+    lines = out.out.splitlines()
+    assert len([line for line in lines if line.startswith("FAILED")]) == 4
+    text = out.out
+    assert (
+        "FAILED     Ariana News: returned an HTML page, not a feed (the page advertises a feed at"
+        in text
+    )
+    assert "FAILED     Gone: HTTP 404 Not Found" in text
+    assert "FAILED     Slow: timed out after 1 s" in text
+    assert "FAILED     Bomb: feed is larger than 10 MB (after decompression)" in text
+    assert "warning    Pajhwok: feed is malformed but readable (2 entries)" in text
+    assert lines[-1] == (
+        f"summary: {GOOD_SOURCES} sources ok, 4 failed; 14 new entries; "
+        f"{STORIES} stories published to {workspace.output}"
+    )
+
+    rss = parsed_feed(workspace, "feed.xml")
+    atom = parsed_feed(workspace, "atom.xml")
+    for feed in (rss, atom):
+        links = [e.link for e in feed.entries]
+        assert len(links) == STORIES
+        assert len(set(links)) == STORIES, "duplicate URLs published"
+        assert len({e.id for e in feed.entries}) == STORIES
+        assert all(e.id.startswith("tag:www.aopnews.com,") for e in feed.entries)
+        assert not any("utm_" in link for link in links)
+        dates = [e.published_parsed for e in feed.entries]
+        assert dates == sorted(dates, reverse=True), "not newest first"
+    by_link = {e.link: e for e in rss.entries}
+    highway = by_link["https://www.aopnews.com/2026/11/kabul-kandahar-highway-reopens/"]
+    assert highway.source.title == "AOP News"  # own source wins over TOLOnews' copy
+    zan = by_link["https://zantimes.com/2026/11/27/women-journalists-balkh/"]
+    assert zan.source.title == "Zan Times"
+    dari = by_link["https://tolonews.com/fa/business-190124"]
+    assert dari.title == "بازگشايي گذرگاه تورخم براي تجارت"
+    json_feed = json.loads((workspace.output / "feed.json").read_text(encoding="utf-8"))
+    assert [i["id"] for i in json_feed["items"]] == [e.id for e in rss.entries]
+
+    for name in OUTPUTS:
+        raw = (workspace.output / name).read_text(encoding="utf-8").lower()
+        for bad in ("<script", "&lt;script", "javascript:", "onclick", "<iframe", "&lt;iframe"):
+            assert bad not in raw, f"{bad} in {name}"
+    for entry in rss.entries + atom.entries:
+        body = " ".join(c.value for c in entry.get("content", [])) + entry.get("summary", "")
+        assert "<script" not in body.lower() and "<iframe" not in body.lower()
+
+    db = sqlite3.connect(workspace.db)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 14
+    assert db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == STORIES
+    assert db.execute("SELECT COUNT(DISTINCT url) FROM entries").fetchone()[0] == STORIES
+    state = dict(db.execute("SELECT name, etag FROM sources WHERE name = 'AOP News'").fetchall())
+    assert state == {"AOP News": 'W/"aop-1"'}
+    failures = dict(db.execute("SELECT name, failures FROM sources").fetchall())
+    assert failures["Gone"] == 1 and failures["AOP News"] == 0
+    outcomes = dict(db.execute("SELECT source, outcome FROM run_sources").fetchall())
+    assert outcomes["Slow"] == "failed" and outcomes["Khaama Press"] == "ok"
+    assert db.execute("SELECT stories_published FROM runs").fetchall() == [(STORIES,)]
+
+
+def test_second_run_is_conditional_parses_nothing_and_keeps_ids(
+    workspace, sources, feed_server, capsys
+):
+    assert run_cli(workspace, capsys)[0] == 0
+    first_ids = [e.id for e in parsed_feed(workspace, "feed.xml").entries]
+    first_log = len(feed_server.log)
+
+    code, out = run_cli(workspace, capsys)
+    assert code == 0
+    second = feed_server.log[first_log:]
+    aop = [s for s in second if s.path == "/aop/feed/"]
+    assert aop[0].headers["if-none-match"] == 'W/"aop-1"'
+    assert aop[0].headers["if-modified-since"] == "Sat, 28 Nov 2026 05:12:44 GMT"
+    tolo = [s for s in second if s.path == "/tolo/rss.xml"][0]
+    assert tolo.headers["if-modified-since"] == "Sat, 28 Nov 2026 05:12:44 GMT"
+    assert "if-none-match" not in tolo.headers
+    khaama = [s for s in second if s.path == "/khaama/feed/"][0]
+    assert khaama.headers["if-none-match"] == '"kh-7"'
+    pajhwok = [s for s in second if s.path == "/pajhwok/feed/"][0]
+    assert "if-none-match" not in pajhwok.headers and "if-modified-since" not in pajhwok.headers
+
+    db = sqlite3.connect(workspace.db)
+    rows = db.execute(
+        "SELECT source, outcome, entries_seen, new_entries FROM run_sources WHERE run_id = 2"
+    ).fetchall()
+    outcomes = {name: outcome for name, outcome, _, _ in rows}
+    assert outcomes["AOP News"] == outcomes["Zan Times"] == "not_modified"
+    assert outcomes["Pajhwok"] == "unchanged"  # no validators: same body hash, not parsed
+    assert not [r for r in rows if r[1] == "ok"], "something was parsed again"
+    assert sum(r[2] + r[3] for r in rows) == 0
+    assert "0 new entries" in out.out.splitlines()[-1]
+    assert [e.id for e in parsed_feed(workspace, "feed.xml").entries] == first_ids
+
+
+def test_changed_feed_is_parsed_and_ids_stay(workspace, sources, feed_server, capsys):
+    assert run_cli(workspace, capsys)[0] == 0
+    before = {e.link: e.id for e in parsed_feed(workspace, "feed.xml").entries}
+    route = feed_server.routes["/aop/feed/"]
+    route.etag = 'W/"aop-2"'
+    route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
+    code, out = run_cli(workspace, capsys)
+    assert code == 0
+    after = {e.link: (e.id, e.title) for e in parsed_feed(workspace, "feed.xml").entries}
+    link = "https://www.aopnews.com/2026/11/un-envoy-meets-taliban-officials/"
+    assert after[link] == (before[link], "UN envoy holds talks with Taliban officials in Kabul")
+    assert {k: v[0] for k, v in after.items()} == before
+    assert "ok         AOP News: 3 entries, 0 new" in out.out
+
+
+def test_every_source_failing_still_publishes(workspace, feed_server, capsys):
+    workspace.write_config(
+        [{"name": "Gone", "url": feed_server.url("/nothing")}], defaults={"timeout": 1}
+    )
+    code, out = run_cli(workspace, capsys)
+    assert code == 0
+    assert "summary: 0 sources ok, 1 failed; 0 new entries; 0 stories published" in out.out
+    assert parsed_feed(workspace, "feed.xml").entries == []
+
+
+def test_unwritable_output_exits_1_and_keeps_db(workspace, sources, capsys):
+    workspace.output.write_text("a file where the folder should be")
+    code, out = run_cli(workspace, capsys)
+    assert code == 1
+    assert "error: cannot write to" in out.err
+    db = sqlite3.connect(workspace.db)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 14
+    assert db.execute("SELECT publish_error IS NOT NULL FROM runs").fetchone()[0] == 1
+
+
+def test_json_report(workspace, sources, capsys):
+    code, out = run_cli(workspace, capsys, "--json")
+    assert code == 0
+    report = json.loads(out.out)
+    assert report["sources_failed"] == 4
+    assert report["stories_published"] == STORIES
+    gone = next(s for s in report["sources"] if s["source"] == "Gone")
+    assert gone["error"] == "HTTP 404 Not Found" and gone["http_status"] == 404
+
+
+def test_fetch_then_publish(workspace, sources, capsys):
+    assert main(workspace.args("fetch")) == 0
+    assert not workspace.output.exists()
+    assert main(workspace.args("publish")) == 0
+    assert len(parsed_feed(workspace, "feed.xml").entries) == STORIES

@@ -1,0 +1,121 @@
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import main
+from aggregator.config import ConfigError, load_config, parse_config
+
+REPO_CONFIG = Path(__file__).parent.parent / "feeds.yaml"
+
+VALID = """\
+site:
+  title: "T"
+  link: "https://www.aopnews.com/"
+defaults:
+  timeout: 20
+sources:
+  - name: "AOP News"
+    url: "https://www.aopnews.com/feed/"
+    own: true
+  - name: "Khaama Press"
+    url: "https://www.khaama.com/feed/"
+"""
+
+
+def error_of(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "feeds.yaml")
+    return caught.value
+
+
+def test_repo_feeds_yaml_has_every_known_source():
+    config = load_config(REPO_CONFIG)
+    names = [s.name for s in config.sources]
+    assert len(names) == 22
+    assert {"AOP News", "TOLOnews Dari", "BBC Pashto", "VOA Dari", "Zan Times"} <= set(names)
+    own = [s for s in config.sources if s.own]
+    assert [s.name for s in own] == ["AOP News"]
+    assert all(s.homepage and s.category and s.language for s in config.sources)
+    assert {s.language for s in config.sources} == {"en", "fa", "ps"}
+    assert config.site.timezone == "Asia/Kabul"
+
+
+def test_valid_config_and_defaults():
+    config = parse_config(VALID)
+    assert config.defaults.refresh == 60
+    assert config.site.feed_items == 200
+    assert config.source("AOP News").own is True
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (VALID.replace("    own: true", "    onw: true"), 9, "unknown key 'onw' in sources[0]"),
+        (
+            VALID.replace("timeout: 20", "timeout: soon"),
+            5,
+            "defaults.timeout: Input should be a valid number",
+        ),
+        (
+            VALID.replace('    url: "https://www.khaama.com/feed/"\n', ""),
+            10,
+            "missing required key 'sources[1].url'",
+        ),
+        (
+            VALID.replace("https://www.khaama.com/feed/", "ftp://khaama.com/feed"),
+            11,
+            "must be an http or https URL",
+        ),
+        (VALID.replace('"Khaama Press"', '"AOP News"'), 10, "duplicate source name 'AOP News'"),
+        (
+            VALID.replace("defaults:\n  timeout: 20", "defaults:\n  timeout: 20\n  timeout: 30"),
+            6,
+            "duplicate key 'timeout'",
+        ),
+        (VALID.replace("  timeout: 20", "  timeout: [20"), 6, "YAML syntax"),
+        (VALID + "    include: ['/(unclosed/']\n", 12, "invalid regular expression"),
+        (VALID.replace("site:", "sites:"), 1, "unknown key 'sites'"),
+        (
+            VALID + "    refresh: 5\n",
+            12,
+            "sources[1].refresh: Input should be greater than or equal to 30",
+        ),
+        ("- just\n- a list\n", 1, "top level must be a mapping"),
+        ("", 1, "the file is empty"),
+    ],
+)
+def test_errors_name_file_line_and_key(text, line, message):
+    error = error_of(text)
+    assert error.line == line, str(error)
+    assert message in error.message
+    assert str(error).startswith(f"feeds.yaml:{line}: ")
+
+
+def test_unknown_time_zone():
+    error = error_of(
+        VALID.replace(
+            '  link: "https://www.aopnews.com/"',
+            '  link: "https://www.aopnews.com/"\n  timezone: Mars/Olympus',
+        )
+    )
+    assert error.line == 4 and "unknown time zone" in error.message
+
+
+def test_cli_exits_2_with_file_and_line(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(VALID.replace("    own: true", "    onw: true"))
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"{config}:9: unknown key 'onw' in sources[0]"
+    assert not (tmp_path / "output").exists()
+    assert not (tmp_path / "aggregator.db").exists()
+
+
+def test_cli_missing_file_exits_2(tmp_path, capsys):
+    assert main(["check", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: cannot read" in capsys.readouterr().err
+
+
+def test_check_ok(capsys):
+    assert main(["check", "--config", str(REPO_CONFIG)]) == 0
+    assert "OK, 22 sources" in capsys.readouterr().out

@@ -1,0 +1,139 @@
+import gzip
+import zlib
+
+import pytest
+
+from aggregator.fetch import FetchError, FetchOptions, fetch_all, fetch_one, read_capped
+from aggregator.models import FetchRequest, FetchStatus
+from tests.conftest import gzip_bomb
+
+OPTIONS = FetchOptions(user_agent="aggregator/test (+https://www.aopnews.com/)", timeout=1.0)
+
+
+def fetch(url: str, **kw) -> object:
+    return fetch_one(FetchRequest("Test", url, **kw), OPTIONS)
+
+
+def test_ok_body_headers_and_identity(feed_server):
+    url = feed_server.feed("/feed/", "aop_wordpress.xml", etag='"v1"')
+    result = fetch(url)
+    assert result.status is FetchStatus.OK
+    assert result.http_status == 200
+    assert result.body.startswith(b"<?xml")
+    assert result.headers["content-type"] == "application/rss+xml"
+    assert result.etag == '"v1"'
+    seen = feed_server.requests_to("/feed/")[0]
+    assert seen.headers["user-agent"] == "aggregator/test (+https://www.aopnews.com/)"
+    assert "gzip" in seen.headers["accept-encoding"]
+    assert "if-none-match" not in seen.headers and "if-modified-since" not in seen.headers
+
+
+def test_validators_are_echoed_exactly(feed_server):
+    validators = {"etag": 'W/"5f1-abc"', "last_modified": "Sat, 28 Nov 2026 05:12:44 GMT"}
+    url = feed_server.feed("/feed/", "aop_wordpress.xml", **validators)
+    result = fetch(url, **validators)
+    assert result.status is FetchStatus.NOT_MODIFIED
+    assert result.http_status == 304
+    seen = feed_server.requests_to("/feed/")[0]
+    assert seen.headers["if-none-match"] == 'W/"5f1-abc"'
+    assert seen.headers["if-modified-since"] == "Sat, 28 Nov 2026 05:12:44 GMT"
+
+
+def test_gzip_body_is_decoded(feed_server):
+    body = gzip.compress(b"<rss/>" * 1000)
+    url = feed_server.add("/gz", body, headers={"Content-Encoding": "gzip"})
+    result = fetch(url)
+    assert result.status is FetchStatus.OK
+    assert result.body == b"<rss/>" * 1000
+
+
+def test_gzip_bomb_is_cut_off(feed_server):
+    bomb = gzip_bomb(64)
+    assert len(bomb) < 100_000
+    url = feed_server.add("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "larger than 10 MB" in result.error
+
+
+def test_read_capped_never_inflates_past_the_cap():
+    compressed = zlib.compress(b"a" * 5_000_000)
+    with pytest.raises(FetchError):
+        read_capped([compressed], "deflate", max_bytes=1000, deadline=float("inf"))
+    assert read_capped([compressed], "deflate", 5_000_000, float("inf")) == b"a" * 5_000_000
+
+
+def test_plain_body_over_cap(feed_server):
+    url = feed_server.add("/big", b"x" * 5000)
+    small = FetchOptions(user_agent="t", timeout=1.0, max_bytes=4096)
+    result = fetch_one(FetchRequest("Big", url), small)
+    assert result.status is FetchStatus.ERROR
+    assert "larger than" in result.error
+
+
+def test_redirect_is_followed_to_final_url(feed_server):
+    target = feed_server.feed("/new-feed/", "aop_wordpress.xml")
+    url = feed_server.redirect("/old-feed/", "/new-feed/", status=301)
+    result = fetch(url)
+    assert result.status is FetchStatus.OK
+    assert result.final_url == target
+
+
+def test_redirect_loop_is_an_error(feed_server):
+    feed_server.redirect("/a", "/b", status=302)
+    url = feed_server.redirect("/b", "/a", status=302)
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "redirect loop" in result.error
+
+
+def test_too_many_redirects(feed_server):
+    for i in range(7):
+        feed_server.redirect(f"/r{i}", f"/r{i + 1}", status=307)
+    result = fetch(feed_server.url("/r0"))
+    assert result.status is FetchStatus.ERROR
+    assert "too many redirects" in result.error
+    assert len(feed_server.log) == 6
+
+
+def test_redirect_to_other_scheme_is_refused(feed_server):
+    url = feed_server.redirect("/evil", "file:///etc/passwd", status=302)
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "only http and https" in result.error
+
+
+def test_non_http_url_is_refused_without_io():
+    result = fetch("ftp://example.com/feed")
+    assert result.status is FetchStatus.ERROR
+    assert "only http and https" in result.error
+
+
+def test_http_error_status(feed_server):
+    result = fetch(feed_server.url("/missing"))
+    assert result.status is FetchStatus.ERROR
+    assert result.http_status == 404
+    assert result.error == "HTTP 404 Not Found"
+
+
+def test_hanging_server_times_out(feed_server):
+    url = feed_server.add("/hang", b"<rss/>", hang=30)
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert result.error == "timed out after 1 s"
+    assert result.elapsed < 10
+
+
+def test_refused_connection(feed_server):
+    feed_server.stop()
+    result = fetch(feed_server.url("/feed/"))
+    assert result.status is FetchStatus.ERROR
+    assert result.error == "connection refused"
+
+
+def test_fetch_all_returns_every_request(feed_server):
+    urls = [feed_server.feed(f"/f{i}", "aop_wordpress.xml") for i in range(6)]
+    urls.append(feed_server.url("/missing"))
+    results = list(fetch_all([FetchRequest(str(i), u) for i, u in enumerate(urls)], OPTIONS))
+    assert sorted(r.request.source for r in results) == [str(i) for i in range(7)]
+    assert sum(r.status is FetchStatus.OK for r in results) == 6

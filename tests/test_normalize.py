@@ -1,0 +1,138 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.models import RawEntry
+from aggregator.normalize import (
+    canonical_url,
+    clean_title,
+    compile_rules,
+    excerpt,
+    keep_entry,
+    normalize_entry,
+    sanitize_html,
+)
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://WWW.Khaama.COM/a/B?x=1#frag", "https://www.khaama.com/a/B?x=1"),
+        ("https://k.com/p?utm_source=rss&utm_medium=rss&id=9", "https://k.com/p?id=9"),
+        ("https://k.com/p?fbclid=abc&gclid=d&mc_cid=1&mc_eid=2", "https://k.com/p"),
+        ("http://k.com:80/p", "http://k.com/p"),
+        ("https://k.com:443", "https://k.com/"),
+        ("https://k.com:8443/p", "https://k.com:8443/p"),
+        ("https://user:pw@k.com/p", "https://k.com/p"),
+        ("https://k.com/p?UTM_Source=x&q=%D8%A7", "https://k.com/p?q=%D8%A7"),
+        ("http://[::1]:8080/x?a=1", "http://[::1]:8080/x?a=1"),
+    ],
+)
+def test_canonical_url(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_clean_title_decodes_entities_and_collapses_space():
+    assert clean_title("  Taliban &amp; UN\n\t talks ") == "Taliban & UN talks"
+    assert clean_title("Double &amp;amp; escaped") == "Double & escaped"
+    assert clean_title("<b>Bold</b> title") == "Bold title"
+
+
+@pytest.mark.parametrize(
+    "dirty",
+    [
+        "<script>alert(1)</script>",
+        "<style>p{}</style>",
+        '<iframe src="https://x.example/"></iframe>',
+        '<p onclick="alert(1)">x</p>',
+        '<a href="javascript:alert(1)">x</a>',
+        '<img src="data:image/png;base64,AAAA">',
+        '<object data="x.swf"></object>',
+        '<a href="/relative">x</a>',
+    ],
+)
+def test_sanitize_removes_active_content(dirty):
+    clean = sanitize_html(f"<p>kept</p>{dirty}")
+    assert "kept" in clean
+    for bad in (
+        "script",
+        "style",
+        "iframe",
+        "onclick",
+        "javascript:",
+        "data:",
+        "object",
+        "/relative",
+    ):
+        assert bad not in clean
+
+
+def test_sanitize_keeps_safe_markup():
+    clean = sanitize_html(
+        '<p dir="rtl">متن <a href="https://a.af/x">لینک</a> '
+        '<img src="https://a.af/i.jpg" alt="i"></p>'
+    )
+    assert '<p dir="rtl">' in clean
+    assert 'href="https://a.af/x"' in clean
+    assert 'rel="noopener noreferrer nofollow"' in clean
+    assert '<img src="https://a.af/i.jpg" alt="i">' in clean
+
+
+def test_excerpt_cuts_at_word_boundary():
+    text = "word " * 100
+    short = excerpt(text.strip(), 50)
+    assert short.endswith("…") and len(short) <= 51 and "wor…" not in short
+    assert excerpt("short", 50) == "short"
+
+
+def raw(**kw) -> RawEntry:
+    base = dict(guid="g1", link="https://k.com/a?utm_source=x", title="T", summary="", content="")
+    return RawEntry(**{**base, **kw})
+
+
+def test_missing_date_falls_back_to_first_seen():
+    assert normalize_entry(raw(), "K", "en", NOW).published == NOW
+
+
+def test_future_date_is_clamped():
+    entry = normalize_entry(raw(published=NOW + timedelta(days=3)), "K", "en", NOW)
+    assert entry.published == NOW
+    near = NOW + timedelta(hours=5)
+    assert normalize_entry(raw(published=near), "K", "en", NOW).published == near
+
+
+def test_language_entry_then_feed_then_source():
+    assert normalize_entry(raw(language="ps"), "K", "fa", NOW, "en-US").language == "ps"
+    assert normalize_entry(raw(), "K", "fa", NOW, "en-US").language == "en"
+    assert normalize_entry(raw(), "K", "fa", NOW).language == "fa"
+
+
+def test_entry_without_http_link_is_dropped():
+    assert normalize_entry(raw(link=None), "K", "en", NOW) is None
+    assert normalize_entry(raw(link="javascript:alert(1)"), "K", "en", NOW) is None
+
+
+def test_guid_falls_back_to_canonical_link():
+    entry = normalize_entry(raw(guid=None), "K", "en", NOW)
+    assert entry.guid == "https://k.com/a"
+    assert entry.url == "https://k.com/a"
+
+
+def test_excerpt_is_plain_text_of_summary():
+    entry = normalize_entry(
+        raw(summary="<p>Hello <b>world</b> &amp; more</p><script>x</script>"), "K", "en", NOW
+    )
+    assert entry.excerpt == "Hello world & more"
+
+
+def test_include_and_exclude_rules():
+    entry = normalize_entry(
+        raw(title="Afghanistan: talks resume", summary="Kabul"), "AJ", "en", NOW
+    )
+    other = normalize_entry(raw(title="Football results", summary="Scores"), "AJ", "en", NOW)
+    include = compile_rules(["Afghan", "/\\bTaliban\\b/"])
+    assert keep_entry(entry, include, [])
+    assert not keep_entry(other, include, [])
+    assert not keep_entry(entry, [], compile_rules(["kabul"]))

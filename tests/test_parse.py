@@ -1,0 +1,83 @@
+import pytest
+
+from aggregator.parse import NotAFeed, advertised_feed, parse_feed
+from tests.conftest import data_file
+
+RSS = {"content-type": "application/rss+xml"}
+
+
+def test_wordpress_rss_with_content_encoded():
+    feed = parse_feed(data_file("aop_wordpress.xml"), RSS, "https://www.aopnews.com/feed/")
+    assert feed.title == "AOP News"
+    assert feed.language == "en-US"
+    assert feed.warning is None
+    first = feed.entries[0]
+    assert first.guid == "https://www.aopnews.com/?p=90412"
+    assert first.title == "Afghanistan International: Taliban close girls\u2019 madrasas in Herat"
+    assert "Teachers said the order came without warning." in first.content
+    assert first.categories == ("Afghanistan", "Education")
+    assert first.author == "AOP Desk"
+    assert first.published.isoformat() == "2026-11-28T05:10:00+00:00"
+
+
+def test_atom_entries_and_language():
+    feed = parse_feed(
+        data_file("tolonews_atom.xml"),
+        {"content-type": "application/atom+xml"},
+        "https://tolonews.com/rss.xml",
+    )
+    assert [e.guid for e in feed.entries][:2] == [
+        "tag:tolonews.com,2026:190123",
+        "tag:tolonews.com,2026:190120",
+    ]
+    assert feed.entries[0].language == "en"
+    assert feed.entries[0].updated.isoformat() == "2026-11-28T04:45:00+00:00"
+
+
+def test_charset_from_http_header_only():
+    body = data_file("tolonews_dari_cp1256.xml")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    headers = {"Content-Type": "application/rss+xml; charset=windows-1256"}
+    feed = parse_feed(body, headers, "https://tolonews.com/fa/rss.xml")
+    assert feed.title == "طلوع نیوز".replace("ی", "ي")
+    assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
+
+
+def test_feedburner_origlink_preferred():
+    feed = parse_feed(data_file("feedburner.xml"), RSS, "https://feeds.feedburner.com/zantimes")
+    assert feed.entries[0].link.startswith(
+        "https://zantimes.com/2026/11/27/women-journalists-balkh/"
+    )
+    assert feed.entries[1].published is None
+
+
+def test_malformed_feed_with_entries_is_accepted_with_warning():
+    feed = parse_feed(data_file("malformed.xml"), RSS, "https://pajhwok.com/feed/")
+    assert len(feed.entries) == 2
+    assert feed.warning.startswith("feed is malformed but readable (2 entries)")
+
+
+def test_html_page_is_not_a_feed_and_names_the_advertised_feed():
+    with pytest.raises(
+        NotAFeed,
+        match=r"HTML page, not a feed \(the page advertises a feed at "
+        r"https://www.ariananews.af/feed/\)",
+    ):
+        parse_feed(
+            data_file("page.html"), {"content-type": "text/html"}, "https://www.ariananews.af/"
+        )
+
+
+def test_garbage_is_not_a_feed():
+    with pytest.raises(NotAFeed, match="not a feed"):
+        parse_feed(b"\x00\x01binary", {}, "https://example.com/feed")
+
+
+def test_empty_but_valid_feed_is_not_an_error():
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    assert parse_feed(body, RSS, "https://example.com/feed").entries == []
+
+
+def test_advertised_feed_absent():
+    assert advertised_feed(b"<html><head></head></html>", "https://example.com/") is None

@@ -1,0 +1,150 @@
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from aggregator.cli import main
+from aggregator.config import load_config
+from aggregator.pipeline import run
+from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
+from aggregator.store import Store
+from tests.conftest import NOW, STORIES
+
+REPO = Path(__file__).parent.parent
+OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html")
+
+
+def assert_complete(output: Path) -> None:
+    """Every published file is whole: the feeds parse cleanly, the JSON loads, the page ends."""
+    for name in ("feed.xml", "atom.xml"):
+        parsed = feedparser.parse(str(output / name))
+        assert not parsed.bozo, (name, parsed.get("bozo_exception"))
+        assert len(parsed.entries) >= STORIES - 1
+    json.loads((output / "feed.json").read_text(encoding="utf-8"))
+    assert (output / "index.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "feed.xml"
+    target.write_bytes(b"old")
+    write_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_stale_temp_files_are_removed(tmp_path):
+    (tmp_path / ".feed.xml.abc123.tmp").write_bytes(b"<rss><chan")
+    (tmp_path / "feed.xml").write_bytes(b"<rss/>")
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+@pytest.mark.parametrize(("function", "nth"), [("fsync", 1), ("replace", 2), ("replace", 4)])
+def test_sigkill_during_publish_leaves_complete_files(
+    workspace, sources, feed_server, capsys, function, nth
+):
+    assert main(workspace.args("run")) == 0
+    capsys.readouterr()
+    before = {name: (workspace.output / name).read_bytes() for name in OUTPUTS}
+    route = feed_server.routes["/aop/feed/"]
+    route.etag = 'W/"aop-2"'
+    route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
+
+    command = [sys.executable, "-m", "tests.killpoint", function, str(nth), "--"]
+    process = subprocess.Popen(
+        command + workspace.args("run"),
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.strip() == "paused":
+            break
+    else:
+        pytest.fail(f"never reached the kill point: {lines} {process.stderr.read()}")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+    process.stderr.close()
+    process.stdin.close()
+    assert process.returncode == -signal.SIGKILL
+
+    assert_complete(workspace.output)
+    changed = [n for n in OUTPUTS if (workspace.output / n).read_bytes() != before[n]]
+    assert len(changed) == {("fsync", 1): 0, ("replace", 2): 1, ("replace", 4): 3}[(function, nth)]
+    db = sqlite3.connect(workspace.db)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+    assert main(workspace.args("run")) == 0
+    assert_complete(workspace.output)
+    assert sorted(p.name for p in workspace.output.iterdir()) == sorted(OUTPUTS)
+    titles = [e.title for e in feedparser.parse(str(workspace.output / "feed.xml")).entries]
+    assert "UN envoy holds talks with Taliban officials in Kabul" in titles
+
+
+def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
+    config = load_config(workspace.config)
+    with Store(workspace.db) as store:
+        run(config, store, workspace.output, now=NOW)
+    page = (workspace.output / "index.html").read_text(encoding="utf-8")
+    headings = [line for line in page.splitlines() if line.startswith("<h2>")]
+    assert headings == ["<h2>AOP News</h2>", "<h2>Afghan media</h2>", "<h2>Dari</h2>"]
+    assert (
+        '<h3 dir="auto" lang="fa"><a href="https://tolonews.com/fa/business-190124">'
+        "بازگشايي گذرگاه تورخم براي تجارت</a></h3>"
+    ) in page
+    assert '<p class="excerpt" dir="auto" lang="fa">' in page
+    assert '<article lang="fa" dir="rtl">' in page
+    # 05:10 UTC is 09:40 in Kabul (UTC+04:30)
+    assert '<time datetime="2026-11-28T05:10:00+00:00">28 Nov, 09:40</time>' in page
+    assert "Afghanistan International: Taliban close girls’ madrasas in Herat" in page
+    assert "<script" not in page.lower()
+
+
+def test_digest_is_a_window_of_the_last_24_hours(workspace, sources):
+    config = load_config(workspace.config)
+    with Store(workspace.db) as store:
+        run(config, store, workspace.output, now=NOW + timedelta(hours=20))
+    page = (workspace.output / "index.html").read_text(encoding="utf-8")
+    assert "Taliban close girls" in page  # 05:10 UTC on the 28th: within 24 h of 02:00 on the 29th
+    assert "UN envoy meets" not in page  # 18:05 UTC on the 27th, older than 24 h
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert any(e.title.startswith("UN envoy meets") for e in rss.entries)
+
+
+def test_feed_items_limit(workspace, sources):
+    workspace.write_config(sources, site={"feed_items": 5}, defaults={"timeout": 1})
+    config = load_config(workspace.config)
+    with Store(workspace.db) as store:
+        report = run(config, store, workspace.output, now=NOW)
+    assert report.stories_published == 5
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert len(rss.entries) == 5
+
+
+def test_feed_metadata_and_item_source(workspace, sources):
+    config = load_config(workspace.config)
+    with Store(workspace.db) as store:
+        run(config, store, workspace.output, now=NOW)
+    rss_text = (workspace.output / "feed.xml").read_text(encoding="utf-8")
+    assert '<source url="https://www.khaama.com/">Khaama Press</source>' in rss_text
+    assert '<guid isPermaLink="false">tag:www.aopnews.com,2026-11-28:story/' in rss_text
+    atom = feedparser.parse(str(workspace.output / "atom.xml"))
+    assert atom.feed.title == "Test Digest"
+    first = atom.entries[0]
+    assert first.author == first.source.title
+    assert "Source: <a href=" in first.content[0].value
+    assert os.path.getsize(workspace.output / "feed.json") > 0
