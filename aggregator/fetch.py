@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -17,6 +18,7 @@ from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
+T = TypeVar("T")
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -214,8 +216,16 @@ def _finish(
     )
 
 
-def fetch_all(requests_: list[FetchRequest], options: FetchOptions) -> Iterator[FetchResult]:
-    """Fetch all requests on a thread pool, yielding results as they complete."""
+def fetch_all(
+    requests_: list[FetchRequest],
+    options: FetchOptions,
+    then: Callable[[FetchResult], T] = lambda result: result,  # type: ignore[assignment,return-value]
+) -> Iterator[T]:
+    """Fetch on a thread pool, yielding results as they complete.
+
+    `then` runs on the worker thread right after each fetch, so slow follow-up work (handing a
+    body to a parser process) overlaps with the other fetches.
+    """
     if not requests_:
         return
     sessions: list[requests.Session] = []
@@ -224,10 +234,13 @@ def fetch_all(requests_: list[FetchRequest], options: FetchOptions) -> Iterator[
         _local.session = new_session(options)
         sessions.append(_local.session)
 
+    def job(request: FetchRequest) -> T:
+        return then(fetch_one(request, options))
+
     workers = min(options.concurrency, len(requests_))
     try:
         with ThreadPoolExecutor(workers, "fetch", initializer=start_worker) as pool:
-            futures = [pool.submit(fetch_one, r, options) for r in requests_]
+            futures = [pool.submit(job, r) for r in requests_]
             for future in as_completed(futures):
                 yield future.result()
     finally:

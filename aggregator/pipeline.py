@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,9 +39,9 @@ def fetch_options(config: Config) -> FetchOptions:
 
 
 def entries_from_body(
-    source: Source, config: Config, result: FetchResult, now: datetime
+    source: Source, max_items: int, result: FetchResult, now: datetime
 ) -> tuple[list[Entry], str | None]:
-    """Parse a fetched body and clean its entries; returns (entries, warning)."""
+    """Parse a fetched body and clean its entries; returns (entries, warning). Runs in a worker."""
     parsed = parse_feed(result.body or b"", result.headers, result.final_url)
     include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
@@ -46,48 +50,47 @@ def entries_from_body(
         if entry is not None and keep_entry(entry, include, exclude):
             entries.append(entry)
     entries.sort(key=lambda e: e.published, reverse=True)
-    return entries[: source.max_items or config.defaults.max_items], parsed.warning
+    return entries[:max_items], parsed.warning
 
 
-def process_result(
-    config: Config, store: Store, result: FetchResult, now: datetime
-) -> SourceResult:
+@dataclass
+class _Fetched:
+    """A fetch result with, when its body was new, the entries parsed from it or why not."""
+
+    result: FetchResult
+    body_hash: str | None = None
+    unchanged: bool = False
+    entries: list[Entry] = field(default_factory=list)
+    warning: str | None = None
+    parse_error: str | None = None
+
+
+def _store_result(config: Config, store: Store, fetched: _Fetched, now: datetime) -> SourceResult:
     """Store one source's fetch outcome and new entries in a single transaction."""
+    result = fetched.result
     name = result.request.source
     report = SourceResult(name, "failed", result.http_status, elapsed=result.elapsed)
-    if result.status is FetchStatus.ERROR:
-        report.error = result.error
-        with store.transaction():
-            store.record_failure(name, now, result.http_status, report.error or "failed")
-        return report
-    body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
-    if result.status is FetchStatus.NOT_MODIFIED or body_hash == store.source_state(name).body_hash:
-        report.outcome = (
-            "not_modified" if result.status is FetchStatus.NOT_MODIFIED else "unchanged"
-        )
-        with store.transaction():
-            store.record_success(
-                name, now, result.http_status, result.etag, result.last_modified, body_hash
-            )
-        return report
-    source = config.source(name)
-    try:
-        entries, report.warning = entries_from_body(source, config, result, now)
-    except NotAFeed as exc:
-        report.error = str(exc)
-        with store.transaction():
-            store.record_failure(name, now, result.http_status, report.error)
-        return report
-    report.outcome = "ok"
-    report.entries_seen = len(entries)
+    error = result.error if result.status is FetchStatus.ERROR else fetched.parse_error
     with store.transaction():
-        for entry in entries:
-            entry_id = store.upsert_entry(entry, now)
-            if entry_id is not None:
-                assign_story(store, entry_id, entry, now, config.site.link)
-                report.new_entries += 1
+        if error:
+            report.error = error
+            store.record_failure(name, now, result.http_status, error)
+            return report
+        if result.status is FetchStatus.NOT_MODIFIED:
+            report.outcome = "not_modified"
+        elif fetched.unchanged:
+            report.outcome = "unchanged"
+        else:
+            report.outcome = "ok"
+            report.warning = fetched.warning
+            report.entries_seen = len(fetched.entries)
+            for entry in fetched.entries:
+                entry_id = store.upsert_entry(entry, now)
+                if entry_id is not None:
+                    assign_story(store, entry_id, entry, now, config.site.link)
+                    report.new_entries += 1
         store.record_success(
-            name, now, result.http_status, result.etag, result.last_modified, body_hash
+            name, now, result.http_status, result.etag, result.last_modified, fetched.body_hash
         )
     return report
 
@@ -95,16 +98,38 @@ def process_result(
 def fetch_sources(
     config: Config, store: Store, now: datetime, on_result: ResultCallback | None = None
 ) -> list[SourceResult]:
-    """Fetch every configured source concurrently and store what each returned."""
+    """Fetch every configured source concurrently, parse new bodies on all cores, store each."""
     with store.transaction():
-        states = [store.sync_source(s.name, s.url) for s in config.sources]
-    requests = [FetchRequest(s.name, s.url, s.etag, s.last_modified) for s in states]
+        states = {s.name: store.sync_source(s.name, s.url) for s in config.sources}
+    requests = [FetchRequest(s.name, s.url, s.etag, s.last_modified) for s in states.values()]
+    context = multiprocessing.get_context("forkserver")
     results: dict[str, SourceResult] = {}
-    for fetched in fetch_all(requests, fetch_options(config)):
-        result = process_result(config, store, fetched, now)
-        results[result.source] = result
-        if on_result:
-            on_result(result)
+    with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as parsers:
+
+        def parse(result: FetchResult) -> _Fetched:
+            fetched = _Fetched(result)
+            if result.status is not FetchStatus.OK:
+                return fetched
+            fetched.body_hash = hashlib.sha256(result.body or b"").hexdigest()
+            if fetched.body_hash == states[result.request.source].body_hash:
+                fetched.unchanged = True
+                return fetched
+            source = config.source(result.request.source)
+            max_items = source.max_items or config.defaults.max_items
+            try:
+                job = parsers.submit(entries_from_body, source, max_items, result, now)
+                fetched.entries, fetched.warning = job.result()
+            except NotAFeed as exc:
+                fetched.parse_error = str(exc)
+            except Exception as exc:  # one unreadable source must not stop the run
+                fetched.parse_error = f"could not parse the feed: {type(exc).__name__}: {exc}"
+            return fetched
+
+        for fetched in fetch_all(requests, fetch_options(config), then=parse):
+            report = _store_result(config, store, fetched, now)
+            results[report.source] = report
+            if on_result:
+                on_result(report)
     return [results[s.name] for s in config.sources]
 
 

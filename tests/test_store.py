@@ -1,0 +1,85 @@
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from aggregator.models import Entry
+from aggregator.store import MIGRATIONS, Store
+from tests.conftest import NOW
+
+
+def entry(guid="g1", url="https://k.com/a", title="Title", source="K") -> Entry:
+    return Entry(
+        source=source,
+        guid=guid,
+        url=url,
+        title=title,
+        summary_html="<p>s</p>",
+        content_html="",
+        excerpt="s",
+        published=NOW - timedelta(hours=1),
+        updated=None,
+        language="en",
+        categories=("Afghanistan",),
+    )
+
+
+def test_new_database_is_migrated_to_latest_in_wal_mode(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(tmp_path / "a.db") as store:  # reopening migrates nothing
+        assert store.schema_version == len(MIGRATIONS)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = sqlite3.connect(tmp_path / "a.db")
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer than this program"):
+        Store(tmp_path / "a.db")
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            store.sync_source("K", "https://k.com/feed")
+        with pytest.raises(ValueError), store.transaction():
+            store.upsert_entry(entry(), NOW)
+            raise ValueError("boom")
+        assert store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
+
+
+def test_upsert_keeps_first_seen_and_refreshes_fields(tmp_path):
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        first = store.upsert_entry(entry(), NOW)
+        assert first is not None
+        again = store.upsert_entry(entry(title="Corrected title"), NOW + timedelta(hours=3))
+        assert again is None
+        row = store.conn.execute("SELECT title, first_seen, categories FROM entries").fetchone()
+        assert tuple(row) == ("Corrected title", "2026-11-28T06:00:00+00:00", '["Afghanistan"]')
+
+
+def test_changed_source_url_forgets_validators(tmp_path):
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        store.sync_source("K", "https://k.com/feed")
+        store.record_success("K", NOW, 200, '"e1"', "Sat, 28 Nov 2026 05:12:44 GMT", "abc")
+        assert store.sync_source("K", "https://k.com/feed").etag == '"e1"'
+        moved = store.sync_source("K", "https://k.com/rss")
+        assert (moved.url, moved.etag, moved.last_modified, moved.body_hash) == (
+            "https://k.com/rss",
+            None,
+            None,
+            None,
+        )
+
+
+def test_failures_count_up_and_success_resets(tmp_path):
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        store.sync_source("K", "https://k.com/feed")
+        store.record_failure("K", NOW, 503, "HTTP 503 Service Unavailable")
+        store.record_failure("K", NOW, 503, "HTTP 503 Service Unavailable")
+        assert store.source_state("K").failures == 2
+        store.record_success("K", NOW, 200, None, None, None)
+        state = store.source_state("K")
+        assert (state.failures, state.last_error, state.last_success) == (0, None, NOW)
