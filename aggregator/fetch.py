@@ -37,11 +37,12 @@ class FetchOptions:
     timeout: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     concurrency: int = 8
+    total_timeout: float | None = None
 
     @property
     def deadline(self) -> float:
         """Total seconds one request may take, so a trickling server cannot hold a worker."""
-        return self.timeout * 3
+        return self.total_timeout or self.timeout * 3
 
 
 _local = threading.local()
@@ -82,7 +83,7 @@ def read_capped(
     limit_mb = max_bytes / (1024 * 1024)
     for chunk in chunks:
         if time.monotonic() > deadline:
-            raise FetchError("took too long to send the feed (total deadline exceeded)")
+            raise FetchError("the server sent the feed too slowly (total deadline exceeded)")
         data = chunk
         while data:
             if decoder is None:
@@ -198,7 +199,7 @@ def _finish(
         reason = response.reason or ""
         raise FetchError(f"HTTP {status} {reason}".strip())
     body = read_capped(
-        response.raw.stream(CHUNK, decode_content=False),
+        iter(lambda: response.raw.read1(CHUNK, decode_content=False), b""),
         headers.get("content-encoding", ""),
         options.max_bytes,
         deadline,

@@ -40,11 +40,12 @@ DROP_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "form", "svg", "math"}
 )
 _SPACE = re.compile(r"\s+")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, drop default port, fragment, credentials and tracking params."""
-    parts = urlsplit(url.strip())
+    parts = urlsplit(xml_safe(url.strip()))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     if ":" in host:
@@ -72,9 +73,14 @@ def is_http_url(url: str | None) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (control characters, lone surrogates)."""
+    return _NOT_XML.sub("", text)
+
+
 def collapse(text: str) -> str:
-    """Collapse runs of whitespace to one space and trim."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of whitespace to one space, trim, and drop characters XML cannot carry."""
+    return xml_safe(_SPACE.sub(" ", text).strip())
 
 
 def plain_text(fragment: str) -> str:
@@ -94,7 +100,7 @@ def sanitize_html(fragment: str) -> str:
     if not fragment.strip():
         return ""
     return nh3.clean(
-        fragment,
+        xml_safe(fragment),
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},

@@ -152,6 +152,8 @@ def run(
             report.stories_published = publish(config, store, output, now)
         except OSError as exc:
             report.publish_error = f"cannot write to {output}: {exc.strerror or exc}"
+        except Exception as exc:  # reported and exit code 1; stored state stays intact
+            report.publish_error = f"publishing failed: {type(exc).__name__}: {exc}"
     report.finished = utcnow()
     store.save_run(report)
     return report

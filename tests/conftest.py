@@ -33,6 +33,8 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     hang: float = 0.0
+    trickle: float = 0.0  # seconds between body bytes
+    chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,36 @@ class FeedServer:
                 ):
                     self._send(304, validators, b"")
                     return
+                if route.trickle:
+                    self._trickle(route)
+                    return
+                if route.chunked:
+                    self._chunked(route)
+                    return
                 self._send(route.status, {**route.headers, **validators}, route.body)
+
+            def _chunked(self, route: Route) -> None:
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for start in range(0, len(route.body), 1000):
+                        piece = route.body[start : start + 1000]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.write(b"0\r\n\r\n")
+
+            def _trickle(self, route: Route) -> None:
+                self.send_response(route.status)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for byte in route.body:
+                        if server.release.wait(route.trickle):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)

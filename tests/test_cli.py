@@ -3,6 +3,8 @@
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 
 import feedparser
 
@@ -27,6 +29,14 @@ def test_help_lists_commands():
     help_text = build_parser().format_help()
     for command in ("run", "fetch", "publish", "check"):
         assert re.search(rf"^\s+{command}\s", help_text, re.MULTILINE)
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "run" in done.stdout and "check" in done.stdout
 
 
 def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, capsys):

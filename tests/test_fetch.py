@@ -47,6 +47,23 @@ def test_gzip_body_is_decoded(feed_server):
     assert result.body == b"<rss/>" * 1000
 
 
+def test_chunked_gzip_body_is_decoded(feed_server):
+    body = gzip.compress(b"<rss>" + b"item " * 20000 + b"</rss>")
+    url = feed_server.add("/chunked", body, headers={"Content-Encoding": "gzip"}, chunked=True)
+    result = fetch(url)
+    assert result.status is FetchStatus.OK
+    assert result.body == b"<rss>" + b"item " * 20000 + b"</rss>"
+
+
+def test_chunked_gzip_bomb_is_cut_off(feed_server):
+    url = feed_server.add(
+        "/chunked-bomb", gzip_bomb(64), headers={"Content-Encoding": "gzip"}, chunked=True
+    )
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "larger than 10 MB" in result.error
+
+
 def test_gzip_bomb_is_cut_off(feed_server):
     bomb = gzip_bomb(64)
     assert len(bomb) < 100_000
@@ -122,6 +139,15 @@ def test_hanging_server_times_out(feed_server):
     assert result.status is FetchStatus.ERROR
     assert result.error == "timed out after 1 s"
     assert result.elapsed < 10
+
+
+def test_trickling_server_is_cut_off_by_total_deadline(feed_server):
+    url = feed_server.add("/trickle", b"<rss>" + b" " * 200 + b"</rss>", trickle=0.1)
+    options = FetchOptions(user_agent="t", timeout=1.0, total_timeout=1.0)
+    result = fetch_one(FetchRequest("Trickle", url), options)
+    assert result.status is FetchStatus.ERROR
+    assert "too slowly" in result.error
+    assert result.elapsed < 3
 
 
 def test_refused_connection(feed_server):

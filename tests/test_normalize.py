@@ -136,3 +136,14 @@ def test_include_and_exclude_rules():
     assert keep_entry(entry, include, [])
     assert not keep_entry(other, include, [])
     assert not keep_entry(entry, [], compile_rules(["kabul"]))
+
+
+def test_characters_xml_cannot_carry_are_dropped():
+    dirty = raw(title="Kabul\x0bnews \x01today", summary="<p>a\x02b</p>", author="Desk\x00")
+    entry = normalize_entry(dirty, "K", "en", NOW)
+    assert (entry.title, entry.summary_html, entry.excerpt, entry.author) == (
+        "Kabul news today",
+        "<p>ab</p>",
+        "ab",
+        "Desk",
+    )

@@ -81,3 +81,14 @@ def test_empty_but_valid_feed_is_not_an_error():
 
 def test_advertised_feed_absent():
     assert advertised_feed(b"<html><head></head></html>", "https://example.com/") is None
+
+
+def test_relative_links_resolve_against_the_final_url():
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>/</link>'
+        b"<item><title>A</title><link>/a/123.html</link>"
+        b'<description>&lt;a href="/b/9"&gt;more&lt;/a&gt;</description></item></channel></rss>'
+    )
+    feed = parse_feed(body, RSS, "https://www.afintl.com/en/feed")
+    assert feed.entries[0].link == "https://www.afintl.com/a/123.html"
+    assert 'href="https://www.afintl.com/b/9"' in feed.entries[0].summary

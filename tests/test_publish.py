@@ -11,9 +11,12 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
-from aggregator.config import load_config
+from aggregator.config import Site, load_config
+from aggregator.models import RawEntry, Story
+from aggregator.normalize import normalize_entry
 from aggregator.pipeline import run
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
+from aggregator.publish.feeds import atom_bytes, rss_bytes
 from aggregator.store import Store
 from tests.conftest import NOW, STORIES
 
@@ -133,6 +136,16 @@ def test_feed_items_limit(workspace, sources):
     assert report.stories_published == 5
     rss = feedparser.parse(str(workspace.output / "feed.xml"))
     assert len(rss.entries) == 5
+
+
+def test_feeds_build_from_an_entry_with_control_characters():
+    raw = RawEntry(guid="g", link="https://k.af/1", title="a\x0bb\x01", summary="x\x02", content="")
+    entry = normalize_entry(raw, "K", "en", NOW)
+    story = Story("tag:x,2026-11-28:story/1", NOW, entry, "K", None, "News")
+    site = Site()
+    for render in (rss_bytes, atom_bytes):
+        parsed = feedparser.parse(render(site, [story], NOW))
+        assert not parsed.bozo and parsed.entries[0].title == "a b"
 
 
 def test_feed_metadata_and_item_source(workspace, sources):
