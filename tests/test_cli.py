@@ -186,3 +186,19 @@ def test_fetch_then_publish(workspace, sources, capsys):
     assert not workspace.output.exists()
     assert main(workspace.args("publish")) == 0
     assert len(parsed_feed(workspace, "feed.xml").entries) == STORIES
+
+
+def test_check_live_probes_each_source(workspace, feed_server, capsys):
+    workspace.write_config(
+        [
+            {"name": "AOP News", "url": feed_server.feed("/aop/feed/", "aop_wordpress.xml")},
+            {"name": "Ariana News", "url": feed_server.feed("/a/", "page.html", "text/html")},
+            {"name": "Gone", "url": feed_server.url("/gone")},
+        ]
+    )
+    assert main(workspace.args("check", "--live")) == 1
+    out = capsys.readouterr().out
+    assert "ok      AOP News: 3 entries" in out
+    assert "FAILED  Ariana News: returned an HTML page, not a feed" in out
+    assert "FAILED  Gone: HTTP 404 Not Found" in out
+    assert not workspace.db.exists()
