@@ -1,6 +1,7 @@
 """Benchmark a full `run` over N local feeds served with fixed latency.
 
-Prints wall time, peak memory and the ratio to the time floor (N x latency / concurrency).
+Prints wall time, peak memory of this process (the parser worker processes, started from a
+forkserver, are not counted) and the ratio to the time floor (N x latency / concurrency).
 The feed server runs in its own process so its memory and CPU are not counted as ours.
 
     python bench/fetch_bench.py [--feeds 500] [--items 30] [--latency 0.1] [--concurrency 8]
