@@ -181,8 +181,8 @@ def _finish(
     started: float,
 ) -> FetchResult:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    etag = headers.get("etag") or request.etag
-    last_modified = headers.get("last-modified") or request.last_modified
+    etag = headers.get("etag")
+    last_modified = headers.get("last-modified")
     status = response.status_code
     if status == 304:
         return FetchResult(
@@ -191,11 +191,11 @@ def _finish(
             url,
             http_status=status,
             headers=headers,
-            etag=etag,
-            last_modified=last_modified,
+            etag=etag or request.etag,
+            last_modified=last_modified or request.last_modified,
             elapsed=time.monotonic() - started,
         )
-    if status >= 400 or status < 200:
+    if not 200 <= status < 300:
         reason = response.reason or ""
         raise FetchError(f"HTTP {status} {reason}".strip())
     body = read_capped(

@@ -39,6 +39,22 @@ def test_validators_are_echoed_exactly(feed_server):
     assert seen.headers["if-modified-since"] == "Sat, 28 Nov 2026 05:12:44 GMT"
 
 
+def test_304_keeps_or_renews_validators_and_200_without_them_drops_them(feed_server):
+    url = feed_server.feed("/feed/", "aop_wordpress.xml", etag='"v2"')
+    renewed = fetch(url, etag='"v2"', last_modified="Fri, 27 Nov 2026 10:00:00 GMT")
+    assert (renewed.status, renewed.etag) == (FetchStatus.NOT_MODIFIED, '"v2"')
+    assert renewed.last_modified == "Fri, 27 Nov 2026 10:00:00 GMT"
+    feed_server.routes["/feed/"].etag = None
+    fresh = fetch(url, etag='"v2"')
+    assert fresh.status is FetchStatus.OK
+    assert (fresh.etag, fresh.last_modified) == (None, None)
+
+
+def test_status_300_without_location_is_an_error(feed_server):
+    result = fetch(feed_server.add("/choices", b"pick one", status=300))
+    assert result.status is FetchStatus.ERROR and result.error.startswith("HTTP 300")
+
+
 def test_gzip_body_is_decoded(feed_server):
     body = gzip.compress(b"<rss/>" * 1000)
     url = feed_server.add("/gz", body, headers={"Content-Encoding": "gzip"})
