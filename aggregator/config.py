@@ -111,11 +111,26 @@ class Source(_Strict):
         return rules
 
 
+class Dedupe(_Strict):
+    """Thresholds of near-duplicate story matching (see README, "dedupe")."""
+
+    window_hours: int = Field(72, ge=1, le=24 * 30)
+    title_threshold: float = Field(0.6, gt=0, le=1)
+    lede_threshold: float = Field(0.55, gt=0, le=1)
+    combined_threshold: float = Field(0.45, gt=0, le=1)
+    link_threshold: float = Field(0.1, ge=0, le=1)
+    number_threshold: float = Field(0.3, gt=0, le=1)
+    lede_words: int = Field(40, ge=5, le=500)
+    block_words: int = Field(6, ge=1, le=50)
+    block_max_postings: int = Field(200, ge=10, le=100_000)
+
+
 class Config(_Strict):
     """The whole `feeds.yaml`."""
 
     site: Site = Site()
     defaults: Defaults = Defaults()
+    dedupe: Dedupe = Dedupe()
     sources: list[Source] = Field(min_length=1)
 
     def source(self, name: str) -> Source:

@@ -1,14 +1,23 @@
-"""Group entries into stories: one per canonical URL, with a stable id and a representative."""
+"""Cluster entries into stories: exact keys, link-outs, then title and lede similarity with guards.
+
+Candidates are found through an inverted index on each entry's rarest words and compared only
+within a time window, so clustering N entries costs close to O(N) rather than all pairs.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from datetime import datetime
+import math
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from aggregator.config import Source
+from aggregator.config import Config, Dedupe, Source
+from aggregator.matchtext import Boilerplate, canonical, is_number, number_value, stem, tokens
 from aggregator.models import Entry
+from aggregator.places import places_in
 from aggregator.store import Store, StoredEntry
 
 
@@ -19,18 +28,6 @@ def story_id(site_link: str, url: str, first_seen: datetime) -> str:
     return f"tag:{host},{first_seen:%Y-%m-%d}:story/{digest}"
 
 
-def assign_story(store: Store, entry_id: int, entry: Entry, now: datetime, site_link: str) -> bool:
-    """Attach a new entry to the story with its canonical URL, or start one; True if started."""
-    existing = store.story_for_url(entry.url)
-    if existing:
-        store.attach(entry_id, existing)
-        return False
-    new_id = story_id(site_link, entry.url, now)
-    store.add_story(new_id, entry.url, now)
-    store.attach(entry_id, new_id)
-    return True
-
-
 def representative(members: Sequence[StoredEntry], sources: dict[str, Source]) -> StoredEntry:
     """The entry shown for a story: own sources first, then higher priority, then earliest."""
 
@@ -39,3 +36,331 @@ def representative(members: Sequence[StoredEntry], sources: dict[str, Source]) -
         return (not source.own, -source.priority, member.entry.published, member.id)
 
     return min(members, key=rank)
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _telling(number: str) -> bool:
+    """A figure specific enough to tie two reports together (81, 1.4, 3000; not 2 or 2026)."""
+    is_year = len(number) == 4 and number[:2] in ("19", "20")
+    return ("." in number or len(number) >= 2) and not is_year
+
+
+@dataclass(frozen=True)
+class Features:
+    """What matching looks at in one entry, computed once."""
+
+    key: int
+    url: str
+    language: str
+    published: float  # POSIX seconds
+    title: frozenset[str]
+    lede: frozenset[str]
+    title_numbers: frozenset[str]
+    numbers: frozenset[str]
+    title_places: frozenset[str]
+    places: frozenset[str]
+    links: frozenset[str]
+
+
+def features(
+    key: int,
+    url: str,
+    language: str,
+    title: str,
+    lede: str,
+    published: datetime,
+    links: Iterable[str],
+    boilerplate: Boilerplate,
+    lede_words: int = 40,
+) -> Features:
+    """Fold an entry's title and lede into the word sets, numbers and places used to match it."""
+    title_words = [number_value(w) for w in tokens(boilerplate.title(title))]
+    lede_tokens = [number_value(w) for w in tokens(boilerplate.lede(lede))[:lede_words]]
+    all_words = title_words + lede_tokens
+    own_site = _site(url)
+    return Features(
+        key=key,
+        url=url,
+        language=language,
+        published=published.timestamp(),
+        title=frozenset(canonical(stem(w)) for w in title_words),
+        lede=frozenset(canonical(stem(w)) for w in lede_tokens),
+        title_numbers=frozenset(w for w in title_words if is_number(w)),
+        numbers=frozenset(w for w in all_words if is_number(w)),
+        title_places=places_in(title_words),
+        places=places_in(all_words),
+        links=frozenset(link for link in links if link != url and _site(link) != own_site),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The scores of one pair and the verdict, as `aggregator explain` prints them."""
+
+    other: int
+    title: float
+    lede: float
+    combined: float
+    linked: bool
+    guard: str | None
+    same: bool
+    reason: str
+
+
+@dataclass
+class _Indexed:
+    features: Features
+    story: str
+
+
+@dataclass
+class Clusterer:
+    """Incremental story clustering over a sliding time window."""
+
+    settings: Dedupe
+    items: dict[int, _Indexed] = field(default_factory=dict)
+    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_url: dict[str, int] = field(default_factory=dict)
+    linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    order: deque[tuple[float, int]] = field(default_factory=deque)
+    newest: float = 0.0
+
+    @property
+    def window(self) -> float:
+        return self.settings.window_hours * 3600.0
+
+    # similarity
+
+    def _weight(self, word: str) -> float:
+        return math.log(1.0 + (len(self.items) + 1) / (len(self.postings.get(word, ())) + 1))
+
+    def _similarity(self, a: frozenset[str], b: frozenset[str]) -> float:
+        """IDF-weighted Jaccard: shared rare words count, shared common words barely do."""
+        if not a or not b:
+            return 0.0
+        shared = sum(self._weight(w) for w in a & b)
+        if not shared:
+            return 0.0
+        return shared / sum(self._weight(w) for w in a | b)
+
+    @staticmethod
+    def _guard(a: Features, b: Features) -> str | None:
+        """Why two similar texts are still different stories, if they are."""
+        mine, theirs = a.title_numbers - b.numbers, b.title_numbers - a.numbers
+        if mine and theirs:
+            return f"numbers differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
+        mine, theirs = a.title_places - b.places, b.title_places - a.places
+        if mine and theirs:
+            return f"places differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
+        if a.places and b.places and not a.places & b.places:
+            mine, theirs = ", ".join(sorted(a.places)), ", ".join(sorted(b.places))
+            return f"places differ: {mine} vs {theirs}"
+        return None
+
+    def compare(self, a: Features, b: Features) -> Comparison:
+        """Score a pair and decide whether it is one story."""
+        s = self.settings
+        title = self._similarity(a.title, b.title)
+        lede = self._similarity(a.lede, b.lede)
+        combined = self._similarity(a.title | a.lede, b.title | b.lede)
+        linked = b.url in a.links or a.url in b.links
+        guard = self._guard(a, b)
+
+        def verdict(same: bool, reason: str) -> Comparison:
+            return Comparison(b.key, title, lede, combined, linked, guard, same, reason)
+
+        if abs(a.published - b.published) > self.window:
+            return verdict(False, f"published more than {s.window_hours} h apart")
+        if linked and max(title, lede, combined) >= s.link_threshold:
+            return verdict(True, "one links to the other")
+        if guard:
+            return verdict(False, guard)
+        if a.language != b.language:
+            return verdict(False, f"different languages: {a.language} vs {b.language}")
+        if title >= s.title_threshold:
+            return verdict(True, f"title {title:.2f} >= {s.title_threshold}")
+        if lede >= s.lede_threshold:
+            return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
+        if combined >= s.combined_threshold:
+            return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
+        if combined >= s.number_threshold and any(map(_telling, a.numbers & b.numbers)):
+            figure = f"same figure and title+lede {combined:.2f} >= {s.number_threshold}"
+            return verdict(True, figure)
+        return verdict(False, "not similar enough")
+
+    # index
+
+    def candidates(self, f: Features) -> list[int]:
+        """Indexed entries sharing one of this entry's rarest indexed words, or linked with it."""
+        words = sorted(
+            (w for w in f.title | f.lede if w in self.postings), key=lambda w: len(self.postings[w])
+        )
+        found: dict[int, None] = {}
+        for word in words[: self.settings.block_words]:
+            posting = self.postings[word]
+            if len(posting) > self.settings.block_max_postings:
+                break
+            found.update(dict.fromkeys(posting))
+        for link in f.links:
+            if link in self.by_url:
+                found[self.by_url[link]] = None
+        found.update(dict.fromkeys(self.linked_from.get(f.url, ())))
+        return [k for k in found if k in self.items and k != f.key]
+
+    def add(self, f: Features, story: str) -> None:
+        """Index an entry as a member of `story`."""
+        self.newest = max(self.newest, f.published)
+        self.items[f.key] = _Indexed(f, story)
+        self.order.append((f.published, f.key))
+        for word in f.title | f.lede:
+            self.postings[word].append(f.key)
+        self.by_url.setdefault(f.url, f.key)
+        for link in f.links:
+            self.linked_from[link].append(f.key)
+        if len(self.order) % 1024 == 0:
+            self._evict()
+
+    def _evict(self) -> None:
+        """Forget entries far older than the newest, so the index stays one window wide."""
+        horizon = self.newest - 2 * self.window
+        keep: deque[tuple[float, int]] = deque()
+        for published, key in self.order:
+            if published >= horizon:
+                keep.append((published, key))
+                continue
+            f = self.items.pop(key).features
+            for word in f.title | f.lede:
+                self._unlist(self.postings, word, key)
+            for link in f.links:
+                self._unlist(self.linked_from, link, key)
+            if self.by_url.get(f.url) == key:
+                del self.by_url[f.url]
+        self.order = keep
+
+    @staticmethod
+    def _unlist(index: dict[str, list[int]], word: str, key: int) -> None:
+        posting = index.get(word)
+        if posting is not None:
+            posting.remove(key)
+            if not posting:
+                del index[word]
+
+    def compare_all(self, f: Features) -> list[Comparison]:
+        """Comparisons with every candidate, best first."""
+        found = [self.compare(f, self.items[k].features) for k in self.candidates(f)]
+        return sorted(found, key=lambda c: (c.same, c.combined), reverse=True)
+
+    def story_of(self, key: int) -> str:
+        return self.items[key].story
+
+    def match(self, f: Features) -> tuple[str | None, Comparison | None]:
+        """The story an entry belongs to (None: a new story) and the comparison that decided."""
+        if f.url in self.by_url:
+            return self.story_of(self.by_url[f.url]), None
+        best = next(iter(self.compare_all(f)), None)
+        if best is None or not best.same:
+            return None, best
+        return self.story_of(best.other), best
+
+
+def describe(comparison: Comparison) -> str:
+    """One line: the verdict's reason and the scores behind it."""
+    return (
+        f"{comparison.reason} (title {comparison.title:.2f}, lede {comparison.lede:.2f}, "
+        f"title+lede {comparison.combined:.2f}; compared with entry {comparison.other})"
+    )
+
+
+class EntryFeatures:
+    """Turns stored or new entries into Features, with this configuration's outlet names."""
+
+    def __init__(self, config: Config) -> None:
+        self.boilerplate = Boilerplate(s.name for s in config.sources)
+        self.lede_words = config.dedupe.lede_words
+
+    def __call__(self, key: int, entry: Entry) -> Features:
+        return features(
+            key,
+            entry.url,
+            entry.language,
+            entry.title,
+            entry.excerpt,
+            entry.published,
+            entry.links,
+            self.boilerplate,
+            self.lede_words,
+        )
+
+
+def _window_clusterer(
+    store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
+) -> tuple[Clusterer, dict[int, StoredEntry]]:
+    """A clusterer holding the stored entries published near `around` (with ids below `before`)."""
+    window = timedelta(hours=config.dedupe.window_hours)
+    clusterer = Clusterer(config.dedupe)
+    loaded = {}
+    for member in store.entries_published_between(around - 2 * window, around + window):
+        if before is None or member.id < before:
+            clusterer.add(make(member.id, member.entry), member.story_id)
+            loaded[member.id] = member
+    return clusterer, loaded
+
+
+class StoryAssigner:
+    """Puts new entries into stories: the same URL at any age, else a similar entry in the window.
+
+    The window's entries are loaded from the store once per run, so stories from earlier runs
+    and days keep gaining members instead of being published again.
+    """
+
+    def __init__(self, store: Store, config: Config, now: datetime) -> None:
+        self.store = store
+        self.site_link = config.site.link
+        self.features = EntryFeatures(config)
+        self.clusterer, _ = _window_clusterer(store, config, now, self.features)
+
+    def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
+        """Attach a new entry to its story, or start one; True if it started a story."""
+        f = self.features(entry_id, entry)
+        story = self.store.story_for_url(entry.url)
+        reason = "same URL" if story else None
+        if story is None:
+            story, comparison = self.clusterer.match(f)
+            reason = describe(comparison) if story and comparison else None
+        started = story is None
+        if story is None:
+            story = story_id(self.site_link, entry.url, now)
+            self.store.add_story(story, entry.url, now)
+        self.store.attach(entry_id, story, reason)
+        self.clusterer.add(f, story)
+        return started
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an entry is in its story: the stored decision and a fresh comparison with neighbours."""
+
+    entry: StoredEntry
+    members: list[StoredEntry]
+    comparisons: list[tuple[StoredEntry, Comparison]]
+
+
+def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanation | None:
+    """Re-run matching for the entry at `url` against what was stored before it arrived."""
+    target = store.entry_by_url(url)
+    if target is None:
+        return None
+    make = EntryFeatures(config)
+    clusterer, earlier = _window_clusterer(
+        store, config, target.entry.published, make, before=target.id
+    )
+    found = clusterer.compare_all(make(target.id, target.entry))[:limit]
+    return Explanation(
+        entry=target,
+        members=store.story_members(target.story_id),
+        comparisons=[(earlier[c.other], c) for c in found],
+    )

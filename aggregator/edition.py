@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from aggregator.config import Config
 from aggregator.dedupe import representative
-from aggregator.models import Story
+from aggregator.models import Mention, Story
 from aggregator.store import Store, StoredEntry
 
 
@@ -21,6 +21,11 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
     for story_id, group in by_story.items():
         chosen = representative(group, sources)
         source = sources[chosen.entry.source]
+        also: dict[str, Mention] = {}
+        for member in sorted(group, key=lambda m: (m.entry.published, m.id)):
+            name = member.entry.source
+            if name != source.name and name not in also:
+                also[name] = Mention(name, member.entry.url)
         stories.append(
             Story(
                 id=story_id,
@@ -29,6 +34,7 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
                 source_name=source.name,
                 source_home=source.homepage,
                 category=source.category,
+                also=tuple(also.values()),
             )
         )
     stories.sort(key=lambda s: (s.entry.published, s.id), reverse=True)

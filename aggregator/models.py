@@ -82,6 +82,15 @@ class Entry:
     language: str
     author: str | None = None
     categories: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # canonical http(s) links in the content, for link-out matching
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Another outlet that carried a story: shown as "Also reported by"."""
+
+    source_name: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Story:
     source_name: str
     source_home: str | None
     category: str
+    also: tuple[Mention, ...] = ()
 
 
 @dataclass

@@ -40,6 +40,7 @@ DROP_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "form", "svg", "math"}
 )
 _SPACE = re.compile(r"\s+")
+_HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -118,6 +119,18 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
+def outbound_links(fragment: str, own_url: str) -> tuple[str, ...]:
+    """Canonical http(s) links of sanitized HTML, without the entry's own URL, in order."""
+    found: dict[str, None] = {}
+    for href in _HREF.findall(fragment):
+        href = html.unescape(href)
+        if is_http_url(href):
+            link = canonical_url(href)
+            if link != own_url:
+                found[link] = None
+    return tuple(found)
+
+
 def _stable_guid(raw: RawEntry, link: str) -> str:
     if raw.guid:
         return raw.guid.strip()
@@ -155,6 +168,7 @@ def normalize_entry(
         language=(raw.language or feed_language or language).split("-")[0].lower(),
         author=collapse(raw.author) if raw.author else None,
         categories=tuple(collapse(c) for c in raw.categories if c.strip()),
+        links=outbound_links(f"{summary}\n{content}", url),
     )
 
 

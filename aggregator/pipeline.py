@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aggregator import __version__
 from aggregator.config import Config, Source
-from aggregator.dedupe import assign_story
+from aggregator.dedupe import StoryAssigner
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.models import Entry, FetchRequest, FetchResult, FetchStatus, RunReport, SourceResult
 from aggregator.normalize import compile_rules, keep_entry, normalize_entry
@@ -65,7 +65,7 @@ class _Fetched:
     parse_error: str | None = None
 
 
-def _store_result(config: Config, store: Store, fetched: _Fetched, now: datetime) -> SourceResult:
+def _store_result(store: Store, fetched: _Fetched, now: datetime) -> SourceResult:
     """Store one source's fetch outcome and new entries in a single transaction."""
     result = fetched.result
     name = result.request.source
@@ -85,9 +85,7 @@ def _store_result(config: Config, store: Store, fetched: _Fetched, now: datetime
             report.warning = fetched.warning
             report.entries_seen = len(fetched.entries)
             for entry in fetched.entries:
-                entry_id = store.upsert_entry(entry, now)
-                if entry_id is not None:
-                    assign_story(store, entry_id, entry, now, config.site.link)
+                if store.upsert_entry(entry, now) is not None:
                     report.new_entries += 1
         store.record_success(
             name, now, result.http_status, result.etag, result.last_modified, fetched.body_hash
@@ -126,11 +124,27 @@ def fetch_sources(
             return fetched
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            report = _store_result(config, store, fetched, now)
+            report = _store_result(store, fetched, now)
             results[report.source] = report
             if on_result:
                 on_result(report)
+    assign_stories(config, store, now)
     return [results[s.name] for s in config.sources]
+
+
+def assign_stories(config: Config, store: Store, now: datetime) -> int:
+    """Put every entry without a story into one, in order of publication; one transaction.
+
+    Entries are stored first and clustered here, so the result does not depend on which feed
+    answered first, and entries a killed run stored are clustered by the next one.
+    """
+    with store.transaction():
+        pending = store.entries_without_story()
+        if pending:
+            assigner = StoryAssigner(store, config, now)
+            for entry_id, entry in pending:
+                assigner.assign(entry_id, entry, now)
+    return len(pending)
 
 
 def run(

@@ -75,6 +75,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, source)
     );
     """,
+    """
+    ALTER TABLE entries ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE entries ADD COLUMN match TEXT;
+    CREATE INDEX entries_first_seen ON entries(first_seen)
+    """,
 ]
 
 
@@ -110,6 +115,7 @@ class StoredEntry:
     story_first_seen: datetime
     first_seen: datetime
     entry: Entry
+    match: str | None = None
 
 
 class Store:
@@ -226,10 +232,11 @@ class Store:
             json.dumps(entry.categories, ensure_ascii=False),
             ts(entry.updated) if entry.updated else None,
             entry.language,
+            json.dumps(entry.links),
         )
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
-            "excerpt = ?, author = ?, categories = ?, updated = ?, language = ? "
+            "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ? "
             "WHERE source = ? AND guid = ?",
             (*values, entry.source, entry.guid),
         )
@@ -237,15 +244,18 @@ class Store:
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
-            "categories, updated, language, source, guid, published, first_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "categories, updated, language, links, source, guid, published, first_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
         return cursor.lastrowid
 
     def story_for_url(self, url: str) -> str | None:
-        row = self.conn.execute("SELECT id FROM stories WHERE url = ?", (url,)).fetchone()
-        return row["id"] if row else None
+        """The story of any entry with this canonical URL, however old."""
+        row = self.conn.execute(
+            "SELECT story_id FROM entries WHERE url = ? AND story_id IS NOT NULL LIMIT 1", (url,)
+        ).fetchone()
+        return row["story_id"] if row else None
 
     def add_story(self, story_id: str, url: str, first_seen: datetime) -> None:
         self.conn.execute(
@@ -253,8 +263,46 @@ class Store:
             (story_id, url, ts(first_seen)),
         )
 
-    def attach(self, entry_id: int, story_id: str) -> None:
-        self.conn.execute("UPDATE entries SET story_id = ? WHERE id = ?", (story_id, entry_id))
+    def attach(self, entry_id: int, story_id: str, match: str | None = None) -> None:
+        """Make an entry a member of a story, noting why it joined (None: it started it)."""
+        self.conn.execute(
+            "UPDATE entries SET story_id = ?, match = ? WHERE id = ?", (story_id, match, entry_id)
+        )
+
+    def entries_published_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
+        """Entries with a story, published in [start, end], oldest first: the matching window."""
+        rows = self.conn.execute(
+            "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
+            "JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
+            "ORDER BY e.published, e.id",
+            (ts(start), ts(end)),
+        ).fetchall()
+        return [_stored_entry(row) for row in rows]
+
+    def entries_without_story(self) -> list[tuple[int, Entry]]:
+        """Stored entries not yet clustered, oldest publication first."""
+        rows = self.conn.execute(
+            "SELECT e.*, e.first_seen AS story_first_seen FROM entries e "
+            "WHERE e.story_id IS NULL ORDER BY e.published, e.id"
+        ).fetchall()
+        return [(row["id"], _stored_entry(row).entry) for row in rows]
+
+    def entry_by_url(self, url: str) -> StoredEntry | None:
+        """The first stored entry with this canonical URL."""
+        row = self.conn.execute(
+            "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
+            "JOIN stories s ON s.id = e.story_id WHERE e.url = ? ORDER BY e.id LIMIT 1",
+            (url,),
+        ).fetchone()
+        return _stored_entry(row) if row else None
+
+    def story_members(self, story_id: str) -> list[StoredEntry]:
+        rows = self.conn.execute(
+            "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
+            "JOIN stories s ON s.id = e.story_id WHERE e.story_id = ? ORDER BY e.id",
+            (story_id,),
+        ).fetchall()
+        return [_stored_entry(row) for row in rows]
 
     def latest_story_entries(self, limit: int, since: datetime | None = None) -> list[StoredEntry]:
         """Members of the `limit` stories with the newest first-published entry (since `since`)."""
@@ -326,6 +374,7 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         language=row["language"],
         author=row["author"],
         categories=tuple(json.loads(row["categories"])),
+        links=tuple(json.loads(row["links"])),
     )
     return StoredEntry(
         id=row["id"],
@@ -333,4 +382,5 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         story_first_seen=datetime.fromisoformat(row["story_first_seen"]),
         first_seen=datetime.fromisoformat(row["first_seen"]),
         entry=entry,
+        match=row["match"],
     )

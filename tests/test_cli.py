@@ -9,7 +9,8 @@ import sys
 import feedparser
 
 from aggregator.cli import build_parser, main
-from tests.conftest import GOOD_SOURCES, STORIES
+from aggregator.store import MIGRATIONS
+from tests.conftest import GOOD_SOURCES, STORIES, URLS
 
 OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html")
 
@@ -71,7 +72,12 @@ def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, caps
         assert dates == sorted(dates, reverse=True), "not newest first"
     by_link = {e.link: e for e in rss.entries}
     highway = by_link["https://www.aopnews.com/2026/11/kabul-kandahar-highway-reopens/"]
-    assert highway.source.title == "AOP News"  # own source wins over TOLOnews' copy
+    assert highway.source.title == "AOP News"  # own source wins over TOLOnews' and Khaama's
+    assert (
+        '<p>Also reported by: <a href="https://www.khaama.com/kabul-kandahar-highway-reopens-'
+        'after-floods/">Khaama Press</a>, <a href="https://www.aopnews.com/2026/11/kabul-'
+        'kandahar-highway-reopens/">TOLOnews</a></p>'
+    ) in highway.content[0].value
     zan = by_link["https://zantimes.com/2026/11/27/women-journalists-balkh/"]
     assert zan.source.title == "Zan Times"
     dari = by_link["https://tolonews.com/fa/business-190124"]
@@ -88,10 +94,10 @@ def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, caps
         assert "<script" not in body.lower() and "<iframe" not in body.lower()
 
     db = sqlite3.connect(workspace.db)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 14
     assert db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == STORIES
-    assert db.execute("SELECT COUNT(DISTINCT url) FROM entries").fetchone()[0] == STORIES
+    assert db.execute("SELECT COUNT(DISTINCT url) FROM entries").fetchone()[0] == URLS
     state = dict(db.execute("SELECT name, etag FROM sources WHERE name = 'AOP News'").fetchall())
     assert state == {"AOP News": 'W/"aop-1"'}
     failures = dict(db.execute("SELECT name, failures FROM sources").fetchall())

@@ -32,6 +32,19 @@ def test_new_database_is_migrated_to_latest_in_wal_mode(tmp_path):
         assert store.schema_version == len(MIGRATIONS)
 
 
+def test_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path):
+    db = sqlite3.connect(tmp_path / "a.db")
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO sources (name, url) VALUES ('K', 'https://k.com/feed')")
+    db.commit()
+    db.close()
+    with Store(tmp_path / "a.db") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.source_state("K").url == "https://k.com/feed"
+        columns = {row[1] for row in store.conn.execute("PRAGMA table_info(entries)")}
+        assert {"links", "match"} <= columns
+
+
 def test_newer_schema_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "a.db")
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")

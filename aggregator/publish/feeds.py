@@ -16,11 +16,16 @@ GENERATOR = "aggregator"
 
 
 def item_html(story: Story) -> str:
-    """The item body: the story's sanitized HTML followed by a line naming its source."""
+    """The item body: the story's sanitized HTML, its source and the other outlets that ran it."""
     entry = story.entry
     body = entry.content_html or entry.summary_html or f"<p>{escape(entry.excerpt)}</p>"
     home = story.source_home or entry.url
     credit = f'<p>Source: <a href="{escape(home)}">{escape(story.source_name)}</a></p>'
+    if story.also:
+        links = ", ".join(
+            f'<a href="{escape(m.url)}">{escape(m.source_name)}</a>' for m in story.also
+        )
+        credit += f"\n<p>Also reported by: {links}</p>"
     return f"{body}\n{credit}"
 
 

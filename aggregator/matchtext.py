@@ -1,0 +1,257 @@
+"""Text normalization for matching stories (never for display): one form for every spelling.
+
+Dari and Pashto outlets write the same word with Arabic or Persian letter forms, with or without
+zero-width non-joiners, tatweel and diacritics, and with Persian or Arabic-Indic digits; English
+outlets add "UPDATE:" prefixes, " - TOLOnews" suffixes and "Source:" attributions. All of that is
+folded away here so that only the words of the story remain.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import snowballstemmer
+
+LETTERS = str.maketrans(
+    {
+        "ي": "ی",  # Arabic yeh -> Persian yeh
+        "ى": "ی",  # alef maksura
+        "ې": "ی",  # Pashto yeh forms
+        "ۍ": "ی",
+        "ئ": "ی",
+        "ك": "ک",  # Arabic kaf -> Persian keheh
+        "ګ": "گ",  # Pashto gaf -> Persian gaf
+        "ة": "ه",  # teh marbuta
+        "ۀ": "ه",
+        "ە": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ـ": "",  # tatweel
+    }
+)
+DIGITS = str.maketrans({chr(base + i): str(i) for base in (0x0660, 0x06F0) for i in range(10)})
+# Formats (zero-width joiners, direction marks) and combining marks vanish; other symbols split.
+_DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
+_THOUSANDS = re.compile(r"(?<=\d)[,٬](?=\d{3}(?!\d))")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_POSSESSIVE = re.compile(r"['’]s\b", re.IGNORECASE)
+_TITLE_PREFIX = re.compile(
+    r"^\s*(?:update[d]?|breaking(?: news)?|exclusive|watch|video|photos?|live|"
+    r"just in|developing|opinion|analysis|خبر فوری|فوری|ویدیو)\s*[:\-–—|]\s*",
+    re.IGNORECASE,
+)
+_POST_FOOTER = re.compile(
+    r"\bthe post\b.{0,300}?\b(?:appeared first|first appeared) on\b.*$", re.IGNORECASE | re.DOTALL
+)
+AGENCIES = (
+    "AFP",
+    "Reuters",
+    "AP",
+    "Associated Press",
+    "Xinhua",
+    "ANI",
+    "IANS",
+    "Anadolu",
+    "Bakhtar",
+    "Bakhtar News Agency",
+    "BBC",
+    "VOA",
+    "Radio Azadi",
+    "Radio Free Europe",
+    "RFE/RL",
+    "TOLOnews",
+    "Tolo News",
+    "Pajhwok",
+    "Pajhwok Afghan News",
+    "Khaama",
+    "Khaama Press",
+    "Ariana News",
+    "Amu TV",
+    "Amu",
+    "KabulNow",
+    "Afghanistan International",
+    "Afintl",
+    "Hasht-e Subh",
+    "8am",
+    "Etilaatroz",
+    "Zan Times",
+    "AOP",
+    "AOP News",
+    "طلوع نیوز",
+    "طلوع‌نیوز",
+    "پژواک",
+    "آریانا نیوز",
+    "بی بی سی",
+    "بی‌بی‌سی",
+    "رادیو آزادی",
+    "صدای امریکا",
+    "افغانستان اینترنشنال",
+    "آمو",
+    "هشت صبح",
+)
+
+
+def fold(text: str) -> str:
+    """NFKC, case folding, one letter form, no marks or zero-width characters, ASCII digits,
+    punctuation as spaces, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _POSSESSIVE.sub("", text)
+    text = _THOUSANDS.sub("", unicodedata.normalize("NFD", text))
+    out = []
+    for i, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in _DROP_CATEGORIES:
+            continue
+        between_digits = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+        if char in ".٫" and between_digits:
+            out.append(".")
+        else:
+            out.append(" " if category[0] in "PSZC" else char)
+    text = unicodedata.normalize("NFC", "".join(out)).translate(LETTERS).translate(DIGITS)
+    return " ".join(text.split())
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of a text."""
+    return fold(text).split()
+
+
+_ENGLISH = snowballstemmer.stemmer("english")
+_PERSIAN = snowballstemmer.stemmer("persian")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """One form for a word's inflections: Snowball English for Latin words, Persian for Arabic
+    script (Dari; Pashto shares most suffixes); numbers and short words unchanged."""
+    if len(word) < 4 or not word.isalpha():
+        return word
+    if word.isascii():
+        return _ENGLISH.stemWord(word)
+    if "\u0600" <= word[0] <= "\u06ff":
+        return _PERSIAN.stemWord(word)
+    return word
+
+
+# News wording that varies between outlets for the same fact: each group folds to its first word.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("close", "shut", "closure", "closed", "shuts"),
+    ("reopen", "resume", "restart", "resumption"),
+    ("earthquake", "quake", "tremor", "زلزله", "زمینلرزه", "زلزلې"),
+    ("hit", "strike", "jolt", "shake", "rock", "struck", "shook"),
+    ("explosion", "blast", "explode", "bomb", "bombing", "انفجار", "چاودنه", "چاودنې"),
+    ("kill", "dead", "die", "death", "died", "slain", "کشته", "ووژل", "وژل"),
+    ("beat", "defeat", "thrash", "trounce", "overcome"),
+    ("detain", "arrest", "seize", "nab", "بازداشت", "نیولی"),
+    ("dismiss", "fire", "sack", "lay"),
+    ("ban", "bar", "prohibit", "forbid", "منع", "ممنوع", "بندیز"),
+    ("deny", "deprive", "exclude", "محروم"),
+    ("migrant", "refugee", "returnee", "مهاجر", "کډوال"),
+    ("return", "come", "بازگشت", "برگشت", "بازگشتند", "برگشتند", "راستانه"),
+    ("opium", "poppy", "تریاک", "کوکنار", "کوکنارو"),
+    ("person", "people", "تن", "تنه", "کسان", "نفر"),
+    ("airstrike", "airstrikes", "raid", "raids", "bombard"),
+    ("outage", "blackout", "cut", "cuts", "خاموشی", "قطع"),
+    ("extend", "renew", "prolong", "تمدید"),
+    ("envoy", "diplomat", "diplomats", "consular"),
+    ("order", "tell", "instruct", "direct"),
+    ("ease", "reduce", "cut"),
+    ("congestion", "jam", "jams"),
+    ("unsc", "security council"),
+    ("taliban", "طالبان", "طالبانو"),
+    ("islamic emirate", "امارت اسلامی", "اسلامی امارت"),
+    ("un", "united nations", "سازمان ملل", "ملگرو ملتونو"),
+)
+
+
+def _synonym_table() -> dict[str, str]:
+    table = {}
+    for group in SYNONYMS:
+        head = stem(fold(group[0]).replace(" ", ""))
+        for word in group:
+            table[stem(fold(word).replace(" ", ""))] = head
+    return table
+
+
+def canonical(word: str) -> str:
+    """A stemmed word in its synonym group's form (\"quake\" -> \"earthquak\")."""
+    return _CANONICAL.get(word, word)
+
+
+_NUMBER_WORDS = {
+    fold(word): str(value)
+    for value, words in enumerate(
+        (
+            (),
+            ("one",),
+            ("two", "دو"),
+            ("three", "سه", "درې"),
+            ("four", "چهار", "څلور"),
+            ("five", "پنج", "پنځه"),
+            ("six", "شش", "شپږ"),
+            ("seven", "هفت", "اووه"),
+            ("eight", "هشت", "اته"),
+            ("nine", "نه", "نهه"),
+            ("ten", "ده", "لس"),
+            ("eleven",),
+            ("twelve", "دوازده", "دولس"),
+        )
+    )
+    for word in words
+} | {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"}
+
+
+def number_value(word: str) -> str:
+    """A number word as digits ("eight" -> "8"); other words unchanged."""
+    return _NUMBER_WORDS.get(word, word)
+
+
+def is_number(word: str) -> bool:
+    """A folded token that is a number: 12, 3000, 4.6."""
+    return _NUMBER.fullmatch(word) is not None
+
+
+class Boilerplate:
+    """Strips outlet boilerplate: "UPDATE:" prefixes, "Outlet:" attributions, "- Outlet" tails."""
+
+    def __init__(self, outlets: Iterable[str] = ()) -> None:
+        names = {fold(name) for name in (*AGENCIES, *outlets)} - {""}
+        self.outlets = frozenset(names)
+
+    def _is_outlet(self, text: str) -> bool:
+        return fold(text) in self.outlets
+
+    def title(self, title: str) -> str:
+        """A title without its prefix labels, leading attribution and trailing outlet name."""
+        changed = True
+        while changed:
+            changed = False
+            stripped = _TITLE_PREFIX.sub("", title, count=1)
+            head, sep, rest = stripped.partition(":")
+            if sep and rest.strip() and len(head.split()) <= 5 and self._is_outlet(head):
+                stripped = rest
+            for separator in (" - ", " – ", " — ", " | "):
+                body, sep, tail = stripped.rpartition(separator)
+                if sep and body.strip() and self._is_outlet(tail):
+                    stripped = body
+            stripped = stripped.strip()
+            changed = stripped != title.strip()
+            title = stripped
+        return title
+
+    def lede(self, text: str) -> str:
+        """A lede without a leading attribution or WordPress' "The post ... appeared first on"."""
+        text = _POST_FOOTER.sub("", text)
+        head, sep, rest = text.partition(":")
+        if sep and rest.strip() and len(head.split()) <= 5 and self._is_outlet(head):
+            text = rest
+        return text.strip()
+
+
+_CANONICAL = _synonym_table()

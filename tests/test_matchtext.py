@@ -1,0 +1,79 @@
+"""Each normalization rule used for matching (never for display)."""
+
+import pytest
+
+from aggregator.matchtext import Boilerplate, canonical, fold, number_value, stem, tokens
+from aggregator.places import places_in
+
+
+@pytest.mark.parametrize(
+    ("variant", "plain"),
+    [
+        ("ﻛﺎﺑﻞ", "کابل"),  # NFKC: presentation forms, then Arabic kaf -> keheh
+        ("KABUL", "kabul"),  # case folding
+        ("Straße", "strasse"),
+        ("علي", "علی"),  # Arabic yeh -> Persian yeh
+        ("مصطفى", "مصطفی"),  # alef maksura
+        ("كابل", "کابل"),  # Arabic kaf
+        ("مدرسة", "مدرسه"),  # teh marbuta
+        ("أفغانستان", "افغانستان"),  # alef with hamza above
+        ("إيران", "ایران"),  # alef with hamza below
+        ("آزادی", "ازادی"),  # alef with madda
+        ("ننګرهار", "ننگرهار"),  # Pashto gaf
+        ("کتابـــخانه", "کتابخانه"),  # tatweel
+        ("مَدْرَسه", "مدرسه"),  # diacritics
+        ("می\u200cشود", "میشود"),  # zero-width non-joiner
+        ("\u200fکابل\u200e", "کابل"),  # direction marks
+        ("۱۲ ١٢", "12 12"),  # Persian and Arabic-Indic digits
+        ("Kabul-Kandahar: «highway»!", "kabul kandahar highway"),  # punctuation
+        ("۴٫۶ and 4.6", "4.6 and 4.6"),  # decimal points kept in numbers
+        ("3,000 and ۳٬۰۰۰", "3000 and 3000"),  # thousands separators dropped
+        ("Taliban's", "taliban"),  # possessive
+    ],
+)
+def test_fold(variant, plain):
+    assert fold(variant) == plain
+
+
+@pytest.mark.parametrize(
+    ("title", "clean"),
+    [
+        ("UPDATE: Taliban close schools", "Taliban close schools"),
+        ("Breaking news - Taliban close schools", "Taliban close schools"),
+        ("Taliban close schools - TOLOnews", "Taliban close schools"),
+        ("Taliban close schools | Khaama Press", "Taliban close schools"),
+        ("Afghanistan International: Taliban close schools", "Taliban close schools"),
+        ("UPDATE: AFP: Taliban close schools – Amu TV", "Taliban close schools"),
+        ("پژواک: بازگشایی تورخم", "بازگشایی تورخم"),
+        ("Kabul: blast kills 5", "Kabul: blast kills 5"),  # a dateline is not an outlet
+        ("Taliban: we will not reopen schools", "Taliban: we will not reopen schools"),
+        ("Taliban close schools - officials", "Taliban close schools - officials"),
+    ],
+)
+def test_title_boilerplate(title, clean):
+    assert Boilerplate(["Zan Times"]).title(title) == clean
+
+
+def test_lede_boilerplate():
+    strip = Boilerplate(["Zan Times"]).lede
+    assert strip("Zan Times: Women protest. The post X appeared first on Zan Times.") == (
+        "Women protest."
+    )
+    assert strip("Roads reopened. The post Roads first appeared on Khaama Press.") == (
+        "Roads reopened."
+    )
+
+
+def test_stemming_and_synonyms():
+    assert {stem(w) for w in tokens("reopens reopened")} == {"reopen"}
+    assert canonical(stem("quake")) == canonical(stem("earthquake"))
+    assert canonical(stem("shut")) == canonical(stem("closed"))
+    assert canonical(stem("کوکنار")) == canonical(stem("تریاک"))
+    assert number_value("eight") == "8" and number_value("هشت") == "8"
+
+
+def test_places_in_three_languages():
+    assert places_in(tokens("Flash floods in Mazar-i-Sharif and Baghlan")) == {"mazar", "baghlan"}
+    assert places_in(tokens("سیلاب در ننګرهار و جلال‌آباد")) == {"nangarhar", "jalalabad"}
+    assert places_in(tokens("په کندهار کې")) == {"kandahar"}
+    assert places_in(tokens("Flash floods kill 12")) == frozenset()
