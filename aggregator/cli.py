@@ -1,4 +1,4 @@
-"""The `aggregator` command line: run, fetch, publish, check."""
+"""The `aggregator` command line: run, fetch, publish, check, explain."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 
 from aggregator import __version__
 from aggregator.config import Config, ConfigError, load_config
+from aggregator.dedupe import explain
 from aggregator.fetch import fetch_all
 from aggregator.models import FetchRequest, FetchStatus, RunReport, SourceResult
+from aggregator.normalize import canonical_url
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.pipeline import fetch_options, run
 from aggregator.store import Store
@@ -43,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("publish", parents=[common], help="publish from stored stories only")
     check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
     check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
+    explain_p = commands.add_parser(
+        "explain", parents=[common], help="why an entry joined (or did not join) a story"
+    )
+    explain_p.add_argument("url", help="the entry's link (tracking parameters are ignored)")
     return parser
 
 
@@ -143,6 +149,35 @@ def _check(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK if not failures else EXIT_PUBLISH_FAILED
 
 
+def _explain(args: argparse.Namespace, config: Config) -> int:
+    db, _ = _paths(args)
+    if not db.exists():
+        print(f"error: no database at {db}: run `aggregator run` first", file=sys.stderr)
+        return EXIT_PUBLISH_FAILED
+    with Store(db) as store:
+        found = explain(store, config, canonical_url(args.url))
+    if found is None:
+        print(f"error: no stored entry has the URL {canonical_url(args.url)}", file=sys.stderr)
+        return EXIT_PUBLISH_FAILED
+    entry = found.entry
+    print(f"entry {entry.id}: {entry.entry.source}: {entry.entry.title}")
+    print(f"  {entry.entry.url}  published {entry.entry.published:%Y-%m-%d %H:%M} UTC")
+    print(f"story {entry.story_id} ({len(found.members)} entries):")
+    for member in found.members:
+        mark = "*" if member.id == entry.id else "-"
+        print(f"  {mark} {member.entry.source}: {member.entry.title}  (entry {member.id})")
+    print(f"decision: {entry.match or 'started the story (no earlier entry matched)'}")
+    print("earlier entries in the window, best match first:")
+    for other, c in found.comparisons:
+        verdict = "same" if c.same else "diff"
+        scores = f"title {c.title:.2f}  lede {c.lede:.2f}  both {c.combined:.2f}"
+        print(f"  {verdict}  {scores}  {other.entry.source}: {other.entry.title}")
+        print(f"        entry {other.id}: {c.reason}")
+    if not found.comparisons:
+        print("  (none shares a rare word or a link with it)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -153,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "check":
         return _check(args, config)
+    if args.command == "explain":
+        return _explain(args, config)
     fetch = args.command in ("run", "fetch")
     publish = args.command in ("run", "publish")
     return _cycle(args, config, fetch=fetch, publish=publish)

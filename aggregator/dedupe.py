@@ -299,12 +299,13 @@ class EntryFeatures:
 def _window_clusterer(
     store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
 ) -> tuple[Clusterer, dict[int, StoredEntry]]:
-    """A clusterer holding the stored entries published near `around` (with ids below `before`)."""
+    """A clusterer holding the stored entries published near `around` (clustered before
+    `before` in match order, if given)."""
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
     loaded = {}
     for member in store.entries_published_between(around - 2 * window, around + window):
-        if before is None or member.id < before:
+        if before is None or (member.match_order or 0) < before:
             clusterer.add(make(member.id, member.entry), member.story_id)
             loaded[member.id] = member
     return clusterer, loaded
@@ -356,7 +357,7 @@ def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanati
         return None
     make = EntryFeatures(config)
     clusterer, earlier = _window_clusterer(
-        store, config, target.entry.published, make, before=target.id
+        store, config, target.entry.published, make, before=target.match_order or 0
     )
     found = clusterer.compare_all(make(target.id, target.entry))[:limit]
     return Explanation(

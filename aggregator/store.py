@@ -78,6 +78,7 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entries ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE entries ADD COLUMN match TEXT;
+    ALTER TABLE entries ADD COLUMN match_order INTEGER;
     CREATE INDEX entries_first_seen ON entries(first_seen)
     """,
 ]
@@ -116,6 +117,7 @@ class StoredEntry:
     first_seen: datetime
     entry: Entry
     match: str | None = None
+    match_order: int | None = None  # when it was clustered: explain compares with what came before
 
 
 class Store:
@@ -266,7 +268,9 @@ class Store:
     def attach(self, entry_id: int, story_id: str, match: str | None = None) -> None:
         """Make an entry a member of a story, noting why it joined (None: it started it)."""
         self.conn.execute(
-            "UPDATE entries SET story_id = ?, match = ? WHERE id = ?", (story_id, match, entry_id)
+            "UPDATE entries SET story_id = ?, match = ?, "
+            "match_order = (SELECT COALESCE(MAX(match_order), 0) + 1 FROM entries) WHERE id = ?",
+            (story_id, match, entry_id),
         )
 
     def entries_published_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
@@ -291,7 +295,7 @@ class Store:
         """The first stored entry with this canonical URL."""
         row = self.conn.execute(
             "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
-            "JOIN stories s ON s.id = e.story_id WHERE e.url = ? ORDER BY e.id LIMIT 1",
+            "JOIN stories s ON s.id = e.story_id WHERE e.url = ? ORDER BY e.match_order LIMIT 1",
             (url,),
         ).fetchone()
         return _stored_entry(row) if row else None
@@ -383,4 +387,5 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         first_seen=datetime.fromisoformat(row["first_seen"]),
         entry=entry,
         match=row["match"],
+        match_order=row["match_order"],
     )

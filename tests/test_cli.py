@@ -208,3 +208,19 @@ def test_check_live_probes_each_source(workspace, feed_server, capsys):
     assert "FAILED  Ariana News: returned an HTML page, not a feed" in out
     assert "FAILED  Gone: HTTP 404 Not Found" in out
     assert not workspace.db.exists()
+
+
+def test_explain_says_why_an_entry_joined_a_story(workspace, sources, capsys):
+    assert main(workspace.args("run")) == 0
+    capsys.readouterr()
+    url = "https://www.aopnews.com/2026/11/kabul-kandahar-highway-reopens/?utm_source=rss#x"
+    assert main(workspace.args("explain", url)) == 0
+    out = capsys.readouterr().out
+    assert "entry " in out and ": AOP News: Khaama Press: Kabul-Kandahar highway reopens" in out
+    assert "(3 entries):" in out
+    assert "decision: title " in out
+    assert (
+        "same  title " in out and "Khaama Press: Kabul-Kandahar highway reopens after three" in out
+    )
+    assert main(workspace.args("explain", "https://nowhere.example/x")) == 1
+    assert "no stored entry has the URL https://nowhere.example/x" in capsys.readouterr().err
