@@ -121,8 +121,9 @@ class Dedupe(_Strict):
     link_threshold: float = Field(0.1, ge=0, le=1)
     number_threshold: float = Field(0.3, gt=0, le=1)
     lede_words: int = Field(40, ge=5, le=500)
-    block_words: int = Field(6, ge=1, le=50)
-    block_max_postings: int = Field(200, ge=10, le=100_000)
+    block_words: int = Field(5, ge=1, le=50)
+    block_max_postings: int = Field(100, ge=10, le=100_000)
+    block_candidates: int = Field(10, ge=1, le=10_000)
 
 
 class Config(_Strict):

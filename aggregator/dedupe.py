@@ -43,6 +43,11 @@ def _site(url: str) -> str:
     return host.removeprefix("www.")
 
 
+def _capitalized(title: str) -> list[str]:
+    """Words written with a capital inside a title (not its first word): names in Latin script."""
+    return [w for w in title.split()[1:] if w[:1].isupper()]
+
+
 def _telling(number: str) -> bool:
     """A figure specific enough to tie two reports together (81, 1.4, 3000; not 2 or 2026)."""
     is_year = len(number) == 4 and number[:2] in ("19", "20")
@@ -63,6 +68,7 @@ class Features:
     numbers: frozenset[str]
     title_places: frozenset[str]
     places: frozenset[str]
+    title_names: frozenset[str]  # capitalized words inside the title: people, bodies, places
     links: frozenset[str]
 
 
@@ -78,7 +84,8 @@ def features(
     lede_words: int = 40,
 ) -> Features:
     """Fold an entry's title and lede into the word sets, numbers and places used to match it."""
-    title_words = [number_value(w) for w in tokens(boilerplate.title(title))]
+    clean_title = boilerplate.title(title)
+    title_words = [number_value(w) for w in tokens(clean_title)]
     lede_tokens = [number_value(w) for w in tokens(boilerplate.lede(lede))[:lede_words]]
     all_words = title_words + lede_tokens
     own_site = _site(url)
@@ -93,6 +100,9 @@ def features(
         numbers=frozenset(w for w in all_words if is_number(w)),
         title_places=places_in(title_words),
         places=places_in(all_words),
+        title_names=frozenset(
+            canonical(stem(w)) for w in tokens(" ".join(_capitalized(clean_title)))
+        ),
         links=frozenset(link for link in links if link != url and _site(link) != own_site),
     )
 
@@ -115,6 +125,8 @@ class Comparison:
 class _Indexed:
     features: Features
     story: str
+    totals: tuple[float, float, float]  # summed word weights of title, lede and both
+    totals_at: int  # index size when the totals were summed; resummed as the index grows
 
 
 @dataclass
@@ -128,6 +140,7 @@ class Clusterer:
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     order: deque[tuple[float, int]] = field(default_factory=deque)
     newest: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def window(self) -> float:
@@ -135,17 +148,47 @@ class Clusterer:
 
     # similarity
 
-    def _weight(self, word: str) -> float:
-        return math.log(1.0 + (len(self.items) + 1) / (len(self.postings.get(word, ())) + 1))
+    def _reweigh(self, word: str) -> None:
+        """IDF of a word, kept up to date when its document frequency changes."""
+        df = len(self.postings.get(word, ()))
+        if df:
+            self.weights[word] = math.log(1.0 + (len(self.items) + 1) / (df + 1))
+        else:
+            self.weights.pop(word, None)
 
-    def _similarity(self, a: frozenset[str], b: frozenset[str]) -> float:
-        """IDF-weighted Jaccard: shared rare words count, shared common words barely do."""
-        if not a or not b:
-            return 0.0
-        shared = sum(self._weight(w) for w in a & b)
+    def _weight_of(self, words: frozenset[str]) -> float:
+        unseen = math.log(2.0 + len(self.items))
+        weight = self.weights.get
+        return sum(weight(w, unseen) for w in words)
+
+    def totals(self, f: Features) -> tuple[float, float, float]:
+        """Summed word weights of an entry's title, lede and both, for fast Jaccard."""
+        return (
+            self._weight_of(f.title),
+            self._weight_of(f.lede),
+            self._weight_of(f.title | f.lede),
+        )
+
+    def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
+        """An indexed entry's totals, resummed once the index has grown by a quarter since."""
+        indexed = self.items.get(f.key)
+        if indexed is None:
+            return self.totals(f)
+        if len(self.items) > 1.25 * indexed.totals_at + 8:
+            indexed.totals, indexed.totals_at = self.totals(f), len(self.items)
+        return indexed.totals
+
+    def _similarity(
+        self, a: frozenset[str], b: frozenset[str], total_a: float, total_b: float
+    ) -> float:
+        """IDF-weighted Jaccard: shared rare words count, shared common words barely do.
+
+        Totals are summed when an entry is indexed, so only the shared words are summed here."""
+        shared = a & b
         if not shared:
             return 0.0
-        return shared / sum(self._weight(w) for w in a | b)
+        both = self._weight_of(shared)
+        return min(1.0, both / max(total_a + total_b - both, both))
 
     @staticmethod
     def _guard(a: Features, b: Features) -> str | None:
@@ -159,14 +202,22 @@ class Clusterer:
         if a.places and b.places and not a.places & b.places:
             mine, theirs = ", ".join(sorted(a.places)), ", ".join(sorted(b.places))
             return f"places differ: {mine} vs {theirs}"
+        mine = a.title_names - b.title - b.lede
+        theirs = b.title_names - a.title - a.lede
+        if mine and theirs:
+            return f"names differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
         return None
 
-    def compare(self, a: Features, b: Features) -> Comparison:
+    def compare(
+        self, a: Features, b: Features, totals: tuple[float, float, float] | None = None
+    ) -> Comparison:
         """Score a pair and decide whether it is one story."""
         s = self.settings
-        title = self._similarity(a.title, b.title)
-        lede = self._similarity(a.lede, b.lede)
-        combined = self._similarity(a.title | a.lede, b.title | b.lede)
+        ta = totals or self.totals(a)
+        tb = self._indexed_totals(b)
+        title = self._similarity(a.title, b.title, ta[0], tb[0])
+        lede = self._similarity(a.lede, b.lede, ta[1], tb[1])
+        combined = self._similarity(a.title | a.lede, b.title | b.lede, ta[2], tb[2])
         linked = b.url in a.links or a.url in b.links
         guard = self._guard(a, b)
 
@@ -187,7 +238,10 @@ class Clusterer:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
         if combined >= s.combined_threshold:
             return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
-        if combined >= s.number_threshold and any(map(_telling, a.numbers & b.numbers)):
+        figures = a.numbers & b.numbers
+        if combined >= s.number_threshold and (
+            any(map(_telling, figures)) or (figures and a.places & b.places)
+        ):
             figure = f"same figure and title+lede {combined:.2f} >= {s.number_threshold}"
             return verdict(True, figure)
         return verdict(False, "not similar enough")
@@ -195,16 +249,26 @@ class Clusterer:
     # index
 
     def candidates(self, f: Features) -> list[int]:
-        """Indexed entries sharing one of this entry's rarest indexed words, or linked with it."""
+        """Indexed entries sharing the most of this entry's rarest words, or linked with it.
+
+        Blocking: only the `block_words` rarest words with short postings are looked up, and
+        only the `block_candidates` entries sharing most of them within the window are compared.
+        """
+        s = self.settings
         words = sorted(
             (w for w in f.title | f.lede if w in self.postings), key=lambda w: len(self.postings[w])
         )
-        found: dict[int, None] = {}
-        for word in words[: self.settings.block_words]:
+        counts: dict[int, int] = defaultdict(int)
+        for word in words[: s.block_words]:
             posting = self.postings[word]
-            if len(posting) > self.settings.block_max_postings:
+            if len(posting) > s.block_max_postings:
                 break
-            found.update(dict.fromkeys(posting))
+            for key in posting:
+                counts[key] += 1
+        window = self.window
+        near = [k for k in counts if abs(self.items[k].features.published - f.published) <= window]
+        near.sort(key=counts.__getitem__, reverse=True)
+        found = dict.fromkeys(near[: s.block_candidates])
         for link in f.links:
             if link in self.by_url:
                 found[self.by_url[link]] = None
@@ -214,10 +278,11 @@ class Clusterer:
     def add(self, f: Features, story: str) -> None:
         """Index an entry as a member of `story`."""
         self.newest = max(self.newest, f.published)
-        self.items[f.key] = _Indexed(f, story)
         self.order.append((f.published, f.key))
         for word in f.title | f.lede:
             self.postings[word].append(f.key)
+            self._reweigh(word)
+        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items))
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
@@ -235,6 +300,7 @@ class Clusterer:
             f = self.items.pop(key).features
             for word in f.title | f.lede:
                 self._unlist(self.postings, word, key)
+                self._reweigh(word)
             for link in f.links:
                 self._unlist(self.linked_from, link, key)
             if self.by_url.get(f.url) == key:
@@ -251,7 +317,8 @@ class Clusterer:
 
     def compare_all(self, f: Features) -> list[Comparison]:
         """Comparisons with every candidate, best first."""
-        found = [self.compare(f, self.items[k].features) for k in self.candidates(f)]
+        totals = self.totals(f)
+        found = [self.compare(f, self.items[k].features, totals) for k in self.candidates(f)]
         return sorted(found, key=lambda c: (c.same, c.combined), reverse=True)
 
     def story_of(self, key: int) -> str:
