@@ -70,6 +70,8 @@ def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, caps
         assert not any("utm_" in link for link in links)
         dates = [e.published_parsed for e in feed.entries]
         assert dates == sorted(dates, reverse=True), "not newest first"
+    json_feed = json.loads((workspace.output / "feed.json").read_text(encoding="utf-8"))
+    assert [i["id"] for i in json_feed["items"]] == [e.id for e in rss.entries]
     by_link = {e.link: e for e in rss.entries}
     highway = by_link["https://www.aopnews.com/2026/11/kabul-kandahar-highway-reopens/"]
     assert highway.source.title == "AOP News"  # own source wins over TOLOnews' and Khaama's
@@ -78,12 +80,19 @@ def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, caps
         'after-floods/">Khaama Press</a>, <a href="https://www.aopnews.com/2026/11/kabul-'
         'kandahar-highway-reopens/">TOLOnews</a></p>'
     ) in highway.content[0].value
+    atom_highway = next(e for e in atom.entries if e.id == highway.id)
+    assert "Also reported by: " in atom_highway.content[0].value
+    assert ">Khaama Press</a>, <a " in atom_highway.content[0].value
+    page = (workspace.output / "index.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="also" dir="ltr" lang="en">Also reported by: <a href="https://www.khaama' in page
+    )
+    json_item = next(i for i in json_feed["items"] if i["id"] == highway.id)
+    assert "Also reported by: " in json_item["content_html"]
     zan = by_link["https://zantimes.com/2026/11/27/women-journalists-balkh/"]
     assert zan.source.title == "Zan Times"
     dari = by_link["https://tolonews.com/fa/business-190124"]
     assert dari.title == "بازگشايي گذرگاه تورخم براي تجارت"
-    json_feed = json.loads((workspace.output / "feed.json").read_text(encoding="utf-8"))
-    assert [i["id"] for i in json_feed["items"]] == [e.id for e in rss.entries]
 
     for name in OUTPUTS:
         raw = (workspace.output / name).read_text(encoding="utf-8").lower()

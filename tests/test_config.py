@@ -45,6 +45,7 @@ def test_valid_config_and_defaults():
     assert config.defaults.refresh == 60
     assert config.site.feed_items == 200
     assert config.source("AOP News").own is True
+    assert config.dedupe.window_hours == 72 and config.dedupe.title_threshold == 0.6
 
 
 @pytest.mark.parametrize(
@@ -81,6 +82,8 @@ def test_valid_config_and_defaults():
             "sources[1].refresh: Input should be greater than or equal to 30",
         ),
         ("- just\n- a list\n", 1, "top level must be a mapping"),
+        (VALID + "dedupe:\n  window_hour: 48\n", 13, "unknown key 'window_hour' in dedupe"),
+        (VALID + "dedupe:\n  title_threshold: 1.5\n", 13, "dedupe.title_threshold: Input should"),
         ("", 1, "the file is empty"),
     ],
 )
