@@ -390,6 +390,7 @@ class StoryAssigner:
         self.site_link = config.site.link
         self.features = EntryFeatures(config)
         self.clusterer, _ = _window_clusterer(store, config, now, self.features)
+        self.order = store.last_match_order()
 
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         """Attach a new entry to its story, or start one; True if it started a story."""
@@ -403,7 +404,8 @@ class StoryAssigner:
         if story is None:
             story = story_id(self.site_link, entry.url, now)
             self.store.add_story(story, entry.url, now)
-        self.store.attach(entry_id, story, reason)
+        self.order += 1
+        self.store.attach(entry_id, story, reason, self.order)
         self.clusterer.add(f, story)
         return started
 

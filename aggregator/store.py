@@ -265,13 +265,16 @@ class Store:
             (story_id, url, ts(first_seen)),
         )
 
-    def attach(self, entry_id: int, story_id: str, match: str | None = None) -> None:
-        """Make an entry a member of a story, noting why it joined (None: it started it)."""
+    def attach(self, entry_id: int, story_id: str, match: str | None, order: int) -> None:
+        """Make an entry a member of a story, noting why it joined (None: it started it) and
+        its place in the clustering order."""
         self.conn.execute(
-            "UPDATE entries SET story_id = ?, match = ?, "
-            "match_order = (SELECT COALESCE(MAX(match_order), 0) + 1 FROM entries) WHERE id = ?",
-            (story_id, match, entry_id),
+            "UPDATE entries SET story_id = ?, match = ?, match_order = ? WHERE id = ?",
+            (story_id, match, order, entry_id),
         )
+
+    def last_match_order(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(match_order), 0) FROM entries").fetchone()[0]
 
     def entries_published_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
         """Entries with a story, published in [start, end], oldest first: the matching window."""
