@@ -7,6 +7,7 @@ import json
 import sqlite3
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 from aggregator import __version__
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch_p = commands.add_parser("fetch", parents=[common], help="fetch and store, no publish")
     for sub in (run_p, fetch_p):
         sub.add_argument("--json", action="store_true", help="print the run report as JSON")
+        sub.add_argument(
+            "--force",
+            action="store_true",
+            help="fetch every enabled source now, due or not (a server's Retry-After still holds)",
+        )
     commands.add_parser("publish", parents=[common], help="publish from stored stories only")
     check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
     check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
@@ -55,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _line(result: SourceResult) -> str:
     if result.failed:
         return f"FAILED     {result.source}: {result.error}"
+    if result.outcome == "disabled":
+        return f"disabled   {result.source}: {result.error} (aggregator status --reset NAME)"
+    if result.outcome == "not_due":
+        return f"waiting    {result.source}: {result.error}"
     status = f"HTTP {result.http_status}, " if result.http_status else ""
     timing = f"({status}{result.elapsed:.2f} s)"
     if result.outcome == "ok":
@@ -72,8 +82,9 @@ def _print_result(result: SourceResult) -> None:
 
 
 def _summary(report: RunReport, output: Path) -> str:
+    skipped = f", {report.sources_skipped} not fetched" if report.sources_skipped else ""
     text = (
-        f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed; "
+        f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed{skipped}; "
         f"{report.new_entries} new entries"
     )
     if report.publish_error:
@@ -87,12 +98,17 @@ def _report_json(report: RunReport) -> str:
         "finished": report.finished.isoformat() if report.finished else None,
         "sources_ok": report.sources_ok,
         "sources_failed": report.sources_failed,
+        "sources_not_fetched": report.sources_skipped,
         "new_entries": report.new_entries,
         "stories_published": report.stories_published,
         "publish_error": report.publish_error,
         "sources": [asdict(r) for r in report.results],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable)
+
+
+def _jsonable(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -116,6 +132,7 @@ def _cycle(args: argparse.Namespace, config: Config, fetch: bool, publish: bool)
             on_result=None if quiet else _print_result,
             fetch=fetch,
             publish_outputs=publish,
+            force=getattr(args, "force", False),
         )
     if quiet:
         print(_report_json(report))

@@ -10,7 +10,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 MIN_REFRESH_MINUTES = 30
 
@@ -134,8 +142,15 @@ class Config(_Strict):
     dedupe: Dedupe = Dedupe()
     sources: list[Source] = Field(min_length=1)
 
+    _lines: dict[tuple[Hashable, ...], int] = PrivateAttr(default_factory=dict)
+
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+    def line_of(self, name: str, key: str) -> int | None:
+        """The feeds.yaml line of a source's key, for messages that tell an editor what to edit."""
+        index = next((i for i, s in enumerate(self.sources) if s.name == name), None)
+        return self._lines.get(("sources", index, key)) if index is not None else None
 
 
 KeyPath = tuple[Hashable, ...]
@@ -220,6 +235,7 @@ def parse_config(text: str, file: Path | str = "feeds.yaml") -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, lines, file) from None
+    config._lines = lines
     seen: set[str] = set()
     for i, source in enumerate(config.sources):
         if source.name in seen:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -17,6 +19,8 @@ import urllib3.exceptions
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
+PER_HOST = 2
+ERROR_SAMPLE = 64 * 1024  # bytes of an error page read to recognise a firewall
 CHUNK = 64 * 1024
 T = TypeVar("T")
 ACCEPT = (
@@ -38,6 +42,7 @@ class FetchOptions:
     max_bytes: int = 10 * 1024 * 1024
     concurrency: int = 8
     total_timeout: float | None = None
+    per_host: int = PER_HOST
 
     @property
     def deadline(self) -> float:
@@ -125,15 +130,64 @@ def _conditional_headers(request: FetchRequest) -> dict[str, str]:
     return headers
 
 
+class HostLimiter:
+    """At most `per_host` requests in flight to one host, across the worker threads."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    @contextlib.contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        with self._lock:
+            semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
+        with semaphore:
+            yield
+
+
+FIREWALL_MARKS = (
+    (b"cloudflare", "Cloudflare"),
+    (b"cf-chl", "Cloudflare"),
+    (b"sucuri", "Sucuri"),
+    (b"captcha", "a captcha"),
+    (b"access denied", "an access-denied page"),
+    (b"just a moment", "Cloudflare"),
+)
+
+
+def diagnose_http_error(status: int, reason: str, headers: dict[str, str], body: bytes) -> str:
+    """A reason an editor can act on for an HTTP error status."""
+    text = f"HTTP {status} {reason}".strip()
+    if status in (401, 403, 429, 503):
+        seen = " ".join(f"{k}: {v}" for k, v in headers.items()).lower().encode() + body.lower()
+        blockers = dict.fromkeys(name for mark, name in FIREWALL_MARKS if mark in seen)
+        if "cf-ray" in headers or "cf-mitigated" in headers:
+            blockers = dict.fromkeys(["Cloudflare", *blockers])
+        if blockers:
+            return f"{text} (looks like a firewall or bot block: {'/'.join(blockers)} page)"
+    if status == 410:
+        return f"{text} (the feed was removed: source disabled until an editor resets it)"
+    if status == 429:
+        return f"{text} (rate limited by the server)"
+    return text
+
+
 def fetch_one(
-    request: FetchRequest, options: FetchOptions, session: requests.Session | None = None
+    request: FetchRequest,
+    options: FetchOptions,
+    session: requests.Session | None = None,
+    limiter: HostLimiter | None = None,
 ) -> FetchResult:
     """Fetch one feed; every failure becomes a FetchResult with a readable reason."""
     session = session or getattr(_local, "session", None) or new_session(options)
+    limiter = limiter or HostLimiter(options.per_host)
     started = time.monotonic()
     deadline = started + options.deadline
     url = request.url
     http_status = None
+    permanent = True
 
     def failed(reason: str) -> FetchResult:
         return FetchResult(
@@ -149,22 +203,24 @@ def fetch_one(
         visited = {url}
         for _hop in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            response = session.get(
-                url,
-                headers=_conditional_headers(request),
-                stream=True,
-                allow_redirects=False,
-                timeout=(options.timeout, options.timeout),
-            )
-            with response:
-                http_status = response.status_code
-                if response.is_redirect:
+            with limiter.slot(url):
+                response = session.get(
+                    url,
+                    headers=_conditional_headers(request),
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(options.timeout, options.timeout),
+                )
+                with response:
+                    http_status = response.status_code
+                    if not response.is_redirect:
+                        moved = url if permanent and url != request.url else None
+                        return _finish(request, response, url, moved, options, deadline, started)
+                    permanent = permanent and http_status in (301, 308)
                     url = urljoin(url, response.headers["location"])
-                    if url in visited:
-                        raise FetchError(f"redirect loop at {url}")
-                    visited.add(url)
-                    continue
-                return _finish(request, response, url, options, deadline, started)
+            if url in visited:
+                raise FetchError(f"redirect loop at {url}")
+            visited.add(url)
         raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
     except FetchError as exc:
         return failed(str(exc))
@@ -176,43 +232,43 @@ def _finish(
     request: FetchRequest,
     response: requests.Response,
     url: str,
+    moved_to: str | None,
     options: FetchOptions,
     deadline: float,
     started: float,
 ) -> FetchResult:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    etag = headers.get("etag")
-    last_modified = headers.get("last-modified")
     status = response.status_code
+    chunks = iter(lambda: response.raw.read1(CHUNK, decode_content=False), b"")
+    encoding = headers.get("content-encoding", "")
+    result = partial(
+        FetchResult,
+        request,
+        final_url=url,
+        http_status=status,
+        headers=headers,
+        moved_to=moved_to,
+    )
     if status == 304:
-        return FetchResult(
-            request,
+        return result(
             FetchStatus.NOT_MODIFIED,
-            url,
-            http_status=status,
-            headers=headers,
-            etag=etag or request.etag,
-            last_modified=last_modified or request.last_modified,
+            etag=headers.get("etag") or request.etag,
+            last_modified=headers.get("last-modified") or request.last_modified,
             elapsed=time.monotonic() - started,
         )
     if not 200 <= status < 300:
-        reason = response.reason or ""
-        raise FetchError(f"HTTP {status} {reason}".strip())
-    body = read_capped(
-        iter(lambda: response.raw.read1(CHUNK, decode_content=False), b""),
-        headers.get("content-encoding", ""),
-        options.max_bytes,
-        deadline,
-    )
-    return FetchResult(
-        request,
+        try:
+            sample = read_capped(chunks, encoding, ERROR_SAMPLE, deadline)
+        except FetchError:
+            sample = b""
+        reason = diagnose_http_error(status, response.reason or "", headers, sample)
+        return result(FetchStatus.ERROR, error=reason, elapsed=time.monotonic() - started)
+    body = read_capped(chunks, encoding, options.max_bytes, deadline)
+    return result(
         FetchStatus.OK,
-        url,
-        http_status=status,
         body=body,
-        headers=headers,
-        etag=etag,
-        last_modified=last_modified,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
         elapsed=time.monotonic() - started,
     )
 
@@ -230,13 +286,14 @@ def fetch_all(
     if not requests_:
         return
     sessions: list[requests.Session] = []
+    limiter = HostLimiter(options.per_host)
 
     def start_worker() -> None:
         _local.session = new_session(options)
         sessions.append(_local.session)
 
     def job(request: FetchRequest) -> T:
-        return then(fetch_one(request, options))
+        return then(fetch_one(request, options, limiter=limiter))
 
     workers = min(options.concurrency, len(requests_))
     try:

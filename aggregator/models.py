@@ -37,6 +37,7 @@ class FetchResult:
     last_modified: str | None = None
     error: str | None = None
     elapsed: float = 0.0
+    moved_to: str | None = None  # the new URL when every redirect on the way was permanent
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class ParsedFeed:
     language: str | None
     entries: list[RawEntry]
     warning: str | None = None
+    ttl: int | None = None  # RSS <ttl>: minutes the feed asks readers to wait
 
 
 @dataclass(frozen=True)
@@ -111,17 +113,22 @@ class SourceResult:
     """What happened to one source during a run, for the report and the runs table."""
 
     source: str
-    outcome: str  # "ok", "not_modified", "unchanged" or "failed"
+    outcome: str  # "ok", "not_modified", "unchanged", "failed", "not_due" or "disabled"
     http_status: int | None = None
     entries_seen: int = 0
     new_entries: int = 0
     error: str | None = None
     warning: str | None = None
     elapsed: float = 0.0
+    next_check: datetime | None = None
 
     @property
     def failed(self) -> bool:
         return self.outcome == "failed"
+
+    @property
+    def fetched(self) -> bool:
+        return self.outcome not in ("not_due", "disabled")
 
 
 @dataclass
@@ -136,7 +143,11 @@ class RunReport:
 
     @property
     def sources_ok(self) -> int:
-        return sum(1 for r in self.results if not r.failed)
+        return sum(1 for r in self.results if r.fetched and not r.failed)
+
+    @property
+    def sources_skipped(self) -> int:
+        return sum(1 for r in self.results if not r.fetched)
 
     @property
     def sources_failed(self) -> int:

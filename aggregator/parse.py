@@ -93,10 +93,12 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     if bozo and entries:
         warning = f"feed is malformed but readable ({len(entries)} entries): {bozo}"
     feed = result.get("feed", {})
+    ttl = str(feed.get("ttl") or "").strip()
     return ParsedFeed(
         title=feed.get("title") or "",
         link=feed.get("link") or None,
         language=feed.get("language") or None,
         entries=entries,
         warning=warning,
+        ttl=int(ttl) if ttl.isdigit() else None,
     )

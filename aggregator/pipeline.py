@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import random
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator import __version__
+from aggregator import __version__, pacing
 from aggregator.config import Config, Source
 from aggregator.dedupe import StoryAssigner
 from aggregator.fetch import FetchOptions, fetch_all
@@ -19,7 +20,7 @@ from aggregator.models import Entry, FetchRequest, FetchResult, FetchStatus, Run
 from aggregator.normalize import compile_rules, keep_entry, normalize_entry
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
-from aggregator.store import Store
+from aggregator.store import SourceState, Store
 
 ResultCallback = Callable[[SourceResult], None]
 
@@ -40,8 +41,8 @@ def fetch_options(config: Config) -> FetchOptions:
 
 def entries_from_body(
     source: Source, max_items: int, result: FetchResult, now: datetime
-) -> tuple[list[Entry], str | None]:
-    """Parse a fetched body and clean its entries; returns (entries, warning). Runs in a worker."""
+) -> tuple[list[Entry], str | None, int | None]:
+    """Parse a fetched body and clean its entries: (entries, warning, ttl). Runs in a worker."""
     parsed = parse_feed(result.body or b"", result.headers, result.final_url)
     include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
@@ -50,7 +51,7 @@ def entries_from_body(
         if entry is not None and keep_entry(entry, include, exclude):
             entries.append(entry)
     entries.sort(key=lambda e: e.published, reverse=True)
-    return entries[:max_items], parsed.warning
+    return entries[:max_items], parsed.warning, parsed.ttl
 
 
 @dataclass
@@ -63,18 +64,31 @@ class _Fetched:
     entries: list[Entry] = field(default_factory=list)
     warning: str | None = None
     parse_error: str | None = None
+    ttl: int | None = None
 
 
-def _store_result(store: Store, fetched: _Fetched, now: datetime) -> SourceResult:
-    """Store one source's fetch outcome and new entries in a single transaction."""
+def _store_result(
+    config: Config, store: Store, fetched: _Fetched, now: datetime, rng: random.Random | None
+) -> SourceResult:
+    """Store one source's fetch outcome, next check and new entries in a single transaction."""
     result = fetched.result
     name = result.request.source
+    source = config.source(name)
+    refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, "failed", result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.parse_error
     with store.transaction():
+        state = store.source_state(name)
         if error:
             report.error = error
-            store.record_failure(name, now, result.http_status, error)
+            gone = result.http_status == 410
+            next_check, not_before = pacing.after_failure(
+                now, state.failures + 1, refresh, result.headers, rng
+            )
+            store.record_failure(
+                name, now, result.http_status, error, next_check, not_before, disable=gone
+            )
+            report.next_check = next_check
             return report
         if result.status is FetchStatus.NOT_MODIFIED:
             report.outcome = "not_modified"
@@ -87,21 +101,64 @@ def _store_result(store: Store, fetched: _Fetched, now: datetime) -> SourceResul
             for entry in fetched.entries:
                 if store.upsert_entry(entry, now) is not None:
                     report.new_entries += 1
+        ttl = fetched.ttl if fetched.ttl is not None else state.ttl
+        next_check = pacing.after_success(now, refresh, result.headers, ttl)
+        if result.moved_to and result.moved_to != state.url:
+            line = config.line_of(name, "url")
+            report.warning = (
+                f"the feed moved permanently to {result.moved_to}: now fetched from there; "
+                f"change `url:` in feeds.yaml{f' (line {line})' if line else ''}"
+            )
         store.record_success(
-            name, now, result.http_status, result.etag, result.last_modified, fetched.body_hash
+            name,
+            now,
+            result.http_status,
+            result.etag,
+            result.last_modified,
+            fetched.body_hash,
+            next_check,
+            result.moved_to,
+            fetched.ttl,
         )
+        report.next_check = next_check
     return report
 
 
+def _skipped(state: SourceState, now: datetime, force: bool) -> SourceResult | None:
+    """A report for a source this run leaves alone, or None if it is to be fetched."""
+    if state.disabled:
+        return SourceResult(state.name, "disabled", state.last_status, error=state.disabled)
+    if state.not_before and state.not_before > now:
+        until = f"Retry-After: the server asked to wait until {state.not_before:%Y-%m-%d %H:%M} UTC"
+        return SourceResult(state.name, "not_due", state.last_status, error=until)
+    if not force and state.next_check and state.next_check > now:
+        until = f"next check at {state.next_check:%Y-%m-%d %H:%M} UTC"
+        return SourceResult(state.name, "not_due", state.last_status, error=until)
+    return None
+
+
 def fetch_sources(
-    config: Config, store: Store, now: datetime, on_result: ResultCallback | None = None
+    config: Config,
+    store: Store,
+    now: datetime,
+    on_result: ResultCallback | None = None,
+    force: bool = False,
+    rng: random.Random | None = None,
 ) -> list[SourceResult]:
-    """Fetch every configured source concurrently, parse new bodies on all cores, store each."""
+    """Fetch the due sources concurrently, parse new bodies on all cores, store each."""
     with store.transaction():
         states = {s.name: store.sync_source(s.name, s.url) for s in config.sources}
-    requests = [FetchRequest(s.name, s.url, s.etag, s.last_modified) for s in states.values()]
-    context = multiprocessing.get_context("forkserver")
     results: dict[str, SourceResult] = {}
+    requests = []
+    for state in states.values():
+        skipped = _skipped(state, now, force)
+        if skipped:
+            results[state.name] = skipped
+            if on_result:
+                on_result(skipped)
+        else:
+            requests.append(FetchRequest(state.name, state.url, state.etag, state.last_modified))
+    context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
@@ -116,7 +173,7 @@ def fetch_sources(
             max_items = source.max_items or config.defaults.max_items
             try:
                 job = parsers.submit(entries_from_body, source, max_items, result, now)
-                fetched.entries, fetched.warning = job.result()
+                fetched.entries, fetched.warning, fetched.ttl = job.result()
             except NotAFeed as exc:
                 fetched.parse_error = str(exc)
             except Exception as exc:  # one unreadable source must not stop the run
@@ -124,7 +181,7 @@ def fetch_sources(
             return fetched
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            report = _store_result(store, fetched, now)
+            report = _store_result(config, store, fetched, now, rng)
             results[report.source] = report
             if on_result:
                 on_result(report)
@@ -155,12 +212,14 @@ def run(
     on_result: ResultCallback | None = None,
     fetch: bool = True,
     publish_outputs: bool = True,
+    force: bool = False,
+    rng: random.Random | None = None,
 ) -> RunReport:
     """One cycle (or one half of it); a publish failure is recorded in the report, never raised."""
     now = now or utcnow()
     report = RunReport(started=now)
     if fetch:
-        report.results = fetch_sources(config, store, now, on_result)
+        report.results = fetch_sources(config, store, now, on_result, force, rng)
     if publish_outputs:
         try:
             report.stories_published = publish(config, store, output, now)

@@ -81,6 +81,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entries ADD COLUMN match_order INTEGER;
     CREATE INDEX entries_first_seen ON entries(first_seen)
     """,
+    """
+    ALTER TABLE sources ADD COLUMN config_url TEXT;
+    UPDATE sources SET config_url = url;
+    ALTER TABLE sources ADD COLUMN next_check TEXT;
+    ALTER TABLE sources ADD COLUMN not_before TEXT;
+    ALTER TABLE sources ADD COLUMN disabled TEXT;
+    ALTER TABLE sources ADD COLUMN failing_since TEXT;
+    ALTER TABLE sources ADD COLUMN ttl INTEGER
+    """,
 ]
 
 
@@ -98,13 +107,25 @@ class SourceState:
     """What the store remembers about fetching one source."""
 
     name: str
-    url: str
+    url: str  # where it is fetched from: feeds.yaml's URL, or where it permanently moved
+    config_url: str
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    last_fetch: datetime | None
     last_success: datetime | None
+    last_status: int | None
     last_error: str | None
     failures: int
+    failing_since: datetime | None
+    next_check: datetime | None
+    not_before: datetime | None  # a server's Retry-After: not even --force fetches before it
+    disabled: str | None
+    ttl: int | None
+
+    @property
+    def moved(self) -> bool:
+        return self.url != self.config_url
 
 
 @dataclass(frozen=True)
@@ -172,30 +193,29 @@ class Store:
     # sources
 
     def sync_source(self, name: str, url: str) -> SourceState:
-        """Register a configured source; a changed URL forgets the old validators."""
+        """Register a configured source. An editor's new URL starts it afresh: validators,
+        backoff and a 410 are forgotten; a permanent redirect seen earlier is kept otherwise."""
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
         if row is None:
-            self.conn.execute("INSERT INTO sources (name, url) VALUES (?, ?)", (name, url))
-        elif row["url"] != url:
             self.conn.execute(
-                "UPDATE sources SET url = ?, etag = NULL, last_modified = NULL, body_hash = NULL "
-                "WHERE name = ?",
-                (url, name),
+                "INSERT INTO sources (name, url, config_url) VALUES (?, ?, ?)", (name, url, url)
+            )
+        elif row["config_url"] != url:
+            self.conn.execute(
+                "UPDATE sources SET url = ?, config_url = ?, etag = NULL, last_modified = NULL, "
+                "body_hash = NULL, next_check = NULL, not_before = NULL, disabled = NULL, "
+                "failures = 0, failing_since = NULL WHERE name = ?",
+                (url, url, name),
             )
         return self.source_state(name)
 
     def source_state(self, name: str) -> SourceState:
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
-        return SourceState(
-            name=row["name"],
-            url=row["url"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            body_hash=row["body_hash"],
-            last_success=from_ts(row["last_success"]),
-            last_error=row["last_error"],
-            failures=row["failures"],
-        )
+        return _source_state(row)
+
+    def source_states(self) -> list[SourceState]:
+        rows = self.conn.execute("SELECT * FROM sources ORDER BY name").fetchall()
+        return [_source_state(row) for row in rows]
 
     def record_success(
         self,
@@ -205,20 +225,82 @@ class Store:
         etag: str | None,
         last_modified: str | None,
         body_hash: str | None,
+        next_check: datetime | None = None,
+        moved_to: str | None = None,
+        ttl: int | None = None,
     ) -> None:
+        """A good fetch: new validators, next check, no failures; a permanent move is followed."""
         self.conn.execute(
             "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash), "
-            "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0 "
-            "WHERE name = ?",
-            (etag, last_modified, body_hash, ts(now), ts(now), http_status, name),
+            "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0, "
+            "failing_since = NULL, not_before = NULL, next_check = ?, url = COALESCE(?, url), "
+            "ttl = COALESCE(?, ttl) WHERE name = ?",
+            (
+                etag,
+                last_modified,
+                body_hash,
+                ts(now),
+                ts(now),
+                http_status,
+                ts(next_check) if next_check else None,
+                moved_to,
+                ttl,
+                name,
+            ),
         )
 
-    def record_failure(self, name: str, now: datetime, http_status: int | None, error: str) -> None:
+    def record_failure(
+        self,
+        name: str,
+        now: datetime,
+        http_status: int | None,
+        error: str,
+        next_check: datetime | None = None,
+        not_before: datetime | None = None,
+        disable: bool = False,
+    ) -> None:
+        """A failed fetch: one more failure in a row, backoff, and for a 410, disabled."""
         self.conn.execute(
             "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
-            "failures = failures + 1 WHERE name = ?",
-            (ts(now), http_status, error, name),
+            "failures = failures + 1, failing_since = COALESCE(failing_since, ?), "
+            "next_check = ?, not_before = ?, disabled = CASE WHEN ? THEN ? ELSE disabled END "
+            "WHERE name = ?",
+            (
+                ts(now),
+                http_status,
+                error,
+                ts(now),
+                ts(next_check) if next_check else None,
+                ts(not_before) if not_before else None,
+                disable,
+                error,
+                name,
+            ),
         )
+
+    def reset_source(self, name: str) -> bool:
+        """An editor's reset: re-enable a disabled source and forget its backoff."""
+        cursor = self.conn.execute(
+            "UPDATE sources SET disabled = NULL, failures = 0, failing_since = NULL, "
+            "next_check = NULL, not_before = NULL WHERE name = ?",
+            (name,),
+        )
+        return cursor.rowcount > 0
+
+    def entries_since(self, since: datetime) -> dict[str, int]:
+        """Entries first seen since `since`, per source."""
+        rows = self.conn.execute(
+            "SELECT source, COUNT(*) FROM entries WHERE first_seen >= ? GROUP BY source",
+            (ts(since),),
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def last_new_entry(self) -> dict[str, datetime]:
+        """When each source last gave a new entry."""
+        rows = self.conn.execute(
+            "SELECT source, MAX(first_seen) FROM entries GROUP BY source"
+        ).fetchall()
+        return {row[0]: datetime.fromisoformat(row[1]) for row in rows}
 
     # entries and stories
 
@@ -365,6 +447,27 @@ class Store:
                 ],
             )
         return int(run_id or 0)
+
+
+def _source_state(row: sqlite3.Row) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        url=row["url"],
+        config_url=row["config_url"] or row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_fetch=from_ts(row["last_fetch"]),
+        last_success=from_ts(row["last_success"]),
+        last_status=row["last_status"],
+        last_error=row["last_error"],
+        failures=row["failures"],
+        failing_since=from_ts(row["failing_since"]),
+        next_check=from_ts(row["next_check"]),
+        not_before=from_ts(row["not_before"]),
+        disabled=row["disabled"],
+        ttl=row["ttl"],
+    )
 
 
 def _stored_entry(row: sqlite3.Row) -> StoredEntry:

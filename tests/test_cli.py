@@ -123,7 +123,7 @@ def test_second_run_is_conditional_parses_nothing_and_keeps_ids(
     first_ids = [e.id for e in parsed_feed(workspace, "feed.xml").entries]
     first_log = len(feed_server.log)
 
-    code, out = run_cli(workspace, capsys)
+    code, out = run_cli(workspace, capsys, "--force")
     assert code == 0
     second = feed_server.log[first_log:]
     aop = [s for s in second if s.path == "/aop/feed/"]
@@ -156,7 +156,7 @@ def test_changed_feed_is_parsed_and_ids_stay(workspace, sources, feed_server, ca
     route = feed_server.routes["/aop/feed/"]
     route.etag = 'W/"aop-2"'
     route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
-    code, out = run_cli(workspace, capsys)
+    code, out = run_cli(workspace, capsys, "--force")
     assert code == 0
     after = {e.link: (e.id, e.title) for e in parsed_feed(workspace, "feed.xml").entries}
     link = "https://www.aopnews.com/2026/11/un-envoy-meets-taliban-officials/"

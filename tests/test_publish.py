@@ -63,7 +63,7 @@ def test_sigkill_during_publish_leaves_complete_files(
 
     command = [sys.executable, "-m", "tests.killpoint", function, str(nth), "--"]
     process = subprocess.Popen(
-        command + workspace.args("run"),
+        command + workspace.args("run", "--force"),
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -91,7 +91,7 @@ def test_sigkill_during_publish_leaves_complete_files(
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
 
-    assert main(workspace.args("run")) == 0
+    assert main(workspace.args("run", "--force")) == 0
     assert_complete(workspace.output)
     assert sorted(p.name for p in workspace.output.iterdir()) == sorted(OUTPUTS)
     titles = [e.title for e in feedparser.parse(str(workspace.output / "feed.xml")).entries]
