@@ -1,4 +1,4 @@
-"""The `aggregator` command line: run, fetch, publish, check, explain."""
+"""The `aggregator` command line: run, fetch, publish, check, status, explain."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from aggregator import __version__
+from rich.console import Console
+from rich.table import Table
+
+from aggregator import __version__, pipeline
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.dedupe import explain
 from aggregator.fetch import fetch_all
+from aggregator.health import source_health
 from aggregator.models import FetchRequest, FetchStatus, RunReport, SourceResult
 from aggregator.normalize import canonical_url
 from aggregator.parse import NotAFeed, parse_feed
@@ -51,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("publish", parents=[common], help="publish from stored stories only")
     check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
     check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
+    status_p = commands.add_parser("status", parents=[common], help="health of every source")
+    status_p.add_argument(
+        "--reset", metavar="NAME", help="re-enable a source and forget its backoff"
+    )
     explain_p = commands.add_parser(
         "explain", parents=[common], help="why an entry joined (or did not join) a story"
     )
@@ -166,6 +174,39 @@ def _check(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK if not failures else EXIT_PUBLISH_FAILED
 
 
+def _status(args: argparse.Namespace, config: Config) -> int:
+    db, _ = _paths(args)
+    with Store(db) as store:
+        if args.reset:
+            if args.reset not in {s.name for s in config.sources}:
+                print(f"error: no source named {args.reset!r} in {args.config}", file=sys.stderr)
+                return EXIT_USAGE
+            with store.transaction():
+                store.reset_source(args.reset)
+            print(f"{args.reset}: re-enabled; it is fetched on the next run")
+        rows = source_health(store, config, pipeline.utcnow())
+    table = Table(title="Sources", show_lines=False)
+    for column in ("Source", "State", "Last success", "Last error", "Fails", "7 days", "Next"):
+        table.add_column(column, overflow="fold")
+    colours = {"ok": "green", "failing": "red", "disabled": "red", "retry after": "yellow"}
+    for row in rows:
+        name = row.name + (" [yellow](silent)[/]" if row.silent else "")
+        if row.moved_to:
+            line = f" line {row.config_line}" if row.config_line else ""
+            name += f"\n[dim]moved to {row.moved_to}: edit feeds.yaml{line}[/]"
+        table.add_row(
+            name,
+            f"[{colours.get(row.state, 'yellow')}]{row.state_text}[/]",
+            f"{row.last_success:%Y-%m-%d %H:%M}" if row.last_success else "never",
+            row.last_error or "",
+            str(row.failures),
+            str(row.entries_7d),
+            f"{row.next_check:%Y-%m-%d %H:%M}" if row.next_check else "-",
+        )
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    return EXIT_OK
+
+
 def _explain(args: argparse.Namespace, config: Config) -> int:
     db, _ = _paths(args)
     if not db.exists():
@@ -207,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args, config)
     if args.command == "explain":
         return _explain(args, config)
+    if args.command == "status":
+        return _status(args, config)
     fetch = args.command in ("run", "fetch")
     publish = args.command in ("run", "publish")
     return _cycle(args, config, fetch=fetch, publish=publish)

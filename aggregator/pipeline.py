@@ -147,7 +147,7 @@ def fetch_sources(
 ) -> list[SourceResult]:
     """Fetch the due sources concurrently, parse new bodies on all cores, store each."""
     with store.transaction():
-        states = {s.name: store.sync_source(s.name, s.url) for s in config.sources}
+        states = {s.name: store.sync_source(s.name, s.url, now) for s in config.sources}
     results: dict[str, SourceResult] = {}
     requests = []
     for state in states.values():

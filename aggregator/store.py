@@ -88,7 +88,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN not_before TEXT;
     ALTER TABLE sources ADD COLUMN disabled TEXT;
     ALTER TABLE sources ADD COLUMN failing_since TEXT;
-    ALTER TABLE sources ADD COLUMN ttl INTEGER
+    ALTER TABLE sources ADD COLUMN ttl INTEGER;
+    ALTER TABLE sources ADD COLUMN added TEXT
     """,
 ]
 
@@ -122,6 +123,7 @@ class SourceState:
     not_before: datetime | None  # a server's Retry-After: not even --force fetches before it
     disabled: str | None
     ttl: int | None
+    added: datetime | None
 
     @property
     def moved(self) -> bool:
@@ -192,13 +194,14 @@ class Store:
 
     # sources
 
-    def sync_source(self, name: str, url: str) -> SourceState:
+    def sync_source(self, name: str, url: str, now: datetime) -> SourceState:
         """Register a configured source. An editor's new URL starts it afresh: validators,
         backoff and a 410 are forgotten; a permanent redirect seen earlier is kept otherwise."""
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
         if row is None:
             self.conn.execute(
-                "INSERT INTO sources (name, url, config_url) VALUES (?, ?, ?)", (name, url, url)
+                "INSERT INTO sources (name, url, config_url, added) VALUES (?, ?, ?, ?)",
+                (name, url, url, ts(now)),
             )
         elif row["config_url"] != url:
             self.conn.execute(
@@ -467,6 +470,7 @@ def _source_state(row: sqlite3.Row) -> SourceState:
         not_before=from_ts(row["not_before"]),
         disabled=row["disabled"],
         ttl=row["ttl"],
+        added=from_ts(row["added"]),
     )
 
 

@@ -12,7 +12,7 @@ from aggregator.cli import build_parser, main
 from aggregator.store import MIGRATIONS
 from tests.conftest import GOOD_SOURCES, STORIES, URLS
 
-OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html")
+OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html", "status.json", "status.html")
 
 
 def run_cli(workspace, capsys, *extra):

@@ -21,7 +21,7 @@ from aggregator.store import Store
 from tests.conftest import NOW, STORIES
 
 REPO = Path(__file__).parent.parent
-OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html")
+OUTPUTS = ("feed.xml", "atom.xml", "feed.json", "index.html", "status.json", "status.html")
 
 
 def assert_complete(output: Path) -> None:
@@ -31,6 +31,7 @@ def assert_complete(output: Path) -> None:
         assert not parsed.bozo, (name, parsed.get("bozo_exception"))
         assert len(parsed.entries) >= STORIES - 1
     json.loads((output / "feed.json").read_text(encoding="utf-8"))
+    json.loads((output / "status.json").read_text(encoding="utf-8"))
     assert (output / "index.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
 
 

@@ -56,7 +56,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_transaction_rolls_back_on_error(tmp_path):
     with Store(tmp_path / "a.db") as store:
         with store.transaction():
-            store.sync_source("K", "https://k.com/feed")
+            store.sync_source("K", "https://k.com/feed", NOW)
         with pytest.raises(ValueError), store.transaction():
             store.upsert_entry(entry(), NOW)
             raise ValueError("boom")
@@ -75,10 +75,10 @@ def test_upsert_keeps_first_seen_and_refreshes_fields(tmp_path):
 
 def test_changed_source_url_forgets_validators(tmp_path):
     with Store(tmp_path / "a.db") as store, store.transaction():
-        store.sync_source("K", "https://k.com/feed")
+        store.sync_source("K", "https://k.com/feed", NOW)
         store.record_success("K", NOW, 200, '"e1"', "Sat, 28 Nov 2026 05:12:44 GMT", "abc")
-        assert store.sync_source("K", "https://k.com/feed").etag == '"e1"'
-        moved = store.sync_source("K", "https://k.com/rss")
+        assert store.sync_source("K", "https://k.com/feed", NOW).etag == '"e1"'
+        moved = store.sync_source("K", "https://k.com/rss", NOW)
         assert (moved.url, moved.etag, moved.last_modified, moved.body_hash) == (
             "https://k.com/rss",
             None,
@@ -89,7 +89,7 @@ def test_changed_source_url_forgets_validators(tmp_path):
 
 def test_failures_count_up_and_success_resets(tmp_path):
     with Store(tmp_path / "a.db") as store, store.transaction():
-        store.sync_source("K", "https://k.com/feed")
+        store.sync_source("K", "https://k.com/feed", NOW)
         store.record_failure("K", NOW, 503, "HTTP 503 Service Unavailable")
         store.record_failure("K", NOW, 503, "HTTP 503 Service Unavailable")
         assert store.source_state("K").failures == 2

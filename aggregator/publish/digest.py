@@ -13,7 +13,7 @@ from aggregator.models import Story
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "ps", "ur", "ckb", "he", "ug", "prs", "pbu"})
 
-_env = Environment(
+environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
@@ -34,7 +34,7 @@ def group_by_category(stories: list[Story], config: Config) -> list[tuple[str, l
 def digest_html(config: Config, stories: list[Story], now: datetime) -> bytes:
     """index.html: the last `site.digest_hours` of stories, grouped by category."""
     zone = config.site.zone
-    template = _env.get_template("digest.html")
+    template = environment.get_template("digest.html")
     page = template.render(
         site=config.site,
         groups=group_by_category(stories, config),

@@ -1,0 +1,101 @@
+"""Source health for editors: what state each source is in and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from aggregator.config import Config
+from aggregator.store import Store
+
+SILENT_AFTER = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One row of the status table, page and JSON."""
+
+    name: str
+    url: str
+    state: str  # "ok", "failing", "disabled", "retry after", "new"
+    state_text: str
+    last_success: datetime | None
+    last_error: str | None
+    failures: int
+    entries_7d: int
+    next_check: datetime | None
+    silent: bool
+    last_new_entry: datetime | None
+    moved_to: str | None
+    config_line: int | None
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        return data
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
+
+
+def source_health(store: Store, config: Config, now: datetime) -> list[SourceHealth]:
+    """Health of every configured source, in feeds.yaml order."""
+    states = {s.name: s for s in store.source_states()}
+    recent = store.entries_since(now - timedelta(days=7))
+    newest = store.last_new_entry()
+    rows = []
+    for source in config.sources:
+        state = states.get(source.name)
+        last_new = newest.get(source.name)
+        if state is None:
+            rows.append(
+                SourceHealth(
+                    source.name,
+                    source.url,
+                    "new",
+                    "not fetched yet",
+                    None,
+                    None,
+                    0,
+                    0,
+                    None,
+                    False,
+                    None,
+                    None,
+                    None,
+                )  # fmt: skip
+            )
+            continue
+        if state.disabled:
+            kind, text = "disabled", f"disabled: {state.disabled}"
+        elif state.not_before and state.not_before > now:
+            kind, text = "retry after", f"retry after {_when(state.not_before)}"
+        elif state.failures:
+            kind, text = "failing", f"failing since {_when(state.failing_since)}"
+        elif state.last_success:
+            kind, text = "ok", "ok"
+        else:
+            kind, text = "new", "not fetched yet"
+        followed_since = state.added or state.last_success or now
+        silent = (last_new or followed_since) < now - SILENT_AFTER
+        rows.append(
+            SourceHealth(
+                name=source.name,
+                url=state.url,
+                state=kind,
+                state_text=text,
+                last_success=state.last_success,
+                last_error=state.last_error,
+                failures=state.failures,
+                entries_7d=recent.get(source.name, 0),
+                next_check=None if state.disabled else state.next_check,
+                silent=silent,
+                last_new_entry=last_new,
+                moved_to=state.url if state.moved else None,
+                config_line=config.line_of(source.name, "url"),
+            )
+        )
+    return rows
