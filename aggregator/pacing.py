@@ -14,7 +14,7 @@ MIN_INTERVAL = timedelta(minutes=30)
 FIRST_BACKOFF = timedelta(hours=1)
 MAX_BACKOFF = timedelta(hours=24)
 JITTER = 0.1  # up to 10% later, so sources failing together do not retry together
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 def _http_date(value: str) -> datetime | None:

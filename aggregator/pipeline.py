@@ -130,10 +130,14 @@ def _skipped(state: SourceState, now: datetime, force: bool) -> SourceResult | N
         return SourceResult(state.name, "disabled", state.last_status, error=state.disabled)
     if state.not_before and state.not_before > now:
         until = f"Retry-After: the server asked to wait until {state.not_before:%Y-%m-%d %H:%M} UTC"
-        return SourceResult(state.name, "not_due", state.last_status, error=until)
+        return SourceResult(
+            state.name, "not_due", state.last_status, error=until, next_check=state.next_check
+        )
     if not force and state.next_check and state.next_check > now:
         until = f"next check at {state.next_check:%Y-%m-%d %H:%M} UTC"
-        return SourceResult(state.name, "not_due", state.last_status, error=until)
+        return SourceResult(
+            state.name, "not_due", state.last_status, error=until, next_check=state.next_check
+        )
     return None
 
 
