@@ -2,6 +2,7 @@ import gzip
 import zlib
 
 import pytest
+import requests
 
 from aggregator.fetch import FetchError, FetchOptions, fetch_all, fetch_one, read_capped
 from aggregator.models import FetchRequest, FetchStatus
@@ -179,3 +180,17 @@ def test_fetch_all_returns_every_request(feed_server):
     results = list(fetch_all([FetchRequest(str(i), u) for i, u in enumerate(urls)], OPTIONS))
     assert sorted(r.request.source for r in results) == [str(i) for i in range(7)]
     assert sum(r.status is FetchStatus.OK for r in results) == 6
+
+
+def test_connection_errors_are_described_for_editors():
+    from aggregator.fetch import _describe
+
+    dns = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='x.invalid'): NameResolutionError: Failed to resolve"
+    )
+    assert _describe(dns, 20) == "DNS: host not found"
+    tls = requests.exceptions.SSLError("certificate verify failed: self-signed certificate")
+    assert _describe(tls, 20) == "TLS certificate error"
+    assert (
+        _describe(requests.exceptions.ReadTimeout("read timed out"), 20) == "timed out after 20 s"
+    )
