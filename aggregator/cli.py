@@ -18,13 +18,14 @@ from aggregator.config import Config, ConfigError, load_config
 from aggregator.dedupe import explain
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
+from aggregator.lock import Busy, exclusive
 from aggregator.models import FetchRequest, FetchStatus, RunReport, SourceResult
 from aggregator.normalize import canonical_url
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.pipeline import fetch_options, run
 from aggregator.store import Store
 
-EXIT_OK, EXIT_PUBLISH_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PUBLISH_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
 def _common() -> argparse.ArgumentParser:
@@ -32,6 +33,13 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, default=Path("feeds.yaml"), help="feeds.yaml path")
     common.add_argument("--db", type=Path, help="state database (default: aggregator.db beside it)")
     common.add_argument("--output", type=Path, help="output folder (default: output/ beside it)")
+    common.add_argument(
+        "--wait",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="how long to wait for another running aggregator before exiting with 3 (300)",
+    )
     return common
 
 
@@ -125,6 +133,16 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _cycle(args: argparse.Namespace, config: Config, fetch: bool, publish: bool) -> int:
+    db, _ = _paths(args)
+    try:
+        with exclusive(db, args.wait):
+            return _locked_cycle(args, config, fetch, publish)
+    except Busy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+
+
+def _locked_cycle(args: argparse.Namespace, config: Config, fetch: bool, publish: bool) -> int:
     db, output = _paths(args)
     quiet = getattr(args, "json", False)
     try:
