@@ -58,7 +58,6 @@ class Site(_Strict):
     timezone: str = "Asia/Kabul"
     publish_at: str = "06:00"
     feed_items: int = Field(200, ge=1, le=5000)
-    digest_hours: int = Field(24, ge=1, le=24 * 14)
 
     @field_validator("timezone")
     @classmethod

@@ -1,9 +1,16 @@
-"""Choose what a publish contains: the rolling feed's stories and the digest's window."""
+"""Choose what a publish contains: the rolling feed's stories and the daily editions.
+
+Edition D holds the stories first seen during local day D in `site.timezone`, cut at local
+midnight. Once D is over nothing can join it (first-seen times only move forward), so a closed
+edition never changes.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from aggregator.config import Config
 from aggregator.dedupe import representative
@@ -47,7 +54,50 @@ def feed_stories(store: Store, config: Config) -> list[Story]:
     return _stories(store.latest_story_entries(limit), config)[:limit]
 
 
-def digest_stories(store: Store, config: Config, now: datetime) -> list[Story]:
-    """Stories published in the last `site.digest_hours`, newest first."""
-    since = now - timedelta(hours=config.site.digest_hours)
-    return _stories(store.latest_story_entries(10_000, since=since), config)
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The local calendar day of a moment."""
+    return moment.astimezone(zone).date()
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local midnight to local midnight, as aware datetimes."""
+    start = datetime.combine(day, time(0), zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0), zone)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """The stories first seen on one local day."""
+
+    day: date
+    stories: list[Story]
+    closed: bool
+
+
+def edition(store: Store, config: Config, day: date, now: datetime) -> Edition:
+    """Edition `day`, newest story first; closed once its local day is over at `now`."""
+    start, end = day_bounds(day, config.site.zone)
+    stories = _stories(store.stories_first_seen_between(start, end), config)
+    return Edition(day, stories, closed=now >= end)
+
+
+def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> list[date]:
+    """Closed days with stories, oldest first, at most `limit` days back."""
+    today = local_day(now, config.site.zone)
+    first = store.first_story_seen()
+    if first is None:
+        return []
+    day = max(local_day(first, config.site.zone), today - timedelta(days=limit))
+    days = []
+    while day < today:
+        start, end = day_bounds(day, config.site.zone)
+        if store.count_stories_first_seen_between(start, end):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def digest_due(day: date, config: Config) -> datetime:
+    """When edition `day` goes out in digest.xml: `site.publish_at` on the next local day."""
+    hours, minutes = map(int, config.site.publish_at.split(":"))
+    return datetime.combine(day + timedelta(days=1), time(hours, minutes), config.site.zone)

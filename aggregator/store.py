@@ -89,7 +89,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN disabled TEXT;
     ALTER TABLE sources ADD COLUMN failing_since TEXT;
     ALTER TABLE sources ADD COLUMN ttl INTEGER;
-    ALTER TABLE sources ADD COLUMN added TEXT
+    ALTER TABLE sources ADD COLUMN added TEXT;
+    CREATE INDEX stories_first_seen ON stories(first_seen)
     """,
 ]
 
@@ -412,6 +413,24 @@ class Store:
             (ts(since) if since else "", limit),
         ).fetchall()
         return [_stored_entry(row) for row in rows]
+
+    def stories_first_seen_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
+        """Members of the stories first seen in [start, end)."""
+        rows = self.conn.execute(
+            "SELECT e.*, s.first_seen AS story_first_seen FROM stories s "
+            "JOIN entries e ON e.story_id = s.id WHERE s.first_seen >= ? AND s.first_seen < ?",
+            (ts(start), ts(end)),
+        ).fetchall()
+        return [_stored_entry(row) for row in rows]
+
+    def count_stories_first_seen_between(self, start: datetime, end: datetime) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM stories WHERE first_seen >= ? AND first_seen < ?",
+            (ts(start), ts(end)),
+        ).fetchone()[0]
+
+    def first_story_seen(self) -> datetime | None:
+        return from_ts(self.conn.execute("SELECT MIN(first_seen) FROM stories").fetchone()[0])
 
     # runs
 

@@ -1,4 +1,4 @@
-"""Publish the outputs: feeds and the digest page, each written atomically."""
+"""Publish the outputs: feeds, editions, archive and status, each written atomically."""
 
 from __future__ import annotations
 
@@ -6,29 +6,48 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator.config import Config
-from aggregator.edition import digest_stories, feed_stories
+from aggregator.edition import closed_days, digest_due, edition, feed_stories, local_day
 from aggregator.health import source_health
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
-from aggregator.publish.digest import digest_html
-from aggregator.publish.feeds import atom_bytes, json_feed_bytes, rss_bytes
+from aggregator.publish.digest import archive_index_html, edition_html, index_html
+from aggregator.publish.feeds import atom_bytes, editions_atom, json_feed_bytes, rss_bytes
 from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
 
+DIGEST_EDITIONS = 30
+
 
 def publish(config: Config, store: Store, output: Path, now: datetime) -> int:
-    """Write the feeds, the digest and the status page; return the number of feed items."""
+    """Write every output file; return the number of items in the rolling feeds.
+
+    Closed editions are archived once: an existing archive/YYYY-MM-DD.html is never rewritten.
+    """
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output)
     stories = feed_stories(store, config)
+    today = local_day(now, config.site.zone)
+    days = closed_days(store, config, now)
+    editions = {day: edition(store, config, day, now) for day in days}
+    for day, closed in editions.items():
+        page = output / "archive" / f"{day.isoformat()}.html"
+        if not page.exists():
+            write_atomic(page, edition_html(config, closed, now))
+    latest = editions[days[-1]] if days else None
+    due = {day: digest_due(day, config) for day in days}
+    sent = [editions[day] for day in days if due[day] <= now][-DIGEST_EDITIONS:]
+    health = source_health(store, config, now)
     rendered = {
         "feed.xml": rss_bytes(config.site, stories, now),
         "atom.xml": atom_bytes(config.site, stories, now),
         "feed.json": json_feed_bytes(config.site, stories, now),
-        "index.html": digest_html(config, digest_stories(store, config, now), now),
+        "index.html": index_html(config, edition(store, config, today, now), latest, now),
+        "archive/index.html": archive_index_html(
+            config, [(day, len(e.stories)) for day, e in editions.items()]
+        ),
+        "digest.xml": editions_atom(config.site, sent, {e.day: due[e.day] for e in sent}),
+        "status.json": status_json(health, now),
+        "status.html": status_html(config, health, now),
     }
-    health = source_health(store, config, now)
-    rendered["status.json"] = status_json(health, now)
-    rendered["status.html"] = status_html(config, health, now)
     for name, data in rendered.items():
         write_atomic(output / name, data)
     return len(stories)

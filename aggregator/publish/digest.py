@@ -1,14 +1,16 @@
-"""Render the HTML digest page from a Jinja2 template (autoescaped)."""
+"""Render the HTML pages of the editions from Jinja2 templates (autoescaped)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from aggregator.config import Config
+from aggregator.edition import Edition
 from aggregator.models import Story
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "ps", "ur", "ckb", "he", "ug", "prs", "pbu"})
@@ -31,16 +33,53 @@ def group_by_category(stories: list[Story], config: Config) -> list[tuple[str, l
     return [(category, groups[category]) for category in ranked]
 
 
-def digest_html(config: Config, stories: list[Story], now: datetime) -> bytes:
-    """index.html: the last `site.digest_hours` of stories, grouped by category."""
-    zone = config.site.zone
-    template = environment.get_template("digest.html")
-    page = template.render(
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    day: date
+    count: int
+    groups: list[tuple[str, list[Story]]]
+
+
+def _section(config: Config, heading: str, edition: Edition) -> Section:
+    groups = group_by_category(edition.stories, config)
+    return Section(heading, edition.day, len(edition.stories), groups)
+
+
+def _page(config: Config, title: str, sections: list[Section], now: datetime, root: str) -> bytes:
+    page = environment.get_template("digest.html").render(
         site=config.site,
-        groups=group_by_category(stories, config),
-        count=len(stories),
-        generated=now.astimezone(zone),
-        zone=zone,
+        title=title,
+        sections=sections,
+        generated=now.astimezone(config.site.zone),
+        zone=config.site.zone,
         rtl=RTL_LANGUAGES,
+        root=root,
+    )
+    return page.encode("utf-8")
+
+
+def _long_date(day: date) -> str:
+    return day.strftime("%A %d %B %Y")
+
+
+def index_html(config: Config, today: Edition, latest: Edition | None, now: datetime) -> bytes:
+    """index.html: today's open edition ("Today so far") above the latest closed one."""
+    sections = [_section(config, f"Today so far · {_long_date(today.day)}", today)]
+    if latest is not None:
+        sections.append(_section(config, _long_date(latest.day), latest))
+    return _page(config, config.site.title, sections, now, root="")
+
+
+def edition_html(config: Config, edition: Edition, now: datetime) -> bytes:
+    """archive/YYYY-MM-DD.html: one closed edition, written once."""
+    title = f"{config.site.title}: {_long_date(edition.day)}"
+    return _page(config, title, [_section(config, _long_date(edition.day), edition)], now, "../")
+
+
+def archive_index_html(config: Config, days: list[tuple[date, int]]) -> bytes:
+    """archive/index.html: every archived edition, newest first."""
+    page = environment.get_template("archive.html").render(
+        site=config.site, days=sorted(days, reverse=True)
     )
     return page.encode("utf-8")

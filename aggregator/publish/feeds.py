@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime
 from html import escape
+from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
 from aggregator import __version__
 from aggregator.config import Site
+from aggregator.edition import Edition
 from aggregator.models import Story
 
 GENERATOR = "aggregator"
@@ -98,3 +100,30 @@ def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
         "items": items,
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]) -> bytes:
+    """digest.xml: one Atom entry per closed daily edition, for one update a day."""
+    host = urlsplit(site.link).hostname or "aggregator.invalid"
+    fg = FeedGenerator()
+    fg.id(f"tag:{host},2026:digest")
+    fg.title(f"{site.title}: daily editions")
+    fg.subtitle(site.description)
+    fg.link(href=site.link, rel="alternate")
+    fg.language(site.language)
+    fg.generator(GENERATOR, version=__version__)
+    fg.updated(max(due.values(), default=datetime(2026, 1, 1, tzinfo=UTC)))
+    for edition in sorted(editions, key=lambda e: e.day, reverse=True):
+        items = "\n".join(
+            f'<li><a href="{escape(s.entry.url)}">{escape(s.entry.title)}</a> '
+            f"({escape(s.source_name)})</li>"
+            for s in edition.stories
+        )
+        fe = fg.add_entry(order="append")
+        fe.id(f"tag:{host},{edition.day.isoformat()}:edition")
+        fe.title(f"{site.title}: {edition.day.strftime('%A %d %B %Y')}")
+        fe.link(href=site.link, rel="alternate")
+        fe.published(due[edition.day])
+        fe.updated(due[edition.day])
+        fe.content(f"<ul>\n{items}\n</ul>", type="html")
+    return fg.atom_str(pretty=True)

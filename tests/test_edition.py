@@ -1,0 +1,106 @@
+"""Daily editions cut at Kabul midnight, the immutable archive and digest.xml."""
+
+from datetime import UTC, datetime
+
+import feedparser
+
+from aggregator.config import load_config
+from aggregator.pipeline import run
+from aggregator.store import Store
+
+# Asia/Kabul is UTC+04:30
+BEFORE_MIDNIGHT = datetime(2026, 11, 27, 19, 20, tzinfo=UTC)  # 23:50 on the 27th in Kabul
+AFTER_MIDNIGHT = datetime(2026, 11, 27, 19, 40, tzinfo=UTC)  # 00:10 on the 28th in Kabul
+DIGEST_TIME = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 06:00 on the 28th in Kabul
+
+
+def item(n: int, title: str) -> bytes:
+    return (
+        f"<item><title>{title}</title><link>https://www.aopnews.com/2026/11/extra-{n}/</link>"
+        f'<guid isPermaLink="false">https://www.aopnews.com/?p=9{n}</guid>'
+        f"<pubDate>Fri, 27 Nov 2026 19:0{n} +0000</pubDate>"
+        f"<description>Extra story number {n} about {title}.</description></item>"
+    ).encode()
+
+
+class Editions:
+    def __init__(self, workspace, feed_server):
+        self.workspace, self.server = workspace, feed_server
+        url = feed_server.feed("/aop/feed/", "aop_wordpress.xml")
+        workspace.write_config(
+            [{"name": "AOP News", "url": url, "own": True, "category": "AOP News"}]
+        )
+        self.config = load_config(workspace.config)
+
+    def add(self, n: int, title: str) -> None:
+        route = self.server.routes["/aop/feed/"]
+        route.body = route.body.replace(b"</channel>", item(n, title) + b"</channel>")
+
+    def run(self, now):
+        with Store(self.workspace.db) as store:
+            run(self.config, store, self.workspace.output, now=now, force=True)
+
+    def read(self, name: str) -> str:
+        return (self.workspace.output / name).read_text(encoding="utf-8")
+
+
+def section(page: str, heading: str) -> str:
+    start = page.index(f"<h2>{heading}")
+    end = page.find("<h2>", start + 1)
+    return page[start : end if end > 0 else len(page)]
+
+
+def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    page = editions.read("index.html")
+    assert "<h2>Today so far · Friday 27 November 2026</h2>" in page
+    assert "UN envoy meets Taliban officials" in section(page, "Today so far")
+    assert not (workspace.output / "archive" / "2026-11-27.html").exists()
+
+    editions.add(1, "Kabul traffic plan unveiled at midnight")
+    editions.run(AFTER_MIDNIGHT)
+    page = editions.read("index.html")
+    today = section(page, "Today so far · Saturday 28 November 2026")
+    yesterday = section(page, "Friday 27 November 2026")
+    assert "Kabul traffic plan unveiled" in today and "UN envoy meets" not in today
+    assert "UN envoy meets" in yesterday and "Kabul traffic plan" not in yesterday
+    archived = editions.read("archive/2026-11-27.html")
+    assert "UN envoy meets" in archived and "Kabul traffic plan" not in archived
+    assert 'href="2026-11-27.html">Friday 27 November 2026</a> (3 stories)' in editions.read(
+        "archive/index.html"
+    )
+
+
+def test_the_archive_is_written_once_and_never_changed(workspace, feed_server):
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    editions.run(AFTER_MIDNIGHT)
+    page = workspace.output / "archive" / "2026-11-27.html"
+    before = page.read_bytes()
+    route = feed_server.routes["/aop/feed/"]
+    route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
+    editions.run(DIGEST_TIME)
+    assert "UN envoy holds talks with" in editions.read("feed.xml")
+    assert page.read_bytes() == before
+
+
+def test_digest_xml_gains_one_entry_per_day_at_publish_time(workspace, feed_server):
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    editions.run(AFTER_MIDNIGHT)
+    assert feedparser.parse(editions.read("digest.xml")).entries == []
+    editions.run(DIGEST_TIME)
+    digest = feedparser.parse(editions.read("digest.xml"))
+    assert not digest.bozo
+    assert [e.id for e in digest.entries] == ["tag:www.aopnews.com,2026-11-27:edition"]
+    assert digest.entries[0].title == "Test Digest: Friday 27 November 2026"
+    assert "UN envoy meets Taliban officials in Kabul" in digest.entries[0].content[0].value
+    editions.add(2, "Second day story")
+    editions.run(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    editions.run(datetime(2026, 11, 29, 1, 30, tzinfo=UTC))
+    ids = [e.id for e in feedparser.parse(editions.read("digest.xml")).entries]
+    assert ids == [
+        "tag:www.aopnews.com,2026-11-28:edition",
+        "tag:www.aopnews.com,2026-11-27:edition",
+    ]
