@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sqlite3
 import sys
 from dataclasses import asdict
@@ -13,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from aggregator import __version__, pipeline
+from aggregator import __version__, pipeline, schedule
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.dedupe import explain
 from aggregator.fetch import fetch_all
@@ -63,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("publish", parents=[common], help="publish from stored stories only")
     check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
     check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
+    schedule_p = commands.add_parser(
+        "schedule", parents=[common], help="daemon: fetch when due, publish daily editions"
+    )
+    schedule_p.add_argument(
+        "--every",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="seconds between fetch cycles (300); each cycle fetches only the due sources",
+    )
     status_p = commands.add_parser("status", parents=[common], help="health of every source")
     status_p.add_argument(
         "--reset", metavar="NAME", help="re-enable a source and forget its backoff"
@@ -268,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
         return _explain(args, config)
     if args.command == "status":
         return _status(args, config)
+    if args.command == "schedule":
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        )
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our own line per cycle
+        db, output = _paths(args)
+        return schedule.serve(config, schedule.Paths(db, output, args.wait), args.every)
     fetch = args.command in ("run", "fetch")
     publish = args.command in ("run", "publish")
     return _cycle(args, config, fetch=fetch, publish=publish)

@@ -1,0 +1,69 @@
+"""The APScheduler daemon: its jobs, a real short-interval run, SIGTERM, and the shared lock."""
+
+import logging
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+
+from aggregator.config import load_config
+from aggregator.lock import exclusive
+from aggregator.schedule import MISFIRE_GRACE, Paths, build, fetch_cycle
+
+REPO = Path(__file__).parent.parent
+
+
+def test_jobs_are_configured_for_kabul(workspace, feed_server):
+    workspace.write_config([{"name": "A", "url": feed_server.url("/a")}])
+    config = load_config(workspace.config)
+    scheduler = build(config, Paths(workspace.db, workspace.output, 1), every_seconds=300)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"fetch", "edition"}
+    for job in jobs.values():
+        assert job.coalesce is True and job.max_instances == 1
+        assert job.misfire_grace_time == MISFIRE_GRACE
+    edition = jobs["edition"].trigger
+    after = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 06:30 in Kabul: today's 06:00 is past
+    fire = edition.get_next_fire_time(None, after)
+    assert fire.astimezone(UTC) == datetime(2026, 11, 29, 1, 30, tzinfo=UTC)  # 06:00 Kabul
+    assert str(fire.tzinfo) == "Asia/Kabul"
+
+
+def test_a_busy_lock_skips_the_cycle_with_a_log_line(workspace, feed_server, caplog):
+    workspace.write_config([{"name": "A", "url": feed_server.url("/a")}])
+    config = load_config(workspace.config)
+    with exclusive(workspace.db, 0), caplog.at_level(logging.INFO):
+        fetch_cycle(config, Paths(workspace.db, workspace.output, wait=0.1))
+    assert "fetch cycle skipped: another aggregator is running" in caplog.text
+    assert feed_server.log == []
+
+
+def test_daemon_fetches_publishes_and_stops_cleanly_on_sigterm(workspace, sources):
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *workspace.args("schedule", "--every", "1")],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        cycles = []
+        for line in daemon.stderr:
+            if " cycle: " in line:
+                cycles.append(line)
+            if len(cycles) == 2:
+                break
+        assert "6 ok, 4 failed, 0 not due; 14 new entries; republished 12 stories" in cycles[0]
+        assert "0 ok, 0 failed, 10 not due; 0 new entries" in cycles[1]
+        daemon.send_signal(signal.SIGTERM)
+        rest = daemon.stderr.read()
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        daemon.kill()
+        daemon.stderr.close()
+    assert "SIGTERM received: finishing the job in progress" in rest
+    assert rest.rstrip().endswith("stopped")
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert not rss.bozo and len(rss.entries) == 12
