@@ -1,17 +1,24 @@
-"""Run the aggregator CLI, pausing at the Nth call of an os function so a test can SIGKILL it.
+"""Run the aggregator CLI, pausing at the Nth call of a function so a test can SIGKILL it there.
 
-Usage: python -m tests.killpoint FUNCTION N -- aggregator arguments...
-It prints "paused" on stdout when it reaches the point, then blocks until killed.
+Usage: python -m tests.killpoint TARGET N -- aggregator arguments...
+TARGET is `os.replace`, `aggregator.store.Store.upsert_entry` and the like. The process prints
+"paused" on stdout when it reaches the point, then blocks until it is killed.
 """
 
-import os
+import importlib
 import sys
 
 from aggregator.cli import main
 
 
-def pause_at(name: str, nth: int) -> None:
-    original = getattr(os, name)
+def pause_at(target: str, nth: int) -> None:
+    module_name, _, attribute = target.rpartition(".")
+    try:
+        owner = importlib.import_module(module_name)
+    except ModuleNotFoundError:  # a method: module.Class.method
+        module_name, _, class_name = module_name.rpartition(".")
+        owner = getattr(importlib.import_module(module_name), class_name)
+    original = getattr(owner, attribute)
     calls = 0
 
     def wrapper(*args, **kwargs):
@@ -22,11 +29,11 @@ def pause_at(name: str, nth: int) -> None:
             sys.stdin.read()  # blocks: the test kills us here
         return original(*args, **kwargs)
 
-    setattr(os, name, wrapper)
+    setattr(owner, attribute, wrapper)
 
 
 if __name__ == "__main__":
-    function, nth, separator, *argv = sys.argv[1:]
+    target, nth, separator, *argv = sys.argv[1:]
     assert separator == "--"
-    pause_at(function, int(nth))
+    pause_at(target, int(nth))
     raise SystemExit(main(argv))

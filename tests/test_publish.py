@@ -36,6 +36,31 @@ def published(output: Path) -> list[str]:
     return sorted(str(p.relative_to(output)) for p in output.rglob("*") if p.is_file())
 
 
+def kill_at(target: str, nth: int, args: list[str]) -> None:
+    """Run the CLI in a subprocess and SIGKILL it at the n-th call of `target`."""
+    command = [sys.executable, "-m", "tests.killpoint", target, str(nth), "--", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.strip() == "paused":
+            break
+    else:
+        pytest.fail(f"never reached the kill point: {lines} {process.stderr.read()}")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for stream in (process.stdout, process.stderr, process.stdin):
+        stream.close()
+    assert process.returncode == -signal.SIGKILL
+
+
 def assert_complete(output: Path) -> None:
     """Every published file is whole: the feeds parse cleanly, the JSON loads, the page ends."""
     for name in ("feed.xml", "atom.xml"):
@@ -64,7 +89,9 @@ def test_stale_temp_files_are_removed(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
 
 
-@pytest.mark.parametrize(("function", "nth"), [("fsync", 1), ("replace", 2), ("replace", 4)])
+@pytest.mark.parametrize(
+    ("function", "nth"), [("os.fsync", 1), ("os.replace", 2), ("os.replace", 4)]
+)
 def test_sigkill_during_publish_leaves_complete_files(
     workspace, sources, feed_server, capsys, function, nth
 ):
@@ -75,32 +102,12 @@ def test_sigkill_during_publish_leaves_complete_files(
     route.etag = 'W/"aop-2"'
     route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
 
-    command = [sys.executable, "-m", "tests.killpoint", function, str(nth), "--"]
-    process = subprocess.Popen(
-        command + workspace.args("run", "--force"),
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.strip() == "paused":
-            break
-    else:
-        pytest.fail(f"never reached the kill point: {lines} {process.stderr.read()}")
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    process.stdout.close()
-    process.stderr.close()
-    process.stdin.close()
-    assert process.returncode == -signal.SIGKILL
+    kill_at(function, nth, workspace.args("run", "--force"))
 
     assert_complete(workspace.output)
     changed = [n for n in OUTPUTS if (workspace.output / n).read_bytes() != before[n]]
-    assert len(changed) == {("fsync", 1): 0, ("replace", 2): 1, ("replace", 4): 3}[(function, nth)]
+    expected = {("os.fsync", 1): 0, ("os.replace", 2): 1, ("os.replace", 4): 3}
+    assert len(changed) == expected[(function, nth)]
     db = sqlite3.connect(workspace.db)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
@@ -165,3 +172,29 @@ def test_feed_metadata_and_item_source(workspace, sources):
     assert first.author == first.source.title
     assert "Source: <a href=" in first.content[0].value
     assert os.path.getsize(workspace.output / "feed.json") > 0
+
+
+@pytest.mark.parametrize(
+    ("target", "nth"),
+    [
+        ("aggregator.store.Store.upsert_entry", 2),  # inside a source's transaction
+        ("aggregator.store.Store.record_success", 3),  # between two sources' commits
+        ("aggregator.dedupe.StoryAssigner.assign", 5),  # while clustering the new entries
+        ("os.replace", 3),  # while publishing
+    ],
+)
+def test_sigkill_at_any_point_then_the_next_run_finishes_the_work(
+    workspace, sources, capsys, target, nth
+):
+    kill_at(target, nth, workspace.args("run"))
+    db = sqlite3.connect(workspace.db)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    assert main(workspace.args("run")) == 0
+    assert_complete(workspace.output)
+    assert published(workspace.output) == sorted(OUTPUTS)
+    db = sqlite3.connect(workspace.db)
+    assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 14
+    assert db.execute("SELECT COUNT(*) FROM entries WHERE story_id IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == STORIES
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
