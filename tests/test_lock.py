@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from aggregator.lock import exclusive, lock_path
@@ -34,3 +35,21 @@ def test_publish_and_fetch_take_the_same_lock(workspace, sources):
     with exclusive(workspace.db, wait=0):
         for command in ("fetch", "publish"):
             assert aggregator(workspace, command, "--wait", "0.2").returncode == 3
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path):
+    db = tmp_path / "aggregator.db"
+    waiting, events = threading.Event(), []
+
+    def second() -> None:
+        waiting.set()
+        with exclusive(db, wait=30):
+            events.append("second has the lock")
+
+    with exclusive(db, wait=0):
+        thread = threading.Thread(target=second)
+        thread.start()
+        waiting.wait(timeout=30)
+        events.append("first lets go")
+    thread.join(timeout=60)
+    assert events == ["first lets go", "second has the lock"]
