@@ -6,7 +6,7 @@ import hashlib
 import multiprocessing
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -162,6 +162,24 @@ def fetch_sources(
                 on_result(skipped)
         else:
             requests.append(FetchRequest(state.name, state.url, state.etag, state.last_modified))
+    if requests:  # parser processes are started only when something is due
+        for report in _fetch_and_store(config, store, states, requests, now, rng):
+            results[report.source] = report
+            if on_result:
+                on_result(report)
+    assign_stories(config, store, now)
+    return [results[s.name] for s in config.sources]
+
+
+def _fetch_and_store(
+    config: Config,
+    store: Store,
+    states: dict[str, SourceState],
+    requests: list[FetchRequest],
+    now: datetime,
+    rng: random.Random | None,
+) -> Iterator[SourceResult]:
+    """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as parsers:
 
@@ -185,12 +203,7 @@ def fetch_sources(
             return fetched
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            report = _store_result(config, store, fetched, now, rng)
-            results[report.source] = report
-            if on_result:
-                on_result(report)
-    assign_stories(config, store, now)
-    return [results[s.name] for s in config.sources]
+            yield _store_result(config, store, fetched, now, rng)
 
 
 def assign_stories(config: Config, store: Store, now: datetime) -> int:
