@@ -36,6 +36,12 @@ def published(output: Path) -> list[str]:
     return sorted(str(p.relative_to(output)) for p in output.rglob("*") if p.is_file())
 
 
+def run_once(workspace, now=NOW):
+    """One pipeline run on the workspace at `now`."""
+    with Store(workspace.db) as store:
+        return run(load_config(workspace.config), store, workspace.output, now=now)
+
+
 def kill_at(target: str, nth: int, args: list[str]) -> None:
     """Run the CLI in a subprocess and SIGKILL it at the n-th call of `target`."""
     command = [sys.executable, "-m", "tests.killpoint", target, str(nth), "--", *args]
@@ -120,9 +126,7 @@ def test_sigkill_during_publish_leaves_complete_files(
 
 
 def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
-    config = load_config(workspace.config)
-    with Store(workspace.db) as store:
-        run(config, store, workspace.output, now=NOW)
+    run_once(workspace)
     page = (workspace.output / "index.html").read_text(encoding="utf-8")
     assert "<h2>Today so far · Saturday 28 November 2026</h2>" in page
     headings = [line for line in page.splitlines() if line.startswith("<h3>")]
@@ -141,9 +145,7 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
 
 def test_feed_items_limit(workspace, sources):
     workspace.write_config(sources, site={"feed_items": 5}, defaults={"timeout": 1})
-    config = load_config(workspace.config)
-    with Store(workspace.db) as store:
-        report = run(config, store, workspace.output, now=NOW)
+    report = run_once(workspace)
     assert report.stories_published == 5
     rss = feedparser.parse(str(workspace.output / "feed.xml"))
     assert len(rss.entries) == 5
@@ -160,9 +162,7 @@ def test_feeds_build_from_an_entry_with_control_characters():
 
 
 def test_feed_metadata_and_item_source(workspace, sources):
-    config = load_config(workspace.config)
-    with Store(workspace.db) as store:
-        run(config, store, workspace.output, now=NOW)
+    run_once(workspace)
     rss_text = (workspace.output / "feed.xml").read_text(encoding="utf-8")
     assert '<source url="https://www.khaama.com/">Khaama Press</source>' in rss_text
     assert '<guid isPermaLink="false">tag:www.aopnews.com,2026-11-28:story/' in rss_text
