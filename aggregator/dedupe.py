@@ -44,8 +44,12 @@ def _site(url: str) -> str:
 
 
 def _capitalized(title: str) -> list[str]:
-    """Words written with a capital inside a title (not its first word): names in Latin script."""
-    return [w for w in title.split()[1:] if w[:1].isupper()]
+    """Words written with a capital inside a title (not its first word): names in Latin script.
+    A Title Case headline capitalizes every word, so it tells nothing and gives none."""
+    words = title.split()[1:]
+    capitals = [w for w in words if w[:1].isupper()]
+    title_case = all(w[:1].isupper() for w in words if len(w) > 3 and w[:1].isalpha())
+    return [] if title_case else capitals
 
 
 def _telling(number: str) -> bool:

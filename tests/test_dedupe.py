@@ -57,6 +57,15 @@ def test_number_and_place_guard_in_dari():
     assert not verdict.same and verdict.guard.startswith("numbers differ")
 
 
+def test_names_guard_and_title_case():
+    verdict = pair("Taliban detain Karim Zadran in Khost", "Taliban detain Nasir Ahmadi in Khost")
+    assert not verdict.same and verdict.guard.startswith("names differ")
+    title_case = pair(
+        "Taliban Close Girls' Madrasas In Herat", "Taliban Shut Girls' Madrasas In Herat Province"
+    )
+    assert title_case.guard is None and title_case.same
+
+
 def test_letter_forms_match():
     verdict = pair("بازگشایی گذرگاه تورخم برای تجارت", "بازگشايي گذرگاه تورخم براي تجارت")
     assert verdict.same and verdict.title == pytest.approx(1.0)
