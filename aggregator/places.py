@@ -69,12 +69,15 @@ PLACES: dict[tuple[str, ...], str] = {
     for spelling in spellings
 }
 LONGEST = max(len(words) for words in PLACES)
+_FIRST_WORDS = frozenset(words[0] for words in PLACES)
 
 
 def places_in(words: list[str]) -> frozenset[str]:
     """The place keys named in a list of folded words (multi-word names included)."""
     found = set()
-    for start in range(len(words)):
+    for start, word in enumerate(words):
+        if word not in _FIRST_WORDS:
+            continue
         for size in range(LONGEST, 0, -1):
             key = PLACES.get(tuple(words[start : start + size]))
             if key:
