@@ -1,10 +1,12 @@
 """Benchmark a full `run` over N local feeds served with fixed latency.
 
 Prints wall time, peak memory of this process (the parser worker processes, started from a
-forkserver, are not counted) and the ratio to the time floor (N x latency / concurrency).
-The feed server runs in its own process so its memory and CPU are not counted as ours.
+forkserver, are not counted) and the ratio to the time floor N x latency / parallel requests,
+where parallel = min(concurrency, 2 x hosts) since the fetcher sends at most 2 requests to a
+host. The feed servers run in their own process so their memory and CPU are not counted as ours.
 
     python bench/fetch_bench.py [--feeds 500] [--items 30] [--latency 0.1] [--concurrency 8]
+                                [--hosts 50]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import multiprocessing
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -50,7 +53,11 @@ def feed_xml(feed: int, items: int) -> bytes:
     return "".join(parts).encode()
 
 
-def serve(port_queue: multiprocessing.Queue, feeds: int, items: int, latency: float) -> None:
+def serve(
+    port_queue: multiprocessing.Queue, feeds: int, items: int, latency: float, hosts: int
+) -> None:
+    """Serve the feeds from `hosts` loopback addresses (127.0.0.1, .2, ...), one server each, as
+    real sources live on many hosts and the fetcher allows only 2 requests per host."""
     bodies = {f"/feed/{n}": feed_xml(n, items) for n in range(feeds)}
 
     class Handler(BaseHTTPRequestHandler):
@@ -75,10 +82,12 @@ def serve(port_queue: multiprocessing.Queue, feeds: int, items: int, latency: fl
             self.wfile.write(body or b"")
 
     ThreadingHTTPServer.request_queue_size = 256
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    port_queue.put(httpd.server_address[1])
-    httpd.serve_forever()
+    servers = [ThreadingHTTPServer((f"127.0.0.{h + 1}", 0), Handler) for h in range(hosts)]
+    for httpd in servers:
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port_queue.put([httpd.server_address for httpd in servers])
+    threading.Event().wait()
 
 
 def main() -> int:
@@ -87,19 +96,23 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--hosts", type=int, default=50, help="loopback addresses serving feeds")
     args = parser.parse_args()
 
     ports: multiprocessing.Queue = multiprocessing.Queue()
     server = multiprocessing.Process(
-        target=serve, args=(ports, args.feeds, args.items, args.latency), daemon=True
+        target=serve, args=(ports, args.feeds, args.items, args.latency, args.hosts), daemon=True
     )
     server.start()
-    port = ports.get(timeout=60)
+    addresses = ports.get(timeout=60)
     try:
         with tempfile.TemporaryDirectory() as folder:
             root = Path(folder)
             sources = [
-                {"name": f"Outlet {n}", "url": f"http://127.0.0.1:{port}/feed/{n}"}
+                {
+                    "name": f"Outlet {n}",
+                    "url": "http://{}:{}/feed/{}".format(*addresses[n % len(addresses)], n),
+                }
                 for n in range(args.feeds)
             ]
             document = {
@@ -109,15 +122,16 @@ def main() -> int:
             }
             (root / "feeds.yaml").write_text(yaml.safe_dump(document))
             config = load_config(root / "feeds.yaml")
-            floor = args.feeds * args.latency / args.concurrency
+            parallel = min(args.concurrency, 2 * args.hosts)  # at most 2 requests per host
+            floor = args.feeds * args.latency / parallel
             print(
                 f"feeds={args.feeds} items={args.items} latency={args.latency * 1000:.0f}ms "
-                f"concurrency={args.concurrency} floor={floor:.2f}s"
+                f"concurrency={args.concurrency} hosts={args.hosts} floor={floor:.2f}s"
             )
             for label in ("first run (200s)", "second run (304s)"):
                 started = time.perf_counter()
                 with Store(root / "aggregator.db") as store:
-                    report = run(config, store, root / "output")
+                    report = run(config, store, root / "output", force=True)
                 wall = time.perf_counter() - started
                 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(
