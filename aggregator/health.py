@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aggregator.config import Config
 from aggregator.store import Store
@@ -37,12 +38,14 @@ class SourceHealth:
         return data
 
 
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A moment in the site's time zone, as editors read every other time."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})" if moment else "never"
 
 
 def source_health(store: Store, config: Config, now: datetime) -> list[SourceHealth]:
     """Health of every configured source, in feeds.yaml order."""
+    zone = config.site.zone
     states = {s.name: s for s in store.source_states()}
     recent = store.entries_since(now - timedelta(days=7))
     newest = store.last_new_entry()
@@ -72,9 +75,9 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
         if state.disabled:
             kind, text = "disabled", f"disabled: {state.disabled}"
         elif state.not_before and state.not_before > now:
-            kind, text = "retry after", f"retry after {_when(state.not_before)}"
+            kind, text = "retry after", f"retry after {_when(state.not_before, zone)}"
         elif state.failures:
-            kind, text = "failing", f"failing since {_when(state.failing_since)}"
+            kind, text = "failing", f"failing since {_when(state.failing_since, zone)}"
         elif state.last_success:
             kind, text = "ok", "ok"
         else:

@@ -111,8 +111,15 @@ def sanitize_html(fragment: str) -> str:
     ).strip()
 
 
+_READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """Shorten plain text at a word boundary, marking the cut with an ellipsis."""
+    """Shorten plain text at a word boundary, marking the cut with an ellipsis (WordPress's own
+    "[…]" marker becomes one too)."""
+    if _READ_MORE.search(text):
+        text = _READ_MORE.sub("", text)
+        text += " …" if text.endswith((".", "!", "?")) else "…"
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]

@@ -85,6 +85,8 @@ def test_excerpt_cuts_at_word_boundary():
     short = excerpt(text.strip(), 50)
     assert short.endswith("…") and len(short) <= 51 and "wor…" not in short
     assert excerpt("short", 50) == "short"
+    assert excerpt("Residents said. […]", 50) == "Residents said. …"
+    assert excerpt("Residents said [...]", 50) == "Residents said…"
 
 
 def raw(**kw) -> RawEntry:
