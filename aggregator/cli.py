@@ -151,7 +151,7 @@ def _cycle(args: argparse.Namespace, config: Config, fetch: bool, publish: bool)
     except Busy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    except OSError as exc:  # the lock file cannot be created beside the database
+    except OSError as exc:  # no folder for the lock file (and the database) can be made
         print(f"error: cannot use the database folder {db.parent}: {exc}", file=sys.stderr)
         return EXIT_PUBLISH_FAILED
 

@@ -235,8 +235,8 @@ def test_explain_says_why_an_entry_joined_a_story(workspace, sources, capsys):
     assert "no stored entry has the URL https://nowhere.example/x" in capsys.readouterr().err
 
 
-def test_missing_database_folder_is_a_clear_error(workspace, sources, capsys):
+def test_unusable_database_folder_is_a_clear_error(workspace, sources, capsys):
     args = workspace.args("run")
-    args[args.index("--db") + 1] = str(workspace.root / "no" / "such" / "aggregator.db")
+    args[args.index("--db") + 1] = str(workspace.config / "aggregator.db")  # under a file
     assert main(args) == 1
     assert "error: cannot use the database folder" in capsys.readouterr().err
