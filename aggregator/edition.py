@@ -71,30 +71,25 @@ class Edition:
 
     day: date
     stories: list[Story]
-    closed: bool
 
 
-def edition(store: Store, config: Config, day: date, now: datetime) -> Edition:
-    """Edition `day`, newest story first; closed once its local day is over at `now`."""
+def edition(store: Store, config: Config, day: date) -> Edition:
+    """Edition `day`, newest story first."""
     start, end = day_bounds(day, config.site.zone)
-    stories = _stories(store.stories_first_seen_between(start, end), config)
-    return Edition(day, stories, closed=now >= end)
+    return Edition(day, _stories(store.stories_first_seen_between(start, end), config))
 
 
-def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> list[date]:
-    """Closed days with stories, oldest first, at most `limit` days back."""
-    today = local_day(now, config.site.zone)
-    first = store.first_story_seen()
-    if first is None:
-        return []
-    day = max(local_day(first, config.site.zone), today - timedelta(days=limit))
-    days = []
-    while day < today:
-        start, end = day_bounds(day, config.site.zone)
-        if store.count_stories_first_seen_between(start, end):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> dict[date, int]:
+    """Closed days with stories and their story counts, oldest first, at most `limit` days back."""
+    zone = config.site.zone
+    today = local_day(now, zone)
+    since, _ = day_bounds(today - timedelta(days=limit), zone)
+    counts: dict[date, int] = defaultdict(int)
+    for first_seen in store.story_first_seens(since):
+        day = local_day(first_seen, zone)
+        if day < today:
+            counts[day] += 1
+    return dict(sorted(counts.items()))
 
 
 def digest_due(day: date, config: Config) -> datetime:

@@ -397,20 +397,20 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def latest_story_entries(self, limit: int, since: datetime | None = None) -> list[StoredEntry]:
-        """Members of the `limit` stories with the newest first-published entry (since `since`)."""
+    def latest_story_entries(self, limit: int) -> list[StoredEntry]:
+        """Members of the `limit` stories with the newest first-published entry."""
         rows = self.conn.execute(
             """
             WITH chosen AS (
                 SELECT story_id FROM entries WHERE story_id IS NOT NULL
-                GROUP BY story_id HAVING MIN(published) >= ?
+                GROUP BY story_id
                 ORDER BY MIN(published) DESC, story_id LIMIT ?
             )
             SELECT e.*, s.first_seen AS story_first_seen
             FROM entries e JOIN stories s ON s.id = e.story_id
             WHERE e.story_id IN (SELECT story_id FROM chosen)
             """,
-            (ts(since) if since else "", limit),
+            (limit,),
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
@@ -423,14 +423,12 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def count_stories_first_seen_between(self, start: datetime, end: datetime) -> int:
-        return self.conn.execute(
-            "SELECT COUNT(*) FROM stories WHERE first_seen >= ? AND first_seen < ?",
-            (ts(start), ts(end)),
-        ).fetchone()[0]
-
-    def first_story_seen(self) -> datetime | None:
-        return from_ts(self.conn.execute("SELECT MIN(first_seen) FROM stories").fetchone()[0])
+    def story_first_seens(self, since: datetime) -> list[datetime]:
+        """When each story first seen since `since` was first seen."""
+        rows = self.conn.execute(
+            "SELECT first_seen FROM stories WHERE first_seen >= ?", (ts(since),)
+        ).fetchall()
+        return [datetime.fromisoformat(row[0]) for row in rows]
 
     # runs
 

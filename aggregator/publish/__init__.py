@@ -26,24 +26,27 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> int:
     remove_stale_temp_files(output)
     stories = feed_stories(store, config)
     today = local_day(now, config.site.zone)
-    days = closed_days(store, config, now)
-    editions = {day: edition(store, config, day, now) for day in days}
-    for day, closed in editions.items():
+    counts = closed_days(store, config, now)
+    editions = {}  # built only for the pages that need them
+    for day in counts:
         page = output / "archive" / f"{day.isoformat()}.html"
         if not page.exists():
-            write_atomic(page, edition_html(config, closed, now))
+            editions[day] = edition(store, config, day)
+            write_atomic(page, edition_html(config, editions[day], now))
+    due = {day: digest_due(day, config) for day in counts}
+    days = list(counts)
+    sent_days = [day for day in days if due[day] <= now][-DIGEST_EDITIONS:]
+    for day in {*sent_days, *days[-1:]} - editions.keys():
+        editions[day] = edition(store, config, day)
+    sent = [editions[day] for day in sent_days]
     latest = editions[days[-1]] if days else None
-    due = {day: digest_due(day, config) for day in days}
-    sent = [editions[day] for day in days if due[day] <= now][-DIGEST_EDITIONS:]
     health = source_health(store, config, now)
     rendered = {
         "feed.xml": rss_bytes(config.site, stories, now),
         "atom.xml": atom_bytes(config.site, stories, now),
         "feed.json": json_feed_bytes(config.site, stories, now),
-        "index.html": index_html(config, edition(store, config, today, now), latest, now),
-        "archive/index.html": archive_index_html(
-            config, [(day, len(e.stories)) for day, e in editions.items()]
-        ),
+        "index.html": index_html(config, edition(store, config, today), latest, now),
+        "archive/index.html": archive_index_html(config, list(counts.items())),
         "digest.xml": editions_atom(config.site, sent, {e.day: due[e.day] for e in sent}),
         "status.json": status_json(health, now),
         "status.html": status_html(config, health, now),
