@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import socket
 import threading
 import time
 import zlib
@@ -15,6 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
@@ -23,6 +28,7 @@ PER_HOST = 2
 ERROR_SAMPLE = 64 * 1024  # bytes of an error page read to recognise a firewall
 CHUNK = 64 * 1024
 T = TypeVar("T")
+TOO_SLOW = "the server answered too slowly (total deadline exceeded)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -43,6 +49,7 @@ class FetchOptions:
     concurrency: int = 8
     total_timeout: float | None = None
     per_host: int = PER_HOST
+    resolve: Callable[[str], list[str]] | None = None  # host -> addresses; tests inject one
 
     @property
     def deadline(self) -> float:
@@ -53,13 +60,142 @@ class FetchOptions:
 _local = threading.local()
 
 
+class Deadline:
+    """Cut a request off at its total deadline, even while the server trickles its headers.
+
+    A read timeout restarts with every byte, so a watchdog timer shuts the socket down instead;
+    the connection classes below hand it the socket of each request made on this thread.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _local.deadline = None
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                self._shut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(sock: socket.socket | None) -> None:
+    deadline = getattr(_local, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _Connection(HTTPConnection):
+    def getresponse(self):  # type: ignore[no-untyped-def]  # noqa: ANN201
+        _watched(self.sock)
+        return super().getresponse()
+
+
+class _TLSConnection(HTTPSConnection):
+    def getresponse(self):  # type: ignore[no-untyped-def]  # noqa: ANN201
+        _watched(self.sock)
+        return super().getresponse()
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with connections that report their socket to the Deadline."""
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+
+    def proxy_manager_for(self, proxy: str, **kwargs: object):  # type: ignore[no-untyped-def]  # noqa: ANN201
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+        return manager
+
+
+class _Session(requests.Session):
+    """A Session that leaves redirects to `fetch_one`, which checks each hop's Location."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
 def new_session(options: FetchOptions) -> requests.Session:
     """A requests Session that identifies the aggregator and asks only for encodings it decodes."""
-    session = requests.Session()
+    session = _Session()
+    session.trust_env = (
+        False  # no proxies or .netrc from the environment: fetch what feeds.yaml says
+    )
+    adapter = _Adapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.headers.update(
         {"User-Agent": options.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )
     return session
+
+
+def _addresses(host: str, resolve: Callable[[str], list[str]] | None) -> list[str]:
+    """The addresses a host name stands for (empty when it does not resolve)."""
+    if resolve is not None:
+        return resolve(host)
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+    except ValueError:
+        return False
+
+
+def check_redirect(origin: str, target: str, resolve: Callable[[str], list[str]] | None) -> None:
+    """Refuse a redirect from a public address to a loopback, private or link-local one.
+
+    A feed URL an editor wrote down may point anywhere; a server on the internet may not send
+    the aggregator into the network it runs in."""
+    origin_host, target_host = urlsplit(origin).hostname, urlsplit(target).hostname
+    if not origin_host or not target_host or origin_host == target_host:
+        return
+    origin_addresses = _addresses(origin_host, resolve)
+    if not origin_addresses or not all(map(_is_public, origin_addresses)):
+        return
+    inside = [a for a in _addresses(target_host, resolve) if not _is_public(a)]
+    if inside:
+        raise FetchError(
+            f"refused a redirect from a public address to a private one ({target_host} is "
+            f"{inside[0]})"
+        )
 
 
 def _check_scheme(url: str) -> None:
@@ -68,42 +204,131 @@ def _check_scheme(url: str) -> None:
         raise FetchError(f"refused to fetch {url!r}: only http and https URLs are fetched")
 
 
-def _decoder(encoding: str) -> zlib._Decompress | None:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj(zlib.MAX_WBITS)
-    raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+GZIP_MAGIC = b"\x1f\x8b"
+_TEXT_START = (
+    b"<",
+    b"{",
+    b"[",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b" ",
+    b"\t",
+    b"\r",
+    b"\n",
+)
+COMPRESSED = frozenset({"gzip", "x-gzip", "deflate"})
+
+
+def _too_large(max_bytes: int) -> FetchError:
+    return FetchError(f"feed is larger than {max_bytes / (1024 * 1024):g} MB (after decompression)")
+
+
+class BodyDecoder:
+    """Decode a response body as a browser does, within a size cap.
+
+    gzip, zlib deflate and raw deflate (as IIS sends it) are told apart by their first bytes, not
+    trusted from the label; a body labelled compressed that is plainly text is used as it is; a
+    stream that breaks off midway is a FetchError naming the encoding.
+    """
+
+    def __init__(self, content_encoding: str, max_bytes: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        self.label = codings[-1] if codings else "identity"
+        self.max_bytes = max_bytes
+        self.mode: str | None = None if self.label in COMPRESSED else "identity"
+        self.head = b""
+        self.raw = 0
+        self.out = bytearray()
+        self.inflater: zlib._Decompress | None = None
+        self.done = False
+        if self.label not in COMPRESSED and self.label != "identity":
+            self.mode = None  # unknown coding: only a body that is plainly text is usable
+
+    def _sniff(self, head: bytes) -> str:
+        if head.startswith(GZIP_MAGIC):
+            return "gzip"
+        if len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:
+            return "zlib"
+        if head.lstrip(b" \t\r\n").startswith(_TEXT_START) or not head:
+            return "identity"
+        if self.label == "deflate":
+            return "raw"
+        if self.label in COMPRESSED:
+            return "identity"  # not compressed after all: the parser decides if it is a feed
+        raise FetchError(f"unsupported Content-Encoding {self.label!r}")
+
+    def _start(self, mode: str) -> None:
+        self.mode = mode
+        bits = {"gzip": 16 + zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS, "raw": -zlib.MAX_WBITS}
+        self.inflater = zlib.decompressobj(bits[mode]) if mode in bits else None
+
+    def feed(self, data: bytes) -> None:
+        """Take the next raw bytes of the body."""
+        self.raw += len(data)
+        if self.raw > self.max_bytes:
+            raise _too_large(self.max_bytes)
+        if self.mode is None or (self.mode != "identity" and self.inflater is None):
+            self.head += data
+            if len(self.head) < 2:
+                return
+            data, self.head = self.head, b""
+            self._start(self._sniff(data))
+        self._push(data)
+
+    def _push(self, data: bytes) -> None:
+        if self.inflater is None:
+            self.out += data
+        while data and not self.done and self.inflater is not None:
+            try:
+                self.out += self.inflater.decompress(data, self.max_bytes + 1 - len(self.out))
+            except zlib.error as exc:
+                raise self._corrupt(exc) from None
+            data = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                rest = self.inflater.unused_data
+                if self.mode == "gzip" and rest.startswith(GZIP_MAGIC):
+                    self._start("gzip")  # another gzip member follows
+                    data = rest
+                else:
+                    self.done = True  # trailing bytes after the stream are ignored
+            if len(self.out) > self.max_bytes:
+                raise _too_large(self.max_bytes)
+        if len(self.out) > self.max_bytes:
+            raise _too_large(self.max_bytes)
+
+    def _corrupt(self, exc: zlib.error) -> FetchError:
+        return FetchError(f"corrupt {self.mode} body (Content-Encoding: {self.label}): {exc}")
+
+    def _corrupt(self, exc: zlib.error) -> FetchError:
+        return FetchError(f"corrupt {self.mode} body (Content-Encoding: {self.label}): {exc}")
+
+    def finish(self) -> bytes:
+        """The whole decoded body; a stream cut short gives what it held."""
+        if self.head or self.mode is None:
+            head, self.head = self.head, b""
+            self._start(self._sniff(head))
+            self._push(head)
+        if self.inflater is not None and not self.done:
+            try:
+                self.out += self.inflater.flush()
+            except zlib.error as exc:
+                raise self._corrupt(exc) from None
+            if len(self.out) > self.max_bytes:
+                raise _too_large(self.max_bytes)
+        return bytes(self.out)
 
 
 def read_capped(
     chunks: Iterable[bytes], content_encoding: str, max_bytes: int, deadline: float
 ) -> bytes:
-    """Join and decompress a body, stopping as soon as it exceeds `max_bytes` decoded bytes."""
-    decoder = _decoder(content_encoding)
-    out = bytearray()
-    limit_mb = max_bytes / (1024 * 1024)
+    """Join and decode a body, stopping as soon as it exceeds `max_bytes` decoded bytes."""
+    decoder = BodyDecoder(content_encoding, max_bytes)
     for chunk in chunks:
         if time.monotonic() > deadline:
             raise FetchError("the server sent the feed too slowly (total deadline exceeded)")
-        data = chunk
-        while data:
-            if decoder is None:
-                out += data
-                data = b""
-            else:
-                out += decoder.decompress(data, max_bytes + 1 - len(out))
-                data = decoder.unconsumed_tail
-            if len(out) > max_bytes:
-                raise FetchError(f"feed is larger than {limit_mb:g} MB (after decompression)")
-    if decoder is not None:
-        out += decoder.flush()
-        if len(out) > max_bytes:
-            raise FetchError(f"feed is larger than {limit_mb:g} MB (after decompression)")
-    return bytes(out)
+        decoder.feed(chunk)
+    return decoder.finish()
 
 
 def _describe(exc: Exception, timeout: float) -> str:
@@ -199,33 +424,57 @@ def fetch_one(
             elapsed=time.monotonic() - started,
         )
 
+    watchdog = Deadline(options.deadline)
     try:
-        visited = {url}
-        for _hop in range(MAX_REDIRECTS + 1):
-            _check_scheme(url)
-            with limiter.slot(url):
-                response = session.get(
-                    url,
-                    headers=_conditional_headers(request),
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(options.timeout, options.timeout),
-                )
-                with response:
-                    http_status = response.status_code
-                    if not response.is_redirect:
-                        moved = url if permanent and url != request.url else None
-                        return _finish(request, response, url, moved, options, deadline, started)
-                    permanent = permanent and http_status in (301, 308)
-                    url = urljoin(url, response.headers["location"])
-            if url in visited:
-                raise FetchError(f"redirect loop at {url}")
-            visited.add(url)
-        raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+        with watchdog:
+            visited = {url}
+            for _hop in range(MAX_REDIRECTS + 1):
+                _check_scheme(url)
+                with limiter.slot(url):
+                    response = session.get(
+                        url,
+                        headers=_conditional_headers(request),
+                        stream=True,
+                        allow_redirects=False,
+                        timeout=(options.timeout, options.timeout),
+                    )
+                    with response:
+                        http_status = response.status_code
+                        if not response.is_redirect:
+                            moved = url if permanent and url != request.url else None
+                            done = _finish(
+                                request, response, url, moved, options, deadline, started
+                            )
+                            if watchdog.expired:
+                                raise FetchError(TOO_SLOW)
+                            return done
+                        permanent = permanent and http_status in (301, 308)
+                        target = _location(url, response.headers.get("location", ""))
+                check_redirect(url, target, options.resolve)
+                url = target
+                if url in visited:
+                    raise FetchError(f"redirect loop at {url}")
+                visited.add(url)
+            raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
     except FetchError as exc:
         return failed(str(exc))
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        if watchdog.expired:
+            return failed(TOO_SLOW)
         return failed(_describe(exc, options.timeout))
+
+
+def _location(url: str, location: str) -> str:
+    """The absolute URL a redirect points to; a Location that is no URL is a FetchError."""
+    text = location.strip()
+    try:
+        target = urljoin(url, text)
+        urlsplit(target).port  # noqa: B018  (raises on an impossible port)
+    except ValueError as exc:
+        raise FetchError(f"the redirect's Location is not a URL ({text[:100]!r}: {exc})") from None
+    if not text:
+        raise FetchError("a redirect without a Location")
+    return target
 
 
 def _finish(

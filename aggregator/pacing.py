@@ -1,6 +1,8 @@
 """When to fetch a source next: its refresh interval, what the server asked for, and backoff.
 
-Pure functions of the response and a clock, so the rules are tested without waiting.
+Pure functions of the response and a clock, so the rules are tested without waiting. Every
+number that comes from the network is clamped to `MAX_WAIT` before it becomes a duration, so no
+header value, however large or strange, can overflow a `timedelta` or a `datetime`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,40 @@ from email.utils import parsedate_to_datetime
 MIN_INTERVAL = timedelta(minutes=30)
 FIRST_BACKOFF = timedelta(hours=1)
 MAX_BACKOFF = timedelta(hours=24)
+MAX_WAIT = timedelta(days=7)  # the longest any server may make us wait
 JITTER = 0.1  # up to 10% later, so sources failing together do not retry together
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_MAX_WAIT_S = int(MAX_WAIT.total_seconds())
+_SECONDS = re.compile(r"\s*([0-9]+)\s*", re.ASCII)
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?([0-9]+)", re.IGNORECASE | re.ASCII)
 
 
-def _http_date(value: str) -> datetime | None:
+def seconds(text: str, limit: int = _MAX_WAIT_S) -> int | None:
+    """A count of seconds written in ASCII digits, clamped to [0, limit]; None if it is not one."""
+    match = _SECONDS.fullmatch(text)
+    if not match:
+        return None
+    digits = match[1].lstrip("0") or "0"
+    return limit if len(digits) > len(str(limit)) else min(int(digits), limit)
+
+
+def clamp(moment: datetime, now: datetime, longest: timedelta = MAX_WAIT) -> datetime:
+    """A moment brought into [now, now + longest]."""
+    return max(now, min(moment, now + longest))
+
+
+def _http_date(value: str, now: datetime) -> datetime | None:
+    """An HTTP date as an aware moment within MAX_WAIT of now (past dates stay in the past)."""
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment if moment.tzinfo else None
+    if moment is None or moment.tzinfo is None:
+        return None
+    try:
+        delta = moment - now
+    except OverflowError:
+        return None
+    return now + max(-MAX_WAIT, min(delta, MAX_WAIT))
 
 
 def retry_after(headers: dict[str, str], now: datetime) -> datetime | None:
@@ -30,21 +56,30 @@ def retry_after(headers: dict[str, str], now: datetime) -> datetime | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return now + timedelta(seconds=min(int(value), int(MAX_BACKOFF.total_seconds()) * 7))
-    return _http_date(value)
+    delay = seconds(value)
+    if delay is not None:
+        return now + timedelta(seconds=delay)
+    moment = _http_date(value, now)
+    return clamp(moment, now) if moment else None
 
 
 def fresh_until(headers: dict[str, str], now: datetime) -> datetime | None:
     """How long the server says the feed stays fresh: `Cache-Control: max-age`, else `Expires`."""
-    cache_control = headers.get("cache-control", "")
-    if "no-store" in cache_control.lower() or "no-cache" in cache_control.lower():
+    cache_control = headers.get("cache-control", "").lower()
+    if "no-store" in cache_control or "no-cache" in cache_control:
         return None
     match = _MAX_AGE.search(cache_control)
     if match:
-        return now + timedelta(seconds=int(match[1]))
-    expires = _http_date(headers.get("expires", ""))
+        return now + timedelta(seconds=seconds(match[1]) or 0)
+    expires = _http_date(headers.get("expires", ""), now)
     return expires if expires and expires > now else None
+
+
+def ttl_delay(ttl_minutes: int | None) -> timedelta:
+    """An RSS `<ttl>` as a delay, clamped to [0, MAX_WAIT]."""
+    if not ttl_minutes or ttl_minutes < 0:
+        return timedelta(0)
+    return min(timedelta(minutes=min(ttl_minutes, _MAX_WAIT_S // 60)), MAX_WAIT)
 
 
 def after_success(
@@ -54,19 +89,21 @@ def after_success(
     ttl_minutes: int | None = None,
 ) -> datetime:
     """Next check after a good fetch: the refresh interval, raised (never lowered) by the
-    server's freshness and the feed's `<ttl>`, and never sooner than 30 minutes."""
-    due = now + max(refresh, MIN_INTERVAL)
+    server's freshness and the feed's `<ttl>`, never sooner than 30 minutes nor past MAX_WAIT."""
+    due = now + max(min(refresh, MAX_WAIT), MIN_INTERVAL)
     fresh = fresh_until(headers, now)
     if fresh and fresh > due:
         due = fresh
-    if ttl_minutes and now + timedelta(minutes=ttl_minutes) > due:
-        due = now + timedelta(minutes=ttl_minutes)
-    return min(due, now + 7 * MAX_BACKOFF)
+    due = max(due, now + ttl_delay(ttl_minutes))
+    return clamp(due, now)
 
 
 def backoff(failures: int, rng: random.Random | None = None) -> timedelta:
-    """Delay after the n-th failure in a row: 1 h, 2 h, 4 h, ... capped at 24 h, plus jitter."""
-    base = min(FIRST_BACKOFF * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+    """Delay after the n-th failure in a row: 1 h, 2 h, 4 h, ... capped at 24 h, plus jitter.
+
+    The exponent is capped before the multiplication, so any number of failures is safe."""
+    doublings = min(max(failures - 1, 0), 16)
+    base = min(FIRST_BACKOFF * 2**doublings, MAX_BACKOFF)
     return base * (1 + JITTER * (rng or random).random())
 
 
@@ -78,8 +115,8 @@ def after_failure(
     rng: random.Random | None = None,
 ) -> tuple[datetime, datetime | None]:
     """(next check, not before): backoff after failures, raised by a `Retry-After`."""
-    due = now + max(backoff(failures, rng), refresh, MIN_INTERVAL)
+    due = now + max(backoff(failures, rng), min(refresh, MAX_WAIT), MIN_INTERVAL)
     not_before = retry_after(headers, now)
     if not_before and not_before > due:
         due = not_before
-    return due, not_before
+    return clamp(due, now), not_before

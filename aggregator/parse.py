@@ -17,6 +17,8 @@ from aggregator.models import ParsedFeed, RawEntry
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
 )
+MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week
+_TTL = re.compile(r"\s*0*([0-9]+)\s*", re.ASCII)
 _HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
@@ -72,6 +74,15 @@ def advertised_feed(body: bytes, base_url: str) -> str | None:
     return None
 
 
+def feed_ttl(value: object) -> int | None:
+    """RSS `<ttl>` minutes in ASCII digits, clamped to a week; None when absent or not a number."""
+    match = _TTL.fullmatch(str(value or ""))
+    if not match:
+        return None
+    digits = match[1]
+    return MAX_TTL_MINUTES if len(digits) > 6 else min(int(digits), MAX_TTL_MINUTES)
+
+
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse a feed body; raise NotAFeed when it holds no entries and no feed at all."""
     response_headers = {k.lower(): v for k, v in headers.items()}
@@ -93,12 +104,11 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     if bozo and entries:
         warning = f"feed is malformed but readable ({len(entries)} entries): {bozo}"
     feed = result.get("feed", {})
-    ttl = str(feed.get("ttl") or "").strip()
     return ParsedFeed(
         title=feed.get("title") or "",
         link=feed.get("link") or None,
         language=feed.get("language") or None,
         entries=entries,
         warning=warning,
-        ttl=int(ttl) if ttl.isdigit() else None,
+        ttl=feed_ttl(feed.get("ttl")),
     )

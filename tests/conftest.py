@@ -43,6 +43,7 @@ class Route:
     last_modified: str | None = None
     hang: float = 0.0
     trickle: float = 0.0  # seconds between body bytes
+    trickle_headers: float = 0.0  # seconds between the bytes of the status line and headers
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     also_valid: tuple[str, ...] = ()  # older ETags still answered with a 304 (and the new ETag)
 
@@ -105,6 +106,9 @@ class FeedServer:
                 ):
                     self._send(304, validators, b"")
                     return
+                if route.trickle_headers:
+                    self._trickle_headers(route)
+                    return
                 if route.trickle:
                     self._trickle(route)
                     return
@@ -124,6 +128,17 @@ class FeedServer:
                         piece = route.body[start : start + 1000]
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     self.wfile.write(b"0\r\n\r\n")
+
+            def _trickle_headers(self, route: Route) -> None:
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(route.body)}\r\n"
+                head += "X-Padding: " + "x" * 200 + "\r\n\r\n"
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for byte in head.encode() + route.body:
+                        if server.release.wait(route.trickle_headers):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                self.close_connection = True
 
             def _trickle(self, route: Route) -> None:
                 self.send_response(route.status)

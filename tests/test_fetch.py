@@ -194,3 +194,103 @@ def test_connection_errors_are_described_for_editors():
     assert (
         _describe(requests.exceptions.ReadTimeout("read timed out"), 20) == "timed out after 20 s"
     )
+
+
+FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("label", "body"),
+    [
+        ("gzip", FEED),  # labelled gzip, sent plain
+        ("deflate", FEED),  # labelled deflate, sent plain
+        ("deflate", zlib.compress(FEED)),  # zlib deflate, as the RFC says
+        ("deflate", _raw_deflate(FEED)),  # raw deflate without the zlib header, as IIS sends it
+        ("gzip", zlib.compress(FEED)),  # zlib labelled gzip
+        ("x-gzip", gzip.compress(FEED)),
+        ("gzip", gzip.compress(FEED[:40]) + gzip.compress(FEED[40:])),  # two gzip members
+        ("gzip", gzip.compress(FEED) + b"\0\0trailing junk"),
+        ("identity", FEED),
+        ("br", FEED),  # an encoding never asked for, on a plain body
+        ("GZIP, ", gzip.compress(FEED)),
+    ],
+)
+def test_bodies_are_decoded_like_a_browser(feed_server, label, body):
+    url = feed_server.add("/enc", body, headers={"Content-Encoding": label})
+    result = fetch(url)
+    assert result.status is FetchStatus.OK, result.error
+    assert result.body == FEED
+
+
+@pytest.mark.parametrize(
+    ("label", "body", "error"),
+    [
+        ("gzip", b"\x1f\x8b\x08\x00garbage-after-a-gzip-magic" * 10, "corrupt gzip body"),
+        ("deflate", b"\x78\x9c\xff\xff\xff\xff garbage", "corrupt zlib body"),
+        ("br", b"\x8b\x02\x80binary", "unsupported Content-Encoding 'br'"),
+    ],
+)
+def test_undecodable_bodies_are_that_sources_error(feed_server, label, body, error):
+    url = feed_server.add("/enc", body, headers={"Content-Encoding": label})
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert error in result.error
+
+
+def test_truncated_gzip_gives_what_it_held():
+    whole = b"".join(b"<item>%d</item>" % (i * 7919 % 10007) for i in range(2000))
+    body = gzip.compress(whole)[:-30]
+    decoded = read_capped([body[:7], body[7:]], "gzip", 1 << 20, float("inf"))
+    assert whole.startswith(decoded) and len(decoded) > len(whole) * 0.9
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http://[::1", "http://example.com:99999/feed", "   ", "http://[bad host]/"],
+)
+def test_a_location_that_is_not_a_url_is_an_error(feed_server, location):
+    url = feed_server.add("/moved", status=302, headers={"Location": location})
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "Location" in result.error
+
+
+def test_trickled_headers_are_cut_off_by_the_total_deadline(feed_server):
+    url = feed_server.add("/slow-headers", FEED, trickle_headers=0.05)
+    options = FetchOptions(user_agent="t", timeout=1.0, total_timeout=1.0)
+    result = fetch_one(FetchRequest("Trickle", url), options)
+    assert result.status is FetchStatus.ERROR
+    assert "total deadline exceeded" in result.error
+    assert result.elapsed < 3
+
+
+def test_a_redirect_from_a_public_address_into_the_local_network_is_refused():
+    from aggregator.fetch import check_redirect
+
+    dns = {
+        "news.example": ["93.184.216.34"],
+        "evil.example": ["127.0.0.1"],
+        "cloud.example": ["169.254.169.254"],
+        "lan.example": ["192.168.1.10", "93.184.216.35"],
+        "mirror.example": ["2606:4700::6810:84e5"],
+    }
+    resolve = dns.__getitem__
+    for target in ("evil.example", "cloud.example", "lan.example"):
+        with pytest.raises(FetchError, match="public address to a private one"):
+            check_redirect("https://news.example/feed", f"http://{target}/x", resolve)
+    check_redirect("https://news.example/feed", "https://mirror.example/feed", resolve)
+    # an editor's own choice of a local feed may redirect within the local network
+    check_redirect("http://evil.example/feed", "http://lan.example/feed", resolve)
+
+
+def test_a_local_feed_may_redirect_locally(feed_server):
+    feed_server.add("/new", FEED)
+    result = fetch(
+        feed_server.redirect("/old", feed_server.url("/new").replace("127.0.0.1", "localhost"))
+    )
+    assert result.status is FetchStatus.OK and result.body == FEED
