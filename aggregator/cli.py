@@ -20,7 +20,7 @@ from aggregator.dedupe import explain
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
 from aggregator.lock import Busy, exclusive
-from aggregator.models import FetchRequest, FetchStatus, RunReport, SourceResult
+from aggregator.models import FetchRequest, FetchStatus, Outcome, RunReport, SourceResult
 from aggregator.normalize import canonical_url
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.pipeline import fetch_options, run
@@ -88,13 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _line(result: SourceResult) -> str:
     if result.failed:
         return f"FAILED     {result.source}: {result.error}"
-    if result.outcome == "disabled":
+    if result.outcome is Outcome.DISABLED:
         return f"disabled   {result.source}: {result.error} (aggregator status --reset NAME)"
-    if result.outcome == "not_due":
+    if result.outcome is Outcome.NOT_DUE:
         return f"waiting    {result.source}: {result.error}"
     status = f"HTTP {result.http_status}, " if result.http_status else ""
     timing = f"({status}{result.elapsed:.2f} s)"
-    if result.outcome == "ok":
+    if result.outcome is Outcome.OK:
         text = (
             f"ok         {result.source}: {result.entries_seen} entries, {result.new_entries} new"
         )
@@ -106,6 +106,8 @@ def _print_result(result: SourceResult) -> None:
     print(_line(result), flush=True)
     if result.warning:
         print(f"warning    {result.source}: {result.warning}", flush=True)
+    if result.skipped_text:
+        print(f"warning    {result.source}: {result.skipped_text}", flush=True)
 
 
 def _summary(report: RunReport, output: Path) -> str:
@@ -129,6 +131,7 @@ def _report_json(report: RunReport) -> str:
         "new_entries": report.new_entries,
         "stories_published": report.stories_published,
         "publish_error": report.publish_error,
+        "problems": report.problems,
         "sources": [asdict(r) for r in report.results],
     }
     return json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable)
@@ -177,6 +180,8 @@ def _locked_cycle(args: argparse.Namespace, config: Config, fetch: bool, publish
     if quiet:
         print(_report_json(report))
     else:
+        for problem in report.problems:
+            print(f"warning    {problem}", flush=True)
         print(_summary(report, output))
     if report.publish_error:
         print(f"error: {report.publish_error}", file=sys.stderr)

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe, Source
 from aggregator.matchtext import Boilerplate, canonical, is_number, number_value, stem, tokens
-from aggregator.models import Entry
+from aggregator.models import Entry, StoredEntry
 from aggregator.places import places_in
-from aggregator.store import Store, StoredEntry
+from aggregator.store import Store
 
 
 def story_id(site_link: str, url: str, first_seen: datetime) -> str:

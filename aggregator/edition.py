@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from aggregator.config import Config
 from aggregator.dedupe import representative
-from aggregator.models import Mention, Story
-from aggregator.store import Store, StoredEntry
+from aggregator.models import Mention, StoredEntry, Story
+from aggregator.store import Store
 
 
 def _stories(members: list[StoredEntry], config: Config) -> list[Story]:

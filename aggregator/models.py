@@ -108,12 +108,23 @@ class Story:
     also: tuple[Mention, ...] = ()
 
 
+class Outcome(StrEnum):
+    """What happened to one source in a run."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    NOT_DUE = "not_due"
+    DISABLED = "disabled"
+
+
 @dataclass
 class SourceResult:
     """What happened to one source during a run, for the report and the runs table."""
 
     source: str
-    outcome: str  # "ok", "not_modified", "unchanged", "failed", "not_due" or "disabled"
+    outcome: Outcome
     http_status: int | None = None
     entries_seen: int = 0
     new_entries: int = 0
@@ -121,14 +132,27 @@ class SourceResult:
     warning: str | None = None
     elapsed: float = 0.0
     next_check: datetime | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # entries dropped, by reason
 
     @property
     def failed(self) -> bool:
-        return self.outcome == "failed"
+        return self.outcome is Outcome.FAILED
 
     @property
     def fetched(self) -> bool:
-        return self.outcome not in ("not_due", "disabled")
+        return self.outcome not in (Outcome.NOT_DUE, Outcome.DISABLED)
+
+    @property
+    def skipped_text(self) -> str | None:
+        """'2 entries skipped: link has an invalid port' (reasons joined), or None."""
+        if not self.skipped:
+            return None
+        total = sum(self.skipped.values())
+        reasons = "; ".join(
+            reason if len(self.skipped) == 1 else f"{count} {reason}"
+            for reason, count in sorted(self.skipped.items(), key=lambda kv: -kv[1])
+        )
+        return f"{total} {'entry' if total == 1 else 'entries'} skipped: {reasons}"
 
 
 @dataclass
@@ -140,6 +164,7 @@ class RunReport:
     stories_published: int = 0
     publish_error: str | None = None
     finished: datetime | None = None
+    problems: list[str] = field(default_factory=list)  # entries or stories skipped after storing
 
     @property
     def sources_ok(self) -> int:
@@ -156,3 +181,43 @@ class RunReport:
     @property
     def new_entries(self) -> int:
         return sum(r.new_entries for r in self.results)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about fetching one source."""
+
+    name: str
+    url: str  # where it is fetched from: feeds.yaml's URL, or where it permanently moved
+    config_url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_fetch: datetime | None
+    last_success: datetime | None
+    last_status: int | None
+    last_error: str | None
+    failures: int
+    failing_since: datetime | None
+    next_check: datetime | None
+    not_before: datetime | None  # a server's Retry-After: not even --force fetches before it
+    disabled: str | None
+    ttl: int | None
+    added: datetime | None
+
+    @property
+    def moved(self) -> bool:
+        return self.url != self.config_url
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored, with its story and when it was first seen."""
+
+    id: int
+    story_id: str
+    story_first_seen: datetime
+    first_seen: datetime
+    entry: Entry
+    match: str | None = None
+    match_order: int | None = None  # when it was clustered: explain compares with what came before

@@ -44,34 +44,71 @@ _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+class SkipEntry(ValueError):
+    """An entry that cannot be published; the message is the reason an editor reads."""
+
+
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop default port, fragment, credentials and tracking params."""
-    parts = urlsplit(xml_safe(url.strip()))
+    """Lower-case scheme and host, drop default port, fragment, credentials and tracking params.
+
+    Never raises: text that is not a URL (a bad port, a broken IPv6 host) comes back trimmed.
+    Applied until it no longer changes the text, so that it is idempotent on any input."""
+    text = _canonical_once(url)
+    for _ in range(3):
+        again = _canonical_once(text)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def _canonical_once(url: str) -> str:
+    text = xml_safe(url).strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     kept = [
         pair
         for pair in parts.query.split("&")
-        if pair and not _is_tracking(pair.split("=", 1)[0].lower())
+        if pair.strip() and not _is_tracking(pair.split("=", 1)[0].lower())
     ]
-    return urlunsplit((scheme, host, parts.path or "/", "&".join(kept), ""))
+    path = parts.path or "/"
+    if not host and path.startswith("//"):
+        path = "/" + path.lstrip("/")  # "//x" without a host would read back as host x
+    return urlunsplit((scheme, host, path, "&".join(kept), "")).strip()
 
 
 def _is_tracking(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
+def link_problem(url: str | None) -> str | None:
+    """Why a link cannot be published (no link, not http(s), an invalid port...), or None."""
+    if not url or not url.strip():
+        return "no link"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        return "link has an invalid port" if "port" in str(exc).lower() else "link is not a URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "link is not http(s)"
+    if not parts.hostname:
+        return "link has no host"
+    return None
+
+
 def is_http_url(url: str | None) -> bool:
     """True for an absolute http(s) URL with a host; the only links we publish."""
-    if not url:
-        return False
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    return link_problem(url) is None
 
 
 def xml_safe(text: str) -> str:
@@ -150,9 +187,10 @@ def _stable_guid(raw: RawEntry, link: str) -> str:
 def normalize_entry(
     raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
 ) -> Entry | None:
-    """Clean one raw entry; None when it has no http(s) link to publish."""
-    if not is_http_url(raw.link):
-        return None
+    """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish."""
+    problem = link_problem(raw.link)
+    if problem:
+        raise SkipEntry(problem)
     url = canonical_url(raw.link or "")
     summary = sanitize_html(raw.summary)
     content = sanitize_html(raw.content)

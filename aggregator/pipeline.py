@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import random
+import signal
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -16,11 +19,20 @@ from aggregator import __version__, pacing
 from aggregator.config import Config, Source
 from aggregator.dedupe import StoryAssigner
 from aggregator.fetch import FetchOptions, fetch_all
-from aggregator.models import Entry, FetchRequest, FetchResult, FetchStatus, RunReport, SourceResult
-from aggregator.normalize import compile_rules, keep_entry, normalize_entry
+from aggregator.models import (
+    Entry,
+    FetchRequest,
+    FetchResult,
+    FetchStatus,
+    Outcome,
+    RunReport,
+    SourceResult,
+    SourceState,
+)
+from aggregator.normalize import SkipEntry, compile_rules, keep_entry, normalize_entry
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
-from aggregator.store import SourceState, Store
+from aggregator.store import Store
 
 ResultCallback = Callable[[SourceResult], None]
 
@@ -39,32 +51,56 @@ def fetch_options(config: Config) -> FetchOptions:
     )
 
 
+def failure_text(stage: str, exc: BaseException) -> str:
+    """One line for the status page: the stage, the exception type and what it said."""
+    said = next(iter(str(exc).strip().splitlines()), "")
+    text = f"{stage} failed: {type(exc).__name__}" + (f": {said}" if said else "")
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What a worker made of one body: the kept entries, and what it dropped and why."""
+
+    entries: list[Entry]
+    warning: str | None = None
+    ttl: int | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
 def entries_from_body(
     source: Source, max_items: int, result: FetchResult, now: datetime
-) -> tuple[list[Entry], str | None, int | None]:
-    """Parse a fetched body and clean its entries: (entries, warning, ttl). Runs in a worker."""
+) -> Cleaned:
+    """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
+    reason. Runs in a worker process."""
     parsed = parse_feed(result.body or b"", result.headers, result.final_url)
     include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
+    skipped: Counter[str] = Counter()
     for raw in parsed.entries:
-        entry = normalize_entry(raw, source.name, source.language, now, parsed.language)
-        if entry is not None and keep_entry(entry, include, exclude):
+        try:
+            entry = normalize_entry(raw, source.name, source.language, now, parsed.language)
+        except SkipEntry as exc:
+            skipped[str(exc)] += 1
+            continue
+        except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
+            skipped[f"{type(exc).__name__}: {exc}"[:120]] += 1
+            continue
+        if keep_entry(entry, include, exclude):
             entries.append(entry)
     entries.sort(key=lambda e: e.published, reverse=True)
-    return entries[:max_items], parsed.warning, parsed.ttl
+    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped))
 
 
 @dataclass
 class _Fetched:
-    """A fetch result with, when its body was new, the entries parsed from it or why not."""
+    """A fetch result with, when its body was new, what the parser made of it or why not."""
 
     result: FetchResult
     body_hash: str | None = None
     unchanged: bool = False
-    entries: list[Entry] = field(default_factory=list)
-    warning: str | None = None
-    parse_error: str | None = None
-    ttl: int | None = None
+    cleaned: Cleaned | None = None
+    error: str | None = None  # parsing failed: the source's error for this run
 
 
 def _store_result(
@@ -75,8 +111,8 @@ def _store_result(
     name = result.request.source
     source = config.source(name)
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
-    report = SourceResult(name, "failed", result.http_status, elapsed=result.elapsed)
-    error = result.error if result.status is FetchStatus.ERROR else fetched.parse_error
+    report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
+    error = result.error if result.status is FetchStatus.ERROR else fetched.error
     with store.transaction():
         state = store.source_state(name)
         if error:
@@ -90,18 +126,26 @@ def _store_result(
             )
             report.next_check = next_check
             return report
+        cleaned = fetched.cleaned
         if result.status is FetchStatus.NOT_MODIFIED:
-            report.outcome = "not_modified"
-        elif fetched.unchanged:
-            report.outcome = "unchanged"
+            report.outcome = Outcome.NOT_MODIFIED
+        elif fetched.unchanged or cleaned is None:
+            report.outcome = Outcome.UNCHANGED
         else:
-            report.outcome = "ok"
-            report.warning = fetched.warning
-            report.entries_seen = len(fetched.entries)
-            for entry in fetched.entries:
-                if store.upsert_entry(entry, now) is not None:
+            report.outcome = Outcome.OK
+            report.warning = cleaned.warning
+            report.entries_seen = len(cleaned.entries)
+            report.skipped = dict(cleaned.skipped)
+            for entry in cleaned.entries:
+                try:
+                    new = store.upsert_entry(entry, now)
+                except Exception as exc:  # SQLite undoes just this statement; the rest stay
+                    reason = f"not stored: {type(exc).__name__}: {exc}"[:120]
+                    report.skipped[reason] = report.skipped.get(reason, 0) + 1
+                    continue
+                if new is not None:
                     report.new_entries += 1
-        ttl = fetched.ttl if fetched.ttl is not None else state.ttl
+        ttl = cleaned.ttl if cleaned and cleaned.ttl is not None else state.ttl
         next_check = pacing.after_success(now, refresh, result.headers, ttl)
         if result.moved_to and result.moved_to != state.url:
             line = config.line_of(name, "url")
@@ -118,25 +162,44 @@ def _store_result(
             fetched.body_hash,
             next_check,
             result.moved_to,
-            fetched.ttl,
+            cleaned.ttl if cleaned else None,
+            parsed=report.outcome is Outcome.OK,
         )
         report.next_check = next_check
     return report
 
 
+def _stored(
+    config: Config, store: Store, fetched: _Fetched, now: datetime, rng: random.Random | None
+) -> SourceResult:
+    """The storing half of a source's boundary: any exception becomes the source's failure."""
+    try:
+        return _store_result(config, store, fetched, now, rng)
+    except Exception as exc:
+        name = fetched.result.request.source
+        error = failure_text("storing", exc)
+        next_check = now + pacing.MAX_BACKOFF
+        # a database that cannot take even this: the failure is reported, not recorded
+        with contextlib.suppress(Exception), store.transaction():
+            store.record_failure(name, now, fetched.result.http_status, error, next_check)
+        return SourceResult(
+            name, Outcome.FAILED, fetched.result.http_status, error=error, next_check=next_check
+        )
+
+
 def _skipped(state: SourceState, now: datetime, force: bool) -> SourceResult | None:
     """A report for a source this run leaves alone, or None if it is to be fetched."""
     if state.disabled:
-        return SourceResult(state.name, "disabled", state.last_status, error=state.disabled)
+        return SourceResult(state.name, Outcome.DISABLED, state.last_status, error=state.disabled)
     if state.not_before and state.not_before > now:
         until = f"Retry-After: the server asked to wait until {state.not_before:%Y-%m-%d %H:%M} UTC"
         return SourceResult(
-            state.name, "not_due", state.last_status, error=until, next_check=state.next_check
+            state.name, Outcome.NOT_DUE, state.last_status, error=until, next_check=state.next_check
         )
     if not force and state.next_check and state.next_check > now:
         until = f"next check at {state.next_check:%Y-%m-%d %H:%M} UTC"
         return SourceResult(
-            state.name, "not_due", state.last_status, error=until, next_check=state.next_check
+            state.name, Outcome.NOT_DUE, state.last_status, error=until, next_check=state.next_check
         )
     return None
 
@@ -167,7 +230,6 @@ def fetch_sources(
             results[report.source] = report
             if on_result:
                 on_result(report)
-    assign_stories(config, store, now)
     return [results[s.name] for s in config.sources]
 
 
@@ -181,44 +243,63 @@ def _fetch_and_store(
 ) -> Iterator[SourceResult]:
     """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as parsers:
+    workers = os.cpu_count() or 1
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_parser_init) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
+            """The parsing half of a source's boundary, on the fetch thread."""
             fetched = _Fetched(result)
-            if result.status is not FetchStatus.OK:
-                return fetched
-            fetched.body_hash = hashlib.sha256(result.body or b"").hexdigest()
-            if fetched.body_hash == states[result.request.source].body_hash:
-                fetched.unchanged = True
-                return fetched
-            source = config.source(result.request.source)
-            max_items = source.max_items or config.defaults.max_items
             try:
+                if result.status is not FetchStatus.OK:
+                    return fetched
+                fetched.body_hash = hashlib.sha256(result.body or b"").hexdigest()
+                if fetched.body_hash == states[result.request.source].body_hash:
+                    fetched.unchanged = True
+                    return fetched
+                source = config.source(result.request.source)
+                max_items = source.max_items or config.defaults.max_items
                 job = parsers.submit(entries_from_body, source, max_items, result, now)
-                fetched.entries, fetched.warning, fetched.ttl = job.result()
+                fetched.cleaned = job.result()
             except NotAFeed as exc:
-                fetched.parse_error = str(exc)
+                fetched.error = str(exc)
             except Exception as exc:  # one unreadable source must not stop the run
-                fetched.parse_error = f"could not parse the feed: {type(exc).__name__}: {exc}"
+                fetched.error = failure_text("parsing", exc)
             return fetched
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            yield _store_result(config, store, fetched, now, rng)
+            yield _stored(config, store, fetched, now, rng)
 
 
-def assign_stories(config: Config, store: Store, now: datetime) -> int:
+def _parser_init() -> None:
+    """Parser processes leave SIGINT and SIGTERM to the parent, which finishes their work."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     """Put every entry without a story into one, in order of publication; one transaction.
 
     Entries are stored first and clustered here, so the result does not depend on which feed
-    answered first, and entries a killed run stored are clustered by the next one.
+    answered first, and entries a killed run stored are clustered by the next one. An entry
+    that cannot be assigned is rolled back alone, reported, and tried again next run.
     """
-    with store.transaction():
-        pending = store.entries_without_story()
-        if pending:
-            assigner = StoryAssigner(store, config, now)
+    problems: list[str] = []
+    try:
+        with store.transaction():
+            pending = store.entries_without_story()
+            assigner = StoryAssigner(store, config, now) if pending else None
             for entry_id, entry in pending:
-                assigner.assign(entry_id, entry, now)
-    return len(pending)
+                try:
+                    with store.savepoint():
+                        assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
+                except Exception as exc:
+                    problems.append(
+                        f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
+                        + failure_text("clustering", exc)
+                    )
+    except Exception as exc:
+        problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
+    return problems
 
 
 def run(
@@ -237,6 +318,7 @@ def run(
     report = RunReport(started=now)
     if fetch:
         report.results = fetch_sources(config, store, now, on_result, force, rng)
+        report.problems += assign_stories(config, store, now)
     if publish_outputs:
         try:
             report.stories_published = publish(config, store, output, now)

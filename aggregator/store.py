@@ -6,11 +6,10 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aggregator.models import Entry, RunReport
+from aggregator.models import Entry, RunReport, SourceState, StoredEntry
 
 MIGRATIONS: list[str] = [
     """
@@ -92,6 +91,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN added TEXT;
     CREATE INDEX stories_first_seen ON stories(first_seen)
     """,
+    """
+    ALTER TABLE entries ADD COLUMN last_seen TEXT;
+    UPDATE entries SET last_seen = first_seen;
+    CREATE INDEX entries_last_seen ON entries(last_seen);
+    ALTER TABLE sources ADD COLUMN last_parsed TEXT;
+    UPDATE sources SET last_parsed = last_success;
+    ALTER TABLE run_sources ADD COLUMN skipped TEXT;
+    CREATE INDEX runs_started ON runs(started);
+    CREATE TABLE editions (day TEXT PRIMARY KEY, stories INTEGER NOT NULL, written TEXT NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+    """,
 ]
 
 
@@ -102,46 +112,6 @@ def ts(moment: datetime) -> str:
 
 def from_ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What the store remembers about fetching one source."""
-
-    name: str
-    url: str  # where it is fetched from: feeds.yaml's URL, or where it permanently moved
-    config_url: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    last_fetch: datetime | None
-    last_success: datetime | None
-    last_status: int | None
-    last_error: str | None
-    failures: int
-    failing_since: datetime | None
-    next_check: datetime | None
-    not_before: datetime | None  # a server's Retry-After: not even --force fetches before it
-    disabled: str | None
-    ttl: int | None
-    added: datetime | None
-
-    @property
-    def moved(self) -> bool:
-        return self.url != self.config_url
-
-
-@dataclass(frozen=True)
-class StoredEntry:
-    """An entry as stored, with its story and when it was first seen."""
-
-    id: int
-    story_id: str
-    story_first_seen: datetime
-    first_seen: datetime
-    entry: Entry
-    match: str | None = None
-    match_order: int | None = None  # when it was clustered: explain compares with what came before
 
 
 class Store:
@@ -193,6 +163,18 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested step inside a transaction that is undone alone when it raises."""
+        self.conn.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO step")
+            self.conn.execute("RELEASE step")
+            raise
+        self.conn.execute("RELEASE step")
+
     # sources
 
     def sync_source(self, name: str, url: str, now: datetime) -> SourceState:
@@ -232,13 +214,16 @@ class Store:
         next_check: datetime | None = None,
         moved_to: str | None = None,
         ttl: int | None = None,
+        parsed: bool = False,
     ) -> None:
-        """A good fetch: new validators, next check, no failures; a permanent move is followed."""
+        """A good fetch: new validators, next check, no failures; a permanent move is followed.
+        `parsed`: a new body was read, so entries not in it are no longer in the feed."""
         self.conn.execute(
             "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash), "
             "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0, "
             "failing_since = NULL, not_before = NULL, next_check = ?, url = COALESCE(?, url), "
-            "ttl = COALESCE(?, ttl) WHERE name = ?",
+            "ttl = COALESCE(?, ttl), last_parsed = CASE WHEN ? THEN ? ELSE last_parsed END "
+            "WHERE name = ?",
             (
                 etag,
                 last_modified,
@@ -249,6 +234,8 @@ class Store:
                 ts(next_check) if next_check else None,
                 moved_to,
                 ttl,
+                parsed,
+                ts(now),
                 name,
             ),
         )
@@ -321,28 +308,33 @@ class Store:
             ts(entry.updated) if entry.updated else None,
             entry.language,
             json.dumps(entry.links),
+            ts(now),
         )
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
-            "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ? "
-            "WHERE source = ? AND guid = ?",
+            "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ?, "
+            "last_seen = ? WHERE source = ? AND guid = ?",
             (*values, entry.source, entry.guid),
         )
         if cursor.rowcount:
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
-            "categories, updated, language, links, source, guid, published, first_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "categories, updated, language, links, last_seen, source, guid, published, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
         return cursor.lastrowid
 
     def story_for_url(self, url: str) -> str | None:
-        """The story of any entry with this canonical URL, however old."""
+        """The story of any entry with this canonical URL, however old, or the story first
+        published under it (its entry may since have moved to another URL)."""
         row = self.conn.execute(
             "SELECT story_id FROM entries WHERE url = ? AND story_id IS NOT NULL LIMIT 1", (url,)
         ).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT id AS story_id FROM stories WHERE url = ?", (url,))
+            row = row.fetchone()
         return row["story_id"] if row else None
 
     def add_story(self, story_id: str, url: str, first_seen: datetime) -> None:
@@ -450,7 +442,7 @@ class Store:
             )
             run_id = cursor.lastrowid
             self.conn.executemany(
-                "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         run_id,
@@ -462,6 +454,7 @@ class Store:
                         r.error,
                         r.warning,
                         r.elapsed,
+                        r.skipped_text,
                     )
                     for r in report.results
                 ],

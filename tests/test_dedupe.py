@@ -6,8 +6,8 @@ import pytest
 from aggregator.config import Config, Dedupe, Source
 from aggregator.dedupe import Clusterer, StoryAssigner, features, representative, story_id
 from aggregator.matchtext import Boilerplate
-from aggregator.models import Entry
-from aggregator.store import Store, StoredEntry
+from aggregator.models import Entry, StoredEntry
+from aggregator.store import Store
 from tests.conftest import NOW
 from tests.dedupe_eval import cluster, load, score
 from tests.test_store import entry

@@ -1,9 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.models import RawEntry
 from aggregator.normalize import (
+    SkipEntry,
     canonical_url,
     clean_title,
     compile_rules,
@@ -112,8 +115,12 @@ def test_language_entry_then_feed_then_source():
 
 
 def test_entry_without_http_link_is_dropped():
-    assert normalize_entry(raw(link=None), "K", "en", NOW) is None
-    assert normalize_entry(raw(link="javascript:alert(1)"), "K", "en", NOW) is None
+    with pytest.raises(SkipEntry, match="no link"):
+        normalize_entry(raw(link=None), "K", "en", NOW)
+    with pytest.raises(SkipEntry, match="not http"):
+        normalize_entry(raw(link="javascript:alert(1)"), "K", "en", NOW)
+    with pytest.raises(SkipEntry, match="invalid port"):
+        normalize_entry(raw(link="https://example.af:123456/a"), "K", "en", NOW)
 
 
 def test_guid_falls_back_to_canonical_link():
@@ -149,3 +156,34 @@ def test_characters_xml_cannot_carry_are_dropped():
         "ab",
         "Desk",
     )
+
+
+URLISH = st.builds(
+    "".join,
+    st.lists(
+        st.sampled_from(
+            ["http", "https", "HTTP", "://", ":", "//", "/", "?", "#", "&", "=", "@", "[", "]", ".",
+             "::1", "utm_source=x", "a", "Ex.AF", "80", "443", "99999", "%20", "مطلب", " ", "\t",
+             "\x00", "\ufffe", "www", "-", "١٢"]
+        ),
+        max_size=14,
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(URLISH, st.text(max_size=60)))
+def test_canonical_url_never_raises_and_is_idempotent(text):
+    once = canonical_url(text)
+    assert canonical_url(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(URLISH)
+def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
+    from aggregator.normalize import is_http_url, link_problem
+
+    problem = link_problem(text)
+    assert (problem is None) == is_http_url(text)
+    if problem is None:
+        assert canonical_url(text).startswith(("http://", "https://"))

@@ -2,6 +2,8 @@ import random
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator import pacing
 from tests.conftest import NOW
@@ -52,3 +54,55 @@ def test_retry_after_raises_the_backoff_and_sets_not_before():
     due, not_before = pacing.after_failure(NOW, 1, HOUR, {"retry-after": "60"}, rng)
     assert not_before == NOW + timedelta(seconds=60)
     assert HOUR <= due - NOW <= 1.1 * HOUR
+
+
+HEADER_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\s*[0-9²٣]{1,400}\s*", fullmatch=True),
+    st.sampled_from(
+        ["max-age=99999999999999999999999", "Sat, 28 Nov 9999 09:00:00 GMT", "Thu, 01 Jan 0001 "
+         "00:00:00 GMT", "Mon, 99 Foo 2026 99:99:99 GMT", "-1", "1e308", "Sat, 28 Nov 2026 09:00:00"
+         " -0000", "public, max-age=\"7\"", "²"]
+    ),
+)  # fmt: skip
+HEADERS = st.dictionaries(
+    st.sampled_from(["retry-after", "cache-control", "expires"]), HEADER_VALUES, max_size=3
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    HEADERS,
+    st.integers(min_value=-(10**6), max_value=10**12) | st.none(),
+    st.integers(min_value=-5, max_value=10**9),
+)
+def test_header_rules_never_raise_and_stay_in_range(headers, ttl, failures):
+    week = pacing.MAX_WAIT
+    until = pacing.retry_after(headers, NOW)
+    assert until is None or NOW <= until <= NOW + week
+    fresh = pacing.fresh_until(headers, NOW)
+    assert fresh is None or NOW < fresh <= NOW + week
+    due = pacing.after_success(NOW, timedelta(days=10**4), headers, ttl)
+    assert NOW + pacing.MIN_INTERVAL <= due <= NOW + week
+    due, not_before = pacing.after_failure(NOW, failures, HOUR, headers, random.Random(1))
+    assert NOW + pacing.MIN_INTERVAL <= due <= NOW + week
+    assert not_before is None or not_before <= due
+    assert timedelta(0) < pacing.backoff(failures) <= pacing.MAX_BACKOFF * (1 + pacing.JITTER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HEADER_VALUES)
+def test_feed_ttl_never_raises_and_stays_in_range(value):
+    from aggregator.parse import MAX_TTL_MINUTES, feed_ttl
+
+    ttl = feed_ttl(value)
+    assert ttl is None or 0 <= ttl <= MAX_TTL_MINUTES
+
+
+def test_a_month_of_failures_and_absurd_headers_do_not_overflow():
+    due, _ = pacing.after_failure(NOW, 36, HOUR, {"retry-after": "9" * 5000})
+    assert due == NOW + pacing.MAX_WAIT
+    assert pacing.retry_after({"retry-after": "²"}, NOW) is None
+    assert pacing.after_success(NOW, HOUR, {"cache-control": "max-age=" + "9" * 30}, 10**12) == (
+        NOW + pacing.MAX_WAIT
+    )
