@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -58,6 +59,7 @@ class Site(_Strict):
     timezone: str = "Asia/Kabul"
     publish_at: str = "06:00"
     feed_items: int = Field(200, ge=1, le=5000)
+    status_dir: str | None = None  # status.html/json elsewhere than the public output folder
 
     @field_validator("timezone")
     @classmethod
@@ -133,15 +135,42 @@ class Dedupe(_Strict):
     block_candidates: int = Field(10, ge=1, le=10_000)
 
 
+class Retention(_Strict):
+    """How long stored state is kept (README, "Retention"); archive pages are never deleted."""
+
+    content_days: int = Field(90, ge=1, le=36500)  # full HTML of entries
+    identity_days: int = Field(730, ge=1, le=36500)  # source, guid, URL, story id, first seen
+    runs_days: int = Field(30, ge=1, le=36500)  # run history
+
+    @field_validator("identity_days")
+    @classmethod
+    def _identity_outlives_content(cls, value: int, info: ValidationInfo) -> int:
+        content = info.data.get("content_days")
+        if content is not None and value < content:
+            raise ValueError(f"must be at least content_days ({content}), got {value}")
+        return value
+
+
 class Config(_Strict):
     """The whole `feeds.yaml`."""
 
     site: Site = Site()
     defaults: Defaults = Defaults()
     dedupe: Dedupe = Dedupe()
+    retention: Retention = Retention()
     sources: list[Source] = Field(min_length=1)
 
     _lines: dict[tuple[Hashable, ...], int] = PrivateAttr(default_factory=dict)
+    _base: Path | None = PrivateAttr(default=None)  # the folder of feeds.yaml
+
+    @property
+    def status_folder(self) -> Path | None:
+        """Where status.html and status.json go when `site.status_dir` is set (a relative path
+        is taken from the folder of feeds.yaml); None: the output folder."""
+        if not self.site.status_dir:
+            return None
+        folder = Path(self.site.status_dir).expanduser()
+        return folder if folder.is_absolute() else (self._base or Path(".")) / folder
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
@@ -251,4 +280,6 @@ def load_config(path: Path | str) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"cannot read: {exc}") from exc
-    return parse_config(text, path)
+    config = parse_config(text, path)
+    config._base = path.parent
+    return config

@@ -462,6 +462,9 @@ def fetch_one(
         if watchdog.expired:
             return failed(TOO_SLOW)
         return failed(_describe(exc, options.timeout))
+    except Exception as exc:  # whatever a hostile server provokes is this source's error
+        said = next(iter(str(exc).splitlines()), "")[:200]
+        return failed(f"fetch failed: {type(exc).__name__}: {said}")
 
 
 def _location(url: str, location: str) -> str:

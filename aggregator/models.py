@@ -155,6 +155,36 @@ class SourceResult:
         return f"{total} {'entry' if total == 1 else 'entries'} skipped: {reasons}"
 
 
+@dataclass(frozen=True)
+class PruneReport:
+    """What a prune removed (or, on a dry run, would remove)."""
+
+    contents_cleared: int
+    entries_deleted: int
+    stories_deleted: int
+    runs_deleted: int
+    bytes_before: int
+    bytes_after: int
+    dry_run: bool = False
+
+    def text(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        size = (
+            ""
+            if self.dry_run
+            else f"; database {_mb(self.bytes_before)} -> {_mb(self.bytes_after)}"
+        )
+        return (
+            f"prune {verb}: content of {self.contents_cleared} entries, "
+            f"{self.entries_deleted} entries, {self.stories_deleted} stories, "
+            f"{self.runs_deleted} runs{size}"
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 @dataclass
 class RunReport:
     """The whole run: per-source results, what was published, and when."""
@@ -165,6 +195,7 @@ class RunReport:
     publish_error: str | None = None
     finished: datetime | None = None
     problems: list[str] = field(default_factory=list)  # entries or stories skipped after storing
+    pruned: PruneReport | None = None  # when this run pruned
 
     @property
     def sources_ok(self) -> int:

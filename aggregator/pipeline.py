@@ -32,6 +32,7 @@ from aggregator.models import (
 from aggregator.normalize import SkipEntry, compile_rules, keep_entry, normalize_entry
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
+from aggregator.retention import prune_if_due
 from aggregator.store import Store
 
 ResultCallback = Callable[[SourceResult], None]
@@ -321,11 +322,18 @@ def run(
         report.problems += assign_stories(config, store, now)
     if publish_outputs:
         try:
-            report.stories_published = publish(config, store, output, now)
+            published = publish(config, store, output, now)
+            report.stories_published = published.stories
+            report.problems += published.problems
         except OSError as exc:
             report.publish_error = f"cannot write to {output}: {exc.strerror or exc}"
         except Exception as exc:  # reported and exit code 1; stored state stays intact
             report.publish_error = f"publishing failed: {type(exc).__name__}: {exc}"
+    if fetch:  # at the end, once the outputs are out
+        try:
+            report.pruned = prune_if_due(store, config.retention, now)
+        except Exception as exc:  # the data is whole; pruning is tried again next run
+            report.problems.append(failure_text("pruning", exc))
     report.finished = utcnow()
     store.save_run(report)
     return report

@@ -41,7 +41,7 @@ def fetch_cycle(config: Config, paths: Paths) -> None:
             report = pipeline.run(config, store, paths.output, publish_outputs=False)
             published = ""
             if report.new_entries:
-                count = publish(config, store, paths.output, pipeline.utcnow())
+                count = publish(config, store, paths.output, pipeline.utcnow()).stories
                 published = f"; republished {count} stories"
     except Busy as exc:
         log.warning("fetch cycle skipped: %s", exc)
@@ -62,7 +62,7 @@ def publish_edition(config: Config, paths: Paths) -> None:
     """Publish everything: at `publish_at` this adds yesterday's edition to digest.xml."""
     try:
         with exclusive(paths.db, paths.wait), Store(paths.db) as store:
-            count = publish(config, store, paths.output, pipeline.utcnow())
+            count = publish(config, store, paths.output, pipeline.utcnow()).stories
     except Busy as exc:
         log.warning("publish skipped: %s", exc)
         return

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aggregator.models import Entry, RunReport, SourceState, StoredEntry
@@ -105,6 +105,9 @@ MIGRATIONS: list[str] = [
 ]
 
 
+INCREMENTAL = 2  # PRAGMA auto_vacuum: freed pages are returned by `incremental_vacuum`
+
+
 def ts(moment: datetime) -> str:
     """A UTC timestamp as sortable ISO text."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
@@ -121,6 +124,7 @@ class Store:
         self.path = Path(path)
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        self.conn.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")  # takes effect on a new file
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -421,6 +425,77 @@ class Store:
             "SELECT first_seen FROM stories WHERE first_seen >= ?", (ts(since),)
         ).fetchall()
         return [datetime.fromisoformat(row[0]) for row in rows]
+
+    # editions
+
+    def record_edition(self, day: date, stories: int, written: datetime) -> None:
+        """Remember that the archive page of edition `day` was written, with its story count."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO editions (day, stories, written) VALUES (?, ?, ?)",
+            (day.isoformat(), stories, ts(written)),
+        )
+
+    def editions(self) -> dict[date, int]:
+        """Every archived edition's story count, kept after retention removes its stories."""
+        rows = self.conn.execute("SELECT day, stories FROM editions").fetchall()
+        return {date.fromisoformat(row[0]): row[1] for row in rows}
+
+    # retention
+
+    _CONTENT = (
+        "FROM entries WHERE first_seen < :content AND last_seen < :content "
+        "AND (summary_html != '' OR content_html != '' OR links != '[]')"
+    )
+    _IDENTITY = (
+        "FROM entries WHERE first_seen < :identity AND last_seen < :identity AND last_seen < "
+        "COALESCE((SELECT last_parsed FROM sources WHERE sources.name = entries.source), '9')"
+    )
+    _STORIES = (
+        "FROM stories WHERE first_seen < :identity "
+        "AND NOT EXISTS (SELECT 1 FROM entries WHERE entries.story_id = stories.id)"
+    )
+    _RUNS = "FROM runs WHERE started < :runs"
+
+    def _cuts(self, content: datetime, identity: datetime, runs: datetime) -> dict[str, str]:
+        return {"content": ts(content), "identity": ts(identity), "runs": ts(runs)}
+
+    def prune(
+        self, content: datetime, identity: datetime, runs: datetime
+    ) -> tuple[int, int, int, int]:
+        """Clear old content, delete old identities, orphaned stories and old runs; counts."""
+        cuts = self._cuts(content, identity, runs)
+        run = self.conn.execute
+        cleared = run(
+            "UPDATE entries SET summary_html = '', content_html = '', links = '[]' WHERE rowid "
+            f"IN (SELECT rowid {self._CONTENT})",
+            cuts,
+        ).rowcount
+        entries = run(f"DELETE {self._IDENTITY}", cuts).rowcount
+        stories = run(f"DELETE {self._STORIES}", cuts).rowcount
+        run(f"DELETE FROM run_sources WHERE run_id IN (SELECT id {self._RUNS})", cuts)
+        runs_deleted = run(f"DELETE {self._RUNS}", cuts).rowcount
+        return cleared, entries, stories, runs_deleted
+
+    def reclaim(self) -> None:
+        """Give freed pages back to the file system and empty the write-ahead log."""
+        if self.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL:
+            self.conn.execute("PRAGMA incremental_vacuum")
+        else:  # a database made before auto_vacuum was set: converted once by a full VACUUM
+            self.conn.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")
+            self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def size(self) -> int:
+        """Bytes on disk: the database file and its write-ahead log."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # runs
 

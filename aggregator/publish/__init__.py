@@ -2,37 +2,89 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 from aggregator.config import Config
-from aggregator.edition import closed_days, digest_due, edition, feed_stories, local_day
+from aggregator.edition import Edition, closed_days, digest_due, edition, feed_stories, local_day
 from aggregator.health import source_health
+from aggregator.models import Story
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
 from aggregator.publish.digest import archive_index_html, edition_html, index_html
 from aggregator.publish.feeds import atom_bytes, editions_atom, json_feed_bytes, rss_bytes
+from aggregator.publish.isolate import render_isolated
 from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
 
 DIGEST_EDITIONS = 30
+_ARCHIVE_PAGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.html")
 
 
-def publish(config: Config, store: Store, output: Path, now: datetime) -> int:
-    """Write every output file; return the number of items in the rolling feeds.
+@dataclass
+class Published:
+    """What a publish wrote: the rolling feeds' item count, and the stories it had to leave out."""
+
+    stories: int
+    problems: list[str] = field(default_factory=list)
+
+
+def _only(edition: Edition, stories: list[Story]) -> Edition:
+    """The edition with only those of its stories that are in `stories`."""
+    keep = {s.id for s in stories}
+    return replace(edition, stories=[s for s in edition.stories if s.id in keep])
+
+
+def _archived_days(store: Store, folder: Path) -> list[tuple[date, int | None]]:
+    """Every edition page in the archive folder, with its story count where the store knows it.
+
+    The pages are never deleted, so the archive index lists them all, even editions whose
+    stories retention has since removed from the database."""
+    counts = store.editions()
+    days: dict[date, int | None] = {}
+    for page in folder.glob("*.html") if folder.is_dir() else ():
+        match = _ARCHIVE_PAGE.fullmatch(page.name)
+        if match:
+            try:
+                day = date.fromisoformat(match[1])
+            except ValueError:
+                continue
+            days[day] = counts.get(day)
+    return sorted(days.items())
+
+
+def publish(config: Config, store: Store, output: Path, now: datetime) -> Published:
+    """Write every output file; a story that cannot be rendered is left out and reported.
 
     Closed editions are archived once: an existing archive/YYYY-MM-DD.html is never rewritten.
     """
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output)
+    report = Published(0)
+
+    def isolated(stories: list[Story], render: Callable[[list[Story]], bytes]) -> bytes:
+        data, dropped = render_isolated(stories, render, lambda s: f"story {s.id} ({s.entry.url})")
+        report.problems.extend(f"{line}: left out, retried next publish" for line in dropped)
+        return data
+
     stories = feed_stories(store, config)
     today = local_day(now, config.site.zone)
     counts = closed_days(store, config, now)
-    editions = {}  # built only for the pages that need them
+    editions: dict[date, Edition] = {}  # built only for the pages that need them
     for day in counts:
         page = output / "archive" / f"{day.isoformat()}.html"
         if not page.exists():
-            editions[day] = edition(store, config, day)
-            write_atomic(page, edition_html(config, editions[day], now))
+            built = editions[day] = edition(store, config, day)
+            write_atomic(
+                page,
+                isolated(
+                    built.stories, lambda ss, e=built: edition_html(config, _only(e, ss), now)
+                ),
+            )
+            with store.transaction():
+                store.record_edition(day, len(built.stories), now)
     due = {day: digest_due(day, config) for day in counts}
     days = list(counts)
     sent_days = [day for day in days if due[day] <= now][-DIGEST_EDITIONS:]
@@ -40,17 +92,34 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> int:
         editions[day] = edition(store, config, day)
     sent = [editions[day] for day in sent_days]
     latest = editions[days[-1]] if days else None
+    now_open = edition(store, config, today)
+    on_index = now_open.stories + (latest.stories if latest else [])
+    in_digest = [s for e in sent for s in e.stories]
     health = source_health(store, config, now)
+    status_folder = config.status_folder or output
     rendered = {
-        "feed.xml": rss_bytes(config.site, stories, now),
-        "atom.xml": atom_bytes(config.site, stories, now),
-        "feed.json": json_feed_bytes(config.site, stories, now),
-        "index.html": index_html(config, edition(store, config, today), latest, now),
-        "archive/index.html": archive_index_html(config, list(counts.items())),
-        "digest.xml": editions_atom(config.site, sent, {e.day: due[e.day] for e in sent}),
-        "status.json": status_json(health, now),
-        "status.html": status_html(config, health, now),
+        output / "feed.xml": isolated(stories, lambda ss: rss_bytes(config.site, ss, now)),
+        output / "atom.xml": isolated(stories, lambda ss: atom_bytes(config.site, ss, now)),
+        output / "feed.json": isolated(stories, lambda ss: json_feed_bytes(config.site, ss, now)),
+        output / "index.html": isolated(
+            on_index,
+            lambda ss: index_html(
+                config, _only(now_open, ss), _only(latest, ss) if latest else None, now
+            ),
+        ),
+        output / "archive/index.html": archive_index_html(
+            config, _archived_days(store, output / "archive")
+        ),
+        output / "digest.xml": isolated(
+            in_digest,
+            lambda ss: editions_atom(
+                config.site, [_only(e, ss) for e in sent], {e.day: due[e.day] for e in sent}
+            ),
+        ),
+        status_folder / "status.json": status_json(health, now),
+        status_folder / "status.html": status_html(config, health, now),
     }
-    for name, data in rendered.items():
-        write_atomic(output / name, data)
-    return len(stories)
+    for path, data in rendered.items():
+        write_atomic(path, data)
+    report.stories = len(stories)
+    return report

@@ -77,9 +77,21 @@ def edition_html(config: Config, edition: Edition, now: datetime) -> bytes:
     return _page(config, title, [_section(config, _long_date(edition.day), edition)], now, "../")
 
 
-def archive_index_html(config: Config, days: list[tuple[date, int]]) -> bytes:
-    """archive/index.html: every archived edition, newest first."""
-    page = environment.get_template("archive.html").render(
-        site=config.site, days=sorted(days, reverse=True)
-    )
+MONTHS_AFTER = 31  # a longer archive index is grouped under month headings
+
+
+def archive_index_html(config: Config, days: list[tuple[date, int | None]]) -> bytes:
+    """archive/index.html: every archived edition, newest first, by month when the list is long
+    (a count is None for an edition whose stories retention has removed from the database)."""
+    newest_first = sorted(days, reverse=True)
+    months: list[tuple[date | None, list[tuple[date, int | None]]]] = []
+    if len(newest_first) <= MONTHS_AFTER:
+        months = [(None, newest_first)] if newest_first else []
+    else:
+        for day, count in newest_first:
+            month = day.replace(day=1)
+            if not months or months[-1][0] != month:
+                months.append((month, []))
+            months[-1][1].append((day, count))
+    page = environment.get_template("archive.html").render(site=config.site, months=months)
     return page.encode("utf-8")
