@@ -184,28 +184,65 @@ class Config(_Strict):
 KeyPath = tuple[Hashable, ...]
 
 
+MAX_VALUES = 200_000  # YAML values after aliases are expanded: far above any real feeds.yaml
+MAX_DEPTH = 50
+
+
+class _Budget:
+    """Counts the values an alias-laden document expands to, and the mappings being built."""
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.open: set[int] = set()
+
+
 def _construct(
-    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], loader: yaml.SafeLoader, file: Path
+    node: yaml.Node,
+    path: KeyPath,
+    lines: dict[KeyPath, int],
+    loader: yaml.SafeLoader,
+    file: Path,
+    budget: _Budget,
 ) -> object:
-    """Build plain Python data from a YAML node, recording each key's line."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    """Build plain Python data from a YAML node, recording each key's line.
+
+    Aliases are expanded here, so a recursive alias or one that expands past MAX_VALUES
+    (a "billion laughs" document) is a ConfigError at its line, found in well under a second."""
+    line = node.start_mark.line + 1
+    budget.values += 1
+    if budget.values > MAX_VALUES:
+        where = lines.get(path[:1], line)  # the top-level key whose value blew up
+        raise ConfigError(file, where, f"YAML aliases expand to more than {MAX_VALUES} values")
+    if len(path) > MAX_DEPTH:
+        raise ConfigError(file, line, f"nested more than {MAX_DEPTH} levels deep")
+    lines.setdefault(path, line)
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        return loader.construct_object(node, deep=True)
+    if id(node) in budget.open:
+        where = lines.get(path, line)  # where the alias is used, not where it points
+        raise ConfigError(file, where, "a YAML alias refers to the value that contains it")
+    budget.open.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                _construct(item, path + (i,), lines, loader, file, budget)
+                for i, item in enumerate(node.value)
+            ]
         out: dict[Hashable, object] = {}
         for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(file, key_line, "a mapping key must be a plain value")
             key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
             if not isinstance(key, Hashable):
-                raise ConfigError(file, line, "a mapping key must be a plain value")
+                raise ConfigError(file, key_line, "a mapping key must be a plain value")
             if key in out:
-                raise ConfigError(file, line, f"duplicate key {key!r}")
-            lines[path + (key,)] = line
-            out[key] = _construct(value_node, path + (key,), lines, loader, file)
+                raise ConfigError(file, key_line, f"duplicate key {key!r}")
+            lines[path + (key,)] = key_line
+            out[key] = _construct(value_node, path + (key,), lines, loader, file, budget)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, path + (i,), lines, loader, file) for i, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node, deep=True)
+    finally:
+        budget.open.discard(id(node))
 
 
 def _load_yaml(text: str, file: Path) -> tuple[object, dict[KeyPath, int]]:
@@ -215,11 +252,15 @@ def _load_yaml(text: str, file: Path) -> tuple[object, dict[KeyPath, int]]:
         node = loader.get_single_node()
         if node is None:
             raise ConfigError(file, 1, "the file is empty")
-        return _construct(node, (), lines, loader, file), lines
+        return _construct(node, (), lines, loader, file, _Budget()), lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(file, line, f"YAML syntax: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, None, f"YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(file, None, f"nested more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
 

@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,39 @@ def test_cli_missing_file_exits_2(tmp_path, capsys):
 def test_check_ok(capsys):
     assert main(["check", "--config", str(REPO_CONFIG)]) == 0
     assert "OK, 22 sources" in capsys.readouterr().out
+
+
+ALIAS_BOMB = """\
+sources:
+  - name: A
+    url: https://example.af/feed
+a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (ALIAS_BOMB, 9, "YAML aliases expand to more than"),
+        ("sources: &s\n  - name: A\n    url: https://example.af/\n    include: *s\n", 4,
+         "alias refers to the value that contains it"),
+        ("x: &x [*x]\nsources: []\n", 1, "alias refers to the value that contains it"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", None, "nested more than"),
+    ],
+)  # fmt: skip
+def test_hostile_yaml_is_a_located_error_within_a_second(tmp_path, capsys, text, line, message):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    code = main(["check", "--config", str(config)])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert err.startswith(f"{config}:{line}: " if line else f"{config}: ")
+    assert elapsed < 1.0

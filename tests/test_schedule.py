@@ -21,7 +21,7 @@ def test_jobs_are_configured_for_kabul(workspace, feed_server):
     config = load_config(workspace.config)
     scheduler = build(config, Paths(workspace.db, workspace.output, 1), every_seconds=300)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"fetch", "edition"}
+    assert set(jobs) == {"fetch", "edition", "midnight"}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE
@@ -30,6 +30,8 @@ def test_jobs_are_configured_for_kabul(workspace, feed_server):
     fire = edition.get_next_fire_time(None, after)
     assert fire.astimezone(UTC) == datetime(2026, 11, 29, 1, 30, tzinfo=UTC)  # 06:00 Kabul
     assert str(fire.tzinfo) == "Asia/Kabul"
+    midnight = jobs["midnight"].trigger.get_next_fire_time(None, after)
+    assert midnight.astimezone(UTC) == datetime(2026, 11, 28, 19, 30, 30, tzinfo=UTC)  # 00:00:30
 
 
 def test_a_busy_lock_skips_the_cycle_with_a_log_line(workspace, feed_server, caplog):

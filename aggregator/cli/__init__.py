@@ -1,0 +1,53 @@
+"""The `aggregator` command line: one module per group of commands, one handler per command.
+
+cycle.py: run, fetch, publish · sources.py: check, status · stories.py: explain ·
+maintenance.py: prune, schedule · common.py: paths, lock, database, exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aggregator import __version__
+from aggregator.cli import cycle, maintenance, sources, stories
+from aggregator.cli.common import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailed,
+    common_options,
+    error,
+)
+from aggregator.config import ConfigError, load_config
+
+__all__ = ["EXIT_BUSY", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="Fetch Afghan news feeds, merge duplicates, publish feeds and a digest.",
+    )
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_options()
+    for group in (cycle, sources, stories, maintenance):
+        group.add_parsers(commands, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.handler(args, config)
+    except CommandFailed as exc:
+        error(str(exc))
+        return exc.code

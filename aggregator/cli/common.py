@@ -1,0 +1,78 @@
+"""What every command shares: exit codes, the paths beside feeds.yaml, the lock, the database."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from aggregator.config import Config
+from aggregator.lock import Busy, exclusive
+from aggregator.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+def common_options() -> argparse.ArgumentParser:
+    """--config, --db, --output and --wait, accepted by every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=Path("feeds.yaml"), help="feeds.yaml path")
+    common.add_argument("--db", type=Path, help="state database (default: aggregator.db beside it)")
+    common.add_argument("--output", type=Path, help="output folder (default: output/ beside it)")
+    common.add_argument(
+        "--wait",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="how long to wait for another running aggregator before exiting with 3 (300)",
+    )
+    return common
+
+
+def paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The database and output folder: given, or beside feeds.yaml."""
+    base = args.config.parent
+    return args.db or base / "aggregator.db", args.output or base / "output"
+
+
+def error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+class CommandFailed(Exception):
+    """A command cannot go on; the message is printed and the exit code returned."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@contextmanager
+def locked(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the lock beside the database, waiting `--wait` seconds for another aggregator."""
+    db, _ = paths(args)
+    try:
+        with exclusive(db, args.wait):
+            yield
+    except Busy as exc:
+        raise CommandFailed(str(exc), EXIT_BUSY) from None
+    except OSError as exc:  # no folder for the lock file (and the database) can be made
+        raise CommandFailed(f"cannot use the database folder {db.parent}: {exc}") from None
+
+
+@contextmanager
+def open_store(args: argparse.Namespace, create: bool = True) -> Iterator[Store]:
+    """The state database; unless `create`, a missing one is an error rather than a new file."""
+    db, _ = paths(args)
+    if not create and not db.exists():
+        raise CommandFailed(f"no database at {db}: run `aggregator run` first")
+    try:
+        store = Store(db)
+    except (sqlite3.Error, RuntimeError) as exc:
+        raise CommandFailed(f"cannot open database {db}: {exc}") from None
+    with store:
+        yield store

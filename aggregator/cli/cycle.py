@@ -1,0 +1,120 @@
+"""`run`, `fetch` and `publish`: the pipeline, whole or in halves, with the run report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aggregator.cli.common import EXIT_FAILED, EXIT_OK, Handler, error, locked, open_store, paths
+from aggregator.config import Config
+from aggregator.models import Outcome, RunReport, SourceResult
+from aggregator.pipeline import run
+
+
+def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    run_p = commands.add_parser("run", parents=[common], help="fetch, store, dedupe and publish")
+    fetch_p = commands.add_parser("fetch", parents=[common], help="fetch and store, no publish")
+    for sub, fetch, publish in ((run_p, True, True), (fetch_p, True, False)):
+        sub.add_argument("--json", action="store_true", help="print the run report as JSON")
+        sub.add_argument(
+            "--force",
+            action="store_true",
+            help="fetch every enabled source now, due or not (a server's Retry-After still holds)",
+        )
+        sub.set_defaults(handler=cycle_handler(fetch, publish))
+    publish_p = commands.add_parser("publish", parents=[common], help="publish from stored stories")
+    publish_p.set_defaults(handler=cycle_handler(False, True))
+
+
+def line(result: SourceResult) -> str:
+    """The report line of one source."""
+    if result.failed:
+        return f"FAILED     {result.source}: {result.error}"
+    if result.outcome is Outcome.DISABLED:
+        return f"disabled   {result.source}: {result.error} (aggregator status --reset NAME)"
+    if result.outcome is Outcome.NOT_DUE:
+        return f"waiting    {result.source}: {result.error}"
+    status = f"HTTP {result.http_status}, " if result.http_status else ""
+    timing = f"({status}{result.elapsed:.2f} s)"
+    if result.outcome is Outcome.OK:
+        text = (
+            f"ok         {result.source}: {result.entries_seen} entries, {result.new_entries} new"
+        )
+        return f"{text} {timing}"
+    return f"unchanged  {result.source}: {result.outcome.replace('_', ' ')} {timing}"
+
+
+def print_result(result: SourceResult) -> None:
+    print(line(result), flush=True)
+    if result.warning:
+        print(f"warning    {result.source}: {result.warning}", flush=True)
+    if result.skipped_text:
+        print(f"warning    {result.source}: {result.skipped_text}", flush=True)
+
+
+def summary(report: RunReport, output: Path) -> str:
+    skipped = f", {report.sources_skipped} not fetched" if report.sources_skipped else ""
+    text = (
+        f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed{skipped}; "
+        f"{report.new_entries} new entries"
+    )
+    if report.publish_error:
+        return f"{text}; NOT published: {report.publish_error}"
+    return f"{text}; {report.stories_published} stories published to {output}"
+
+
+def report_json(report: RunReport) -> str:
+    data = {
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat() if report.finished else None,
+        "sources_ok": report.sources_ok,
+        "sources_failed": report.sources_failed,
+        "sources_not_fetched": report.sources_skipped,
+        "new_entries": report.new_entries,
+        "stories_published": report.stories_published,
+        "publish_error": report.publish_error,
+        "problems": report.problems,
+        "pruned": asdict(report.pruned) if report.pruned else None,
+        "sources": [asdict(r) for r in report.results],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable)
+
+
+def _jsonable(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def cycle_handler(fetch: bool, publish: bool) -> Handler:
+    """The handler of `run` (both halves), `fetch` or `publish`."""
+
+    def handle(args: argparse.Namespace, config: Config) -> int:
+        _, output = paths(args)
+        quiet = getattr(args, "json", False)
+        with locked(args), open_store(args) as store:
+            report = run(
+                config,
+                store,
+                output,
+                on_result=None if quiet else print_result,
+                fetch=fetch,
+                publish_outputs=publish,
+                force=getattr(args, "force", False),
+            )
+        if quiet:
+            print(report_json(report))
+        else:
+            for problem in report.problems:
+                print(f"warning    {problem}", flush=True)
+            if report.pruned:
+                print(report.pruned.text(), flush=True)
+            print(summary(report, output))
+        if report.publish_error:
+            error(report.publish_error)
+            return EXIT_FAILED
+        return EXIT_OK
+
+    return handle
