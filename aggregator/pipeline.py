@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
-import os
 import random
-import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +30,7 @@ from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.store import Store
+from aggregator.workers import INLINE_BELOW, ParserPool
 
 ResultCallback = Callable[[SourceResult], None]
 
@@ -226,7 +223,7 @@ def fetch_sources(
                 on_result(skipped)
         else:
             requests.append(FetchRequest(state.name, state.url, state.etag, state.last_modified))
-    if requests:  # parser processes are started only when something is due
+    if requests:
         for report in _fetch_and_store(config, store, states, requests, now, rng):
             results[report.source] = report
             if on_result:
@@ -243,9 +240,7 @@ def _fetch_and_store(
     rng: random.Random | None,
 ) -> Iterator[SourceResult]:
     """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
-    context = multiprocessing.get_context("forkserver")
-    workers = os.cpu_count() or 1
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_parser_init) as parsers:
+    with ParserPool(inline=len(requests) < INLINE_BELOW) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""
@@ -259,8 +254,7 @@ def _fetch_and_store(
                     return fetched
                 source = config.source(result.request.source)
                 max_items = source.max_items or config.defaults.max_items
-                job = parsers.submit(entries_from_body, source, max_items, result, now)
-                fetched.cleaned = job.result()
+                fetched.cleaned = parsers.run(entries_from_body, source, max_items, result, now)
             except NotAFeed as exc:
                 fetched.error = str(exc)
             except Exception as exc:  # one unreadable source must not stop the run
@@ -269,12 +263,6 @@ def _fetch_and_store(
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
             yield _stored(config, store, fetched, now, rng)
-
-
-def _parser_init() -> None:
-    """Parser processes leave SIGINT and SIGTERM to the parent, which finishes their work."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:

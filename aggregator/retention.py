@@ -15,6 +15,7 @@ from aggregator.models import PruneReport
 from aggregator.store import Store
 
 PRUNE_EVERY = timedelta(days=1)
+VACUUM_EVERY = timedelta(days=30)  # a full rewrite compacts pages that cleared content left sparse
 
 
 class _RolledBack(Exception):
@@ -33,10 +34,14 @@ def prune(store: Store, retention: Retention, now: datetime, dry_run: bool = Fal
             counts = store.prune(content_cut, identity_cut, runs_cut)
             raise _RolledBack
         return PruneReport(*counts, before, before, dry_run=True)
+    last_vacuum = store.get_meta("last_vacuum")
+    full = last_vacuum is None or datetime.fromisoformat(last_vacuum) <= now - VACUUM_EVERY
     with store.transaction():
         counts = store.prune(content_cut, identity_cut, runs_cut)
         store.set_meta("last_prune", now.isoformat())
-    store.reclaim()
+        if full:
+            store.set_meta("last_vacuum", now.isoformat())
+    store.reclaim(full)
     return PruneReport(*counts, before, store.size())
 
 

@@ -476,13 +476,15 @@ class Store:
         runs_deleted = run(f"DELETE {self._RUNS}", cuts).rowcount
         return cleared, entries, stories, runs_deleted
 
-    def reclaim(self) -> None:
-        """Give freed pages back to the file system and empty the write-ahead log."""
-        if self.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL:
-            self.conn.execute("PRAGMA incremental_vacuum")
-        else:  # a database made before auto_vacuum was set: converted once by a full VACUUM
+    def reclaim(self, full: bool = False) -> None:
+        """Give freed pages back to the file system and empty the write-ahead log. `full`
+        rewrites the file (VACUUM), which also compacts the half-empty pages that clearing
+        entries' content leaves behind; a database made before auto_vacuum was set gets it."""
+        if full or self.conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
             self.conn.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")
             self.conn.execute("VACUUM")
+        else:
+            self.conn.execute("PRAGMA incremental_vacuum")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def size(self) -> int:

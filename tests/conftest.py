@@ -223,7 +223,7 @@ class Workspace:
         self.output = root / "output"
 
     def write_config(self, sources: list[dict], **sections: dict) -> Path:
-        document = {
+        document: dict[str, object] = {
             "site": {
                 "title": "Test Digest",
                 "link": "https://www.aopnews.com/",
@@ -231,6 +231,7 @@ class Workspace:
             },
             "defaults": {"timeout": 2, "concurrency": 4, **sections.pop("defaults", {})},
             "sources": sources,
+            **sections,
         }
         self.config.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         return self.config
@@ -337,3 +338,33 @@ def sources(feed_server: FeedServer, workspace: Workspace) -> list[dict]:
     entries = serve_sources(feed_server)
     workspace.write_config(entries, defaults={"timeout": 1, "concurrency": 4})
     return entries
+
+
+def make_rss(
+    title: str,
+    items: list[dict[str, str]],
+    ttl: str | None = None,
+    language: str = "en",
+) -> bytes:
+    """A small RSS 2.0 document; each item gives title, link, guid, date (RFC 822) and body."""
+    from xml.sax.saxutils import escape
+
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>',
+        f"<title>{escape(title)}</title><link>https://example.af/</link>",
+        f"<description>{escape(title)}</description><language>{language}</language>",
+    ]
+    if ttl is not None:
+        parts.append(f"<ttl>{escape(ttl)}</ttl>")
+    for item in items:
+        parts.append(
+            f"<item><title>{escape(item['title'])}</title><link>{escape(item['link'])}</link>"
+            f'<guid isPermaLink="false">{escape(item.get("guid", item["link"]))}</guid>'
+            f"<pubDate>{item['date']}</pubDate>"
+            f"<description>{escape(item.get('summary', item['title']))}</description>"
+            f"<content:encoded><![CDATA[{item.get('body', '<p>' + item['title'] + '</p>')}]]>"
+            "</content:encoded></item>"
+        )
+    parts.append("</channel></rss>")
+    return "\n".join(parts).encode("utf-8")

@@ -1,0 +1,155 @@
+"""The source boundary: one run against good sources and every kind of hostile one."""
+
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+
+from aggregator.cli import main
+from aggregator.pacing import MAX_WAIT
+from aggregator.store import Store
+from tests.conftest import data_file, make_rss
+
+DATE = "Sat, 28 Nov 2026 04:00:00 +0000"
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+def _story_feed(slug: str, titles: list[str], **kw) -> bytes:
+    items = [
+        {"title": t, "link": f"https://{slug}.example.af/news/{i}", "date": DATE}
+        for i, t in enumerate(titles)
+    ]
+    return make_rss(slug, items, **kw)
+
+
+def _entry_links(body: bytes) -> set[str]:
+    return {e.get("feedburner_origlink") or e.link for e in feedparser.parse(body).entries}
+
+
+def hostile_sources(server) -> tuple[list[dict], dict[str, int], dict[str, str]]:
+    """(sources, entries expected per published source, diagnosis expected per failed one)."""
+    bad_port = make_rss(
+        "Bad port",
+        [
+            {"title": "Parliament debates water treaty", "link": "https://port.example.af/1",
+             "date": DATE},
+            {"title": "Impossible port story", "link": "https://port.example.af:99999/2",
+             "date": DATE},
+            {"title": "Wheat harvest doubles in Kunduz", "link": "https://port.example.af/3",
+             "date": DATE},
+        ],
+    )  # fmt: skip
+    feeds = {
+        "AOP News": ("/aop", data_file("aop_wordpress.xml"), {}),
+        "Khaama Press": ("/khaama", data_file("khaama_wordpress.xml"), {}),
+        "Raw deflate": (
+            "/raw-deflate",
+            _raw_deflate(data_file("tolonews_atom.xml")),
+            {"Content-Encoding": "deflate", "Content-Type": "application/atom+xml"},
+        ),
+        "Gzip label, plain body": (
+            "/not-gzip",
+            data_file("feedburner.xml"),
+            {"Content-Encoding": "gzip"},
+        ),
+        "Huge max-age": (
+            "/max-age",
+            _story_feed("maxage", ["Kabul bakers protest flour prices"]),
+            {"Cache-Control": "public, max-age=" + "9" * 40},
+        ),
+        "Huge Expires": (
+            "/expires",
+            _story_feed("expires", ["Herat airport resumes night flights"]),
+            {"Expires": "Fri, 31 Dec 9999 23:59:59 GMT"},
+        ),
+        "Huge ttl": (
+            "/ttl",
+            _story_feed("ttl", ["Balkh schools reopen after winter"], ttl="9" * 30),
+            {},
+        ),
+        "Bad port entry": ("/bad-port", bad_port, {}),
+    }
+    sources = [
+        {"name": name, "url": server.add(path, body, headers=headers), "category": "News"}
+        for name, (path, body, headers) in feeds.items()
+    ]
+    expected = {name: len(_entry_links(body)) for name, (_, body, _) in feeds.items()}
+    expected["Raw deflate"] = len(_entry_links(data_file("tolonews_atom.xml")))
+    expected["Bad port entry"] = 2
+    failing = {
+        "Corrupt gzip": (
+            server.add("/corrupt", b"\x1f\x8b\x08\x00" + b"not gzip at all" * 20,
+                       headers={"Content-Encoding": "gzip"}),
+            "corrupt gzip body",
+        ),
+        "Retry-After superscript": (
+            server.add("/busy", b"busy", status=503, headers={"Retry-After": "²"}),
+            "HTTP 503",
+        ),
+        "Retry-After huge": (
+            server.add("/limited", b"slow down", status=429,
+                       headers={"Retry-After": "9" * 5000}),
+            "HTTP 429",
+        ),
+        "Bad Location": (
+            server.add("/moved", status=302, headers={"Location": "http://[::1"}),
+            "Location is not a URL",
+        ),
+        "Trickled headers": (
+            server.add("/trickle", make_rss("slow", []), trickle_headers=1.0),
+            "total deadline exceeded",
+        ),
+        "Refused": ("http://127.0.0.1:9/feed", "connection refused"),
+    }  # fmt: skip
+    sources += [
+        {"name": name, "url": url, "category": "News"} for name, (url, _) in failing.items()
+    ]
+    return sources, expected, {name: why for name, (_, why) in failing.items()}
+
+
+def test_one_run_survives_every_hostile_source(workspace, feed_server, capsys):
+    sources, expected, failing = hostile_sources(feed_server)
+    workspace.write_config(sources, defaults={"timeout": 2, "concurrency": 8})
+    started = datetime.now(UTC)
+    assert main(workspace.args("run")) == 0
+    out = capsys.readouterr().out
+    assert "warning    Bad port entry: 1 entry skipped: link has an invalid port" in out
+    with Store(workspace.db) as store:
+        rows = store.conn.execute(
+            "SELECT source, COUNT(*), COUNT(story_id) FROM entries GROUP BY source"
+        ).fetchall()
+        published_ids = {r[0] for r in store.conn.execute("SELECT DISTINCT story_id FROM entries")}
+        states = {s.name: s for s in store.source_states()}
+    assert {r[0]: r[1] for r in rows} == expected  # every entry of every decodable source
+    assert all(r[1] == r[2] for r in rows)  # each one is in a story
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert not rss.bozo and {e.id for e in rss.entries} == published_ids
+    for name, why in failing.items():
+        state = states[name]
+        assert state.failures == 1 and why in state.last_error, (name, state.last_error)
+        assert f"FAILED     {name}: " in out
+    for name in expected:
+        assert states[name].failures == 0 and states[name].last_success
+    latest = started + MAX_WAIT + timedelta(minutes=5)
+    assert all(s.next_check <= latest for s in states.values())
+    assert states["Retry-After huge"].not_before <= latest
+    assert states["Huge ttl"].next_check > started + timedelta(days=6)
+
+
+def test_forty_forced_runs_against_a_refusing_source_all_exit_0(workspace, feed_server, capsys):
+    good = feed_server.add("/aop", data_file("aop_wordpress.xml"))
+    workspace.write_config(
+        [{"name": "AOP News", "url": good}, {"name": "Refused", "url": "http://127.0.0.1:9/"}]
+    )
+    codes = [main(workspace.args("run", "--force")) for _ in range(40)]
+    out = capsys.readouterr().out
+    assert codes == [0] * 40
+    assert out.count("FAILED     Refused: connection refused") == 40
+    with Store(workspace.db) as store:
+        state = store.source_state("Refused")
+    assert state.failures == 40 and state.failing_since is not None
+    assert state.next_check - state.last_fetch <= MAX_WAIT

@@ -1,0 +1,74 @@
+"""Retention: a simulated year stays bounded; prune and its dry run; the archive index."""
+
+import re
+from datetime import timedelta
+
+from aggregator.cli import main
+from aggregator.store import Store, ts
+from tests.simulate import START, simulate_year
+
+DB_BOUND = 16 * 2**20  # bytes after a year of 18 entries a day with 2 KB bodies (measured 11.6 MB)
+
+
+def test_a_simulated_year_stays_bounded_and_keeps_every_id_and_edition(tmp_path):
+    year = simulate_year(tmp_path, days=365)
+    assert year.failed_runs == 0
+    assert year.id_changes == []  # no story id ever changed, in the store or in feed.json
+    assert year.db_bytes < DB_BOUND
+    assert year.runs <= 31  # run history: 30 days
+    assert year.archive_pages == 364 and year.archive_listed == 364  # every closed day
+    assert year.month_headings == 12
+    with Store(tmp_path / "aggregator.db") as store:
+        emptied = store.conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE content_html = '' AND first_seen < ?",
+            ("2026-09-01",),
+        ).fetchone()[0]
+        reappeared = store.conn.execute(
+            "SELECT COUNT(DISTINCT story_id), COUNT(*) FROM entries WHERE guid IN "
+            "('s0-20-0', 'relinked-guid')"
+        ).fetchone()
+        back = store.conn.execute(
+            "SELECT first_seen, last_seen FROM entries WHERE guid = 's0-10-0'"
+        ).fetchone()
+    assert emptied >= 240 * 18 - 10  # content older than 90 days was cleared
+    assert tuple(reappeared) == (1, 2)  # an old URL under a new guid joined its old story
+    # the day-10 item that came back on day 150 was recognised: same entry, seen again
+    assert tuple(back) == (ts(START + timedelta(days=10)), ts(START + timedelta(days=150)))
+
+
+def test_prune_dry_run_tells_exactly_what_prune_then_removes(tmp_path, capsys):
+    retention = {"content_days": 5, "identity_days": 10, "runs_days": 3}
+    simulate_year(tmp_path, days=20, retention=retention)
+    config, db = tmp_path / "feeds.yaml", tmp_path / "aggregator.db"
+    args = ["prune", "--config", str(config), "--db", str(db)]
+    with Store(db) as store:
+        before = store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        runs_before = store.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    assert main([*args, "--dry-run"]) == 0
+    said = capsys.readouterr().out
+    with Store(db) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == before
+    assert main(args) == 0
+    done = capsys.readouterr().out
+    numbers = re.compile(r"content of (\d+) entries, (\d+) entries, (\d+) stories, (\d+) runs")
+    assert "prune would remove:" in said and "prune removed:" in done
+    assert numbers.search(said).groups() == numbers.search(done).groups()
+    cleared, deleted, stories, runs = map(int, numbers.search(done).groups())
+    with Store(db) as store:
+        left = store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        orphans = store.conn.execute(
+            "SELECT COUNT(*) FROM stories WHERE id NOT IN (SELECT story_id FROM entries)"
+        ).fetchone()[0]
+        assert store.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    # the real clock is months past the simulated days: only what the feeds still carry stays
+    assert left == 3 * 3 * 6 and deleted == before - left
+    assert orphans == 0 and stories > 0 and runs == runs_before > 0 and cleared > 0
+
+
+def test_status_and_prune_on_a_missing_database_say_so(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("sources:\n  - name: A\n    url: https://example.af/feed\n")
+    for command in ("status", "prune"):
+        assert main([command, "--config", str(config)]) == 1
+        assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "aggregator.db").exists()
