@@ -1,9 +1,13 @@
 """The APScheduler daemon: its jobs, a real short-interval run, SIGTERM, and the shared lock."""
 
 import logging
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,3 +77,64 @@ def test_daemon_fetches_publishes_and_stops_cleanly_on_sigterm(workspace, source
     assert rest.rstrip().endswith("stopped")
     rss = feedparser.parse(str(workspace.output / "feed.xml"))
     assert not rss.bozo and len(rss.entries) == 12
+
+
+class LogReader:
+    """Lines of a process's stderr, read on a thread, waited for with a timeout."""
+
+    def __init__(self, stream):
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self.lines.put(line)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{needle!r} never logged; log so far:\n{''.join(self.seen)}"
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if needle in line:
+                return line
+
+
+def test_daemon_rereads_an_edited_feeds_yaml_and_survives_a_broken_edit(workspace, feed_server):
+    aop = {"name": "AOP News", "url": feed_server.feed("/aop", "aop_wordpress.xml")}
+    khaama = {"name": "Khaama", "url": feed_server.feed("/khaama", "khaama_wordpress.xml")}
+    workspace.write_config([aop])
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *workspace.args("schedule", "--every", "1")],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = LogReader(daemon.stderr)
+    try:
+        assert "1 ok, 0 failed, 0 not due; 3 new entries" in log.wait_for(" cycle: ")
+        workspace.write_config([aop, khaama])
+        assert "reloaded" in log.wait_for("reloaded ") and "2 sources" in log.seen[-1]
+        added = log.wait_for(" cycle: ")
+        assert "1 ok, 0 failed, 1 not due; 2 new entries; republished" in added
+        broken = workspace.config.read_text(encoding="utf-8").replace("sources:", "sourcez:")
+        workspace.config.write_text(broken, encoding="utf-8")
+        error = log.wait_for("not reloaded")
+        assert re.search(rf"{re.escape(str(workspace.config))}:\d+: ", error)
+        assert "previous configuration stays" in error
+        assert "0 ok, 0 failed, 2 not due" in log.wait_for(" cycle: ")  # still both sources
+        daemon.send_signal(signal.SIGHUP)  # rereads at once, file changed or not
+        assert f"{workspace.config}:" in log.wait_for("not reloaded")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+        log.wait_for("stopped")
+    finally:
+        daemon.kill()
+        daemon.stderr.close()
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert not rss.bozo and len(rss.entries) >= 4
