@@ -29,6 +29,7 @@ class SourceHealth:
     last_new_entry: datetime | None
     moved_to: str | None
     config_line: int | None
+    skipped: str | None = None  # "2 entries skipped: link has an invalid port"
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -99,6 +100,7 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
                 last_new_entry=last_new,
                 moved_to=state.url if state.moved else None,
                 config_line=config.line_of(source.name, "url"),
+                skipped=state.last_skipped,
             )
         )
     return rows

@@ -235,6 +235,7 @@ class SourceState:
     disabled: str | None
     ttl: int | None
     added: datetime | None
+    last_skipped: str | None = None  # entries the last parsed body had that were dropped
 
     @property
     def moved(self) -> bool:

@@ -162,6 +162,7 @@ def _store_result(
             result.moved_to,
             cleaned.ttl if cleaned else None,
             parsed=report.outcome is Outcome.OK,
+            skipped=report.skipped_text,
         )
         report.next_check = next_check
     return report

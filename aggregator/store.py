@@ -97,6 +97,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX entries_last_seen ON entries(last_seen);
     ALTER TABLE sources ADD COLUMN last_parsed TEXT;
     UPDATE sources SET last_parsed = last_success;
+    ALTER TABLE sources ADD COLUMN last_skipped TEXT;
     ALTER TABLE run_sources ADD COLUMN skipped TEXT;
     CREATE INDEX runs_started ON runs(started);
     CREATE TABLE editions (day TEXT PRIMARY KEY, stories INTEGER NOT NULL, written TEXT NOT NULL);
@@ -219,14 +220,17 @@ class Store:
         moved_to: str | None = None,
         ttl: int | None = None,
         parsed: bool = False,
+        skipped: str | None = None,
     ) -> None:
         """A good fetch: new validators, next check, no failures; a permanent move is followed.
-        `parsed`: a new body was read, so entries not in it are no longer in the feed."""
+        `parsed`: a new body was read (entries not in it are no longer in the feed), and
+        `skipped` says which of its entries were dropped."""
         self.conn.execute(
             "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash), "
             "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0, "
             "failing_since = NULL, not_before = NULL, next_check = ?, url = COALESCE(?, url), "
-            "ttl = COALESCE(?, ttl), last_parsed = CASE WHEN ? THEN ? ELSE last_parsed END "
+            "ttl = COALESCE(?, ttl), last_parsed = CASE WHEN ? THEN ? ELSE last_parsed END, "
+            "last_skipped = CASE WHEN ? THEN ? ELSE last_skipped END "
             "WHERE name = ?",
             (
                 etag,
@@ -240,6 +244,8 @@ class Store:
                 ttl,
                 parsed,
                 ts(now),
+                parsed,
+                skipped,
                 name,
             ),
         )
@@ -558,6 +564,7 @@ def _source_state(row: sqlite3.Row) -> SourceState:
         disabled=row["disabled"],
         ttl=row["ttl"],
         added=from_ts(row["added"]),
+        last_skipped=row["last_skipped"],
     )
 
 

@@ -1,5 +1,6 @@
 """The source boundary: one run against good sources and every kind of hostile one."""
 
+import json
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -134,6 +135,9 @@ def test_one_run_survives_every_hostile_source(workspace, feed_server, capsys):
         assert f"FAILED     {name}: " in out
     for name in expected:
         assert states[name].failures == 0 and states[name].last_success
+    status = json.loads((workspace.output / "status.json").read_text(encoding="utf-8"))
+    skipped = {row["name"]: row["skipped"] for row in status["sources"]}
+    assert skipped["Bad port entry"] == "1 entry skipped: link has an invalid port"
     latest = started + MAX_WAIT + timedelta(minutes=5)
     assert all(s.next_check <= latest for s in states.values())
     assert states["Retry-After huge"].not_before <= latest
@@ -153,3 +157,27 @@ def test_forty_forced_runs_against_a_refusing_source_all_exit_0(workspace, feed_
         state = store.source_state("Refused")
     assert state.failures == 40 and state.failing_since is not None
     assert state.next_check - state.last_fetch <= MAX_WAIT
+
+
+def test_an_old_url_back_under_another_guid_joins_its_first_story(workspace, feed_server):
+    def serve(guid: str, link: str, title: str) -> None:
+        item = {"title": title, "link": link, "guid": guid, "date": DATE}
+        feed_server.add("/f", make_rss("F", [item]))
+
+    workspace.write_config([{"name": "F", "url": feed_server.url("/f")}])
+    outcomes = []
+    for guid, link, title in [
+        ("g1", "https://f.example.af/salang", "Salang tunnel closed by avalanche"),
+        ("g1", "https://f.example.af/salang-tunnel", "Salang tunnel closed by avalanche"),
+        # the outlet renamed the page, then reused the old address for an update
+        ("g2", "https://f.example.af/salang", "Traffic resumes on northern highway"),
+    ]:
+        serve(guid, link, title)
+        outcomes.append(main(workspace.args("run", "--force")))
+    assert outcomes == [0, 0, 0]
+    with Store(workspace.db) as store:
+        stories = store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        unclustered = store.conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE story_id IS NULL"
+        ).fetchone()[0]
+    assert (stories, unclustered) == (1, 0)

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -213,3 +214,52 @@ def test_sigkill_at_any_point_then_the_next_run_finishes_the_work(
     assert db.execute("SELECT COUNT(*) FROM entries WHERE story_id IS NULL").fetchone()[0] == 0
     assert db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == STORIES
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_render_isolated_drops_only_the_items_that_fail_alone():
+    from aggregator.publish.isolate import render_isolated
+
+    def render(items):
+        if "bad" in items:
+            raise ValueError("cannot render bad\nsecond line")
+        return ",".join(items).encode()
+
+    assert render_isolated(["a", "b"], render, str) == (b"a,b", [])
+    data, dropped = render_isolated(["a", "bad", "c"], render, lambda i: f"item {i}")
+    assert data == b"a,c" and dropped == ["item bad: ValueError: cannot render bad"]
+
+
+def test_a_story_that_cannot_be_rendered_is_left_out_and_reported(workspace, feed_server, capsys):
+    workspace.write_config(
+        [
+            {"name": "AOP News", "url": feed_server.feed("/aop", "aop_wordpress.xml")},
+            # an editor's typo: a control character, which XML cannot carry, in a category
+            {"name": "Khaama", "url": feed_server.feed("/k", "khaama_wordpress.xml"),
+             "category": "Afghan\x01media"},
+        ]
+    )  # fmt: skip
+    assert main(workspace.args("run")) == 0
+    out = capsys.readouterr().out
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert not rss.bozo
+    with Store(workspace.db) as store:
+        stories = {r[0] for r in store.conn.execute("SELECT id FROM stories")}
+        with_khaama = {
+            r[0] for r in store.conn.execute("SELECT story_id FROM entries WHERE source = 'Khaama'")
+        }
+    left_out = set(re.findall(r"story (tag:\S+) \(.*left out, retried next publish", out))
+    assert left_out and left_out <= with_khaama  # only stories Khaama represents
+    assert {e.id for e in rss.entries} == stories - left_out  # every other story is there
+    assert "All strings must be XML compatible" in out
+
+
+def test_status_pages_can_live_outside_the_public_folder(workspace, feed_server):
+    workspace.write_config(
+        [{"name": "AOP News", "url": feed_server.feed("/aop", "aop_wordpress.xml")}],
+        site={"status_dir": "private/status"},
+    )
+    assert main(workspace.args("run")) == 0
+    private = workspace.root / "private" / "status"
+    assert (private / "status.html").is_file() and (private / "status.json").is_file()
+    assert not (workspace.output / "status.html").exists()
+    assert not (workspace.output / "status.json").exists()

@@ -14,9 +14,9 @@ from aggregator.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, locke
 from aggregator.config import Config
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
-from aggregator.models import FetchRequest, FetchStatus
-from aggregator.parse import NotAFeed, parse_feed
-from aggregator.pipeline import fetch_options
+from aggregator.models import FetchRequest, FetchStatus, Outcome, SourceResult
+from aggregator.parse import NotAFeed
+from aggregator.pipeline import entries_from_body, failure_text, fetch_options
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -35,6 +35,7 @@ def check(args: argparse.Namespace, config: Config) -> int:
     if not args.live:
         return EXIT_OK
     failures = 0
+    now = pipeline.utcnow()
     requests = [FetchRequest(s.name, s.url) for s in config.sources]
     for result in fetch_all(requests, fetch_options(config)):
         name = result.request.source
@@ -42,13 +43,21 @@ def check(args: argparse.Namespace, config: Config) -> int:
             failures += 1
             print(f"FAILED  {name}: {result.error}")
             continue
-        try:
-            parsed = parse_feed(result.body or b"", result.headers, result.final_url)
+        source = config.source(name)
+        try:  # the same parse and normalize as `run`, without storing anything
+            cleaned = entries_from_body(source, source.max_items or 1000, result, now)
         except NotAFeed as exc:
             failures += 1
             print(f"FAILED  {name}: {exc}")
             continue
-        print(f"ok      {name}: {len(parsed.entries)} entries")
+        except Exception as exc:
+            failures += 1
+            print(f"FAILED  {name}: {failure_text('parsing', exc)}")
+            continue
+        skipped = SourceResult(name, Outcome.OK, skipped=cleaned.skipped).skipped_text
+        print(f"ok      {name}: {len(cleaned.entries)} entries{f'; {skipped}' if skipped else ''}")
+        if cleaned.warning:
+            print(f"warning {name}: {cleaned.warning}")
     return EXIT_OK if not failures else EXIT_FAILED
 
 
@@ -75,7 +84,7 @@ def status(args: argparse.Namespace, config: Config) -> int:
             name,
             f"[{colours.get(row.state, 'yellow')}]{row.state_text}[/]",
             f"{row.last_success:%Y-%m-%d %H:%M}" if row.last_success else "never",
-            row.last_error or "",
+            "\n".join(filter(None, [row.last_error, row.skipped])),
             str(row.failures),
             str(row.entries_7d),
             f"{row.next_check:%Y-%m-%d %H:%M}" if row.next_check else "-",
