@@ -167,6 +167,13 @@ class PruneReport:
     bytes_after: int
     dry_run: bool = False
 
+    @property
+    def removed(self) -> int:
+        """Rows changed or removed, all kinds together."""
+        return (
+            self.contents_cleared + self.entries_deleted + self.stories_deleted + self.runs_deleted
+        )
+
     def text(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
         size = (

@@ -324,5 +324,8 @@ def run(
         except Exception as exc:  # the data is whole; pruning is tried again next run
             report.problems.append(failure_text("pruning", exc))
     report.finished = utcnow()
-    store.save_run(report)
+    try:
+        store.save_run(report)
+    except Exception as exc:  # the history misses a line; what was stored and published stands
+        report.problems.append(failure_text("recording the run", exc))
     return report

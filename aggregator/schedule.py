@@ -72,7 +72,7 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
     )
     for problem in report.problems:
         log.warning("%s", problem)
-    if report.pruned:
+    if report.pruned and report.pruned.removed:
         log.info("%s", report.pruned.text())
     return bool(published)
 

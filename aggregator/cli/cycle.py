@@ -109,7 +109,7 @@ def cycle_handler(fetch: bool, publish: bool) -> Handler:
         else:
             for problem in report.problems:
                 print(f"warning    {problem}", flush=True)
-            if report.pruned:
+            if report.pruned and report.pruned.removed:
                 print(report.pruned.text(), flush=True)
             print(summary(report, output))
         if report.publish_error:
