@@ -149,9 +149,6 @@ class _Session(requests.Session):
 def new_session(options: FetchOptions) -> requests.Session:
     """A requests Session that identifies the aggregator and asks only for encodings it decodes."""
     session = _Session()
-    session.trust_env = (
-        False  # no proxies or .netrc from the environment: fetch what feeds.yaml says
-    )
     adapter = _Adapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -205,18 +202,7 @@ def _check_scheme(url: str) -> None:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-_TEXT_START = (
-    b"<",
-    b"{",
-    b"[",
-    b"\xef\xbb\xbf",
-    b"\xff\xfe",
-    b"\xfe\xff",
-    b" ",
-    b"\t",
-    b"\r",
-    b"\n",
-)
+_TEXT_START = (b"<", b"{", b"[", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # markup, JSON, BOMs
 COMPRESSED = frozenset({"gzip", "x-gzip", "deflate"})
 
 
@@ -296,9 +282,6 @@ class BodyDecoder:
                 raise _too_large(self.max_bytes)
         if len(self.out) > self.max_bytes:
             raise _too_large(self.max_bytes)
-
-    def _corrupt(self, exc: zlib.error) -> FetchError:
-        return FetchError(f"corrupt {self.mode} body (Content-Encoding: {self.label}): {exc}")
 
     def _corrupt(self, exc: zlib.error) -> FetchError:
         return FetchError(f"corrupt {self.mode} body (Content-Encoding: {self.label}): {exc}")

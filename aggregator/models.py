@@ -66,6 +66,7 @@ class ParsedFeed:
     entries: list[RawEntry]
     warning: str | None = None
     ttl: int | None = None  # RSS <ttl>: minutes the feed asks readers to wait
+    unreadable: int = 0  # entries feedparser gave in a shape we could not read
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,12 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     result = feedparser.parse(
         io.BytesIO(body), response_headers=response_headers, resolve_relative_uris=True
     )
-    entries = [_raw_entry(e) for e in result.entries]
+    entries, unreadable = [], 0
+    for item in result.entries:
+        try:
+            entries.append(_raw_entry(item))
+        except Exception:  # one odd entry (a tag list that is not a list...) drops only itself
+            unreadable += 1
     bozo = result.get("bozo") and result.get("bozo_exception")
     if not entries and not result.get("version"):
         content_type = response_headers.get("content-type", "")
@@ -111,4 +116,5 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
         entries=entries,
         warning=warning,
         ttl=feed_ttl(feed.get("ttl")),
+        unreadable=unreadable,
     )

@@ -75,6 +75,8 @@ def entries_from_body(
     include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
     skipped: Counter[str] = Counter()
+    if parsed.unreadable:
+        skipped["entry could not be read"] = parsed.unreadable
     for raw in parsed.entries:
         try:
             entry = normalize_entry(raw, source.name, source.language, now, parsed.language)
