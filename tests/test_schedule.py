@@ -138,3 +138,20 @@ def test_daemon_rereads_an_edited_feeds_yaml_and_survives_a_broken_edit(workspac
         daemon.stderr.close()
     rss = feedparser.parse(str(workspace.output / "feed.xml"))
     assert not rss.bozo and len(rss.entries) >= 4
+
+
+def test_a_cycle_after_local_midnight_republishes_even_without_new_entries(
+    workspace, feed_server, caplog
+):
+    from aggregator.schedule import Daemon
+
+    workspace.write_config([{"name": "A", "url": feed_server.feed("/a", "aop_wordpress.xml")}])
+    config = load_config(workspace.config)
+    daemon = Daemon(config, Paths(workspace.db, workspace.output, 5, workspace.config))
+    with caplog.at_level(logging.INFO, logger="aggregator.schedule"):
+        daemon.fetch()  # new entries: republished
+        daemon.fetch()  # nothing new, same day: not republished
+        daemon._published_day = daemon._published_day.replace(year=2000)  # the day has changed
+        daemon.fetch()
+    cycles = [r.getMessage() for r in caplog.records if r.getMessage().startswith("cycle:")]
+    assert ["republished" in c for c in cycles] == [True, False, True]
