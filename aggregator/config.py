@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 MIN_REFRESH_MINUTES = 30
+MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
 
 
 class ConfigError(Exception):
@@ -87,7 +88,7 @@ class Defaults(_Strict):
     """Settings that apply to every source unless the source overrides them."""
 
     timeout: float = Field(20, gt=0, le=300)
-    refresh: int = Field(60, ge=MIN_REFRESH_MINUTES)
+    refresh: int = Field(60, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
     concurrency: int = Field(8, ge=1, le=64)
     max_items: int = Field(50, ge=1, le=1000)
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
@@ -106,7 +107,7 @@ class Source(_Strict):
     include: list[str] = []
     exclude: list[str] = []
     max_items: int | None = Field(None, ge=1, le=1000)
-    refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES)
+    refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
 
     @field_validator("include", "exclude")
     @classmethod

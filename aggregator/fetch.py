@@ -25,6 +25,7 @@ from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
+MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified kept to send back
 ERROR_SAMPLE = 64 * 1024  # bytes of an error page read to recognise a firewall
 CHUNK = 64 * 1024
 T = TypeVar("T")
@@ -219,8 +220,7 @@ class BodyDecoder:
     """
 
     def __init__(self, content_encoding: str, max_bytes: int) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        self.label = codings[-1] if codings else "identity"
+        self.label = content_encoding.strip().lower() or "identity"
         self.max_bytes = max_bytes
         self.mode: str | None = None if self.label in COMPRESSED else "identity"
         self.head = b""
@@ -306,12 +306,18 @@ def read_capped(
     chunks: Iterable[bytes], content_encoding: str, max_bytes: int, deadline: float
 ) -> bytes:
     """Join and decode a body, stopping as soon as it exceeds `max_bytes` decoded bytes."""
-    decoder = BodyDecoder(content_encoding, max_bytes)
+    codings = [c for c in content_encoding.split(",") if c.strip()] or ["identity"]
+    decoder = BodyDecoder(codings.pop(), max_bytes)
     for chunk in chunks:
         if time.monotonic() > deadline:
             raise FetchError("the server sent the feed too slowly (total deadline exceeded)")
         decoder.feed(chunk)
-    return decoder.finish()
+    body = decoder.finish()
+    while codings:  # "gzip, gzip": the codings were applied in order, so undo them backwards
+        decoder = BodyDecoder(codings.pop(), max_bytes)
+        decoder.feed(body)
+        body = decoder.finish()
+    return body
 
 
 def _describe(exc: Exception, timeout: float) -> str:
@@ -463,6 +469,16 @@ def _location(url: str, location: str) -> str:
     return target
 
 
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified worth sending back: one that is a valid header value. A value
+    that requests would refuse to send would otherwise fail the source on every fetch."""
+    if not value or len(value) > MAX_VALIDATOR or value != value.strip():
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or ord(c) > 0xFF for c in value):
+        return None
+    return value
+
+
 def _finish(
     request: FetchRequest,
     response: requests.Response,
@@ -487,8 +503,8 @@ def _finish(
     if status == 304:
         return result(
             FetchStatus.NOT_MODIFIED,
-            etag=headers.get("etag") or request.etag,
-            last_modified=headers.get("last-modified") or request.last_modified,
+            etag=_validator(headers.get("etag")) or request.etag,
+            last_modified=_validator(headers.get("last-modified")) or request.last_modified,
             elapsed=time.monotonic() - started,
         )
     if not 200 <= status < 300:
@@ -502,8 +518,8 @@ def _finish(
     return result(
         FetchStatus.OK,
         body=body,
-        etag=headers.get("etag"),
-        last_modified=headers.get("last-modified"),
+        etag=_validator(headers.get("etag")),
+        last_modified=_validator(headers.get("last-modified")),
         elapsed=time.monotonic() - started,
     )
 

@@ -82,6 +82,12 @@ def test_valid_config_and_defaults():
             12,
             "sources[1].refresh: Input should be greater than or equal to 30",
         ),
+        (VALID + "    refresh: 1000000000000000000000000\n", 12, "less than or equal to 10080"),
+        (
+            VALID + "retention:\n  content_days: 90\n  identity_days: 30\n",
+            14,
+            "retention.identity_days: must be at least content_days (90)",
+        ),
         ("- just\n- a list\n", 1, "top level must be a mapping"),
         (VALID + "dedupe:\n  window_hour: 48\n", 13, "unknown key 'window_hour' in dedupe"),
         (VALID + "dedupe:\n  title_threshold: 1.5\n", 13, "dedupe.title_threshold: Input should"),

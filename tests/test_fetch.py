@@ -218,6 +218,8 @@ def _raw_deflate(data: bytes) -> bytes:
         ("identity", FEED),
         ("br", FEED),  # an encoding never asked for, on a plain body
         ("GZIP, ", gzip.compress(FEED)),
+        ("gzip, gzip", gzip.compress(gzip.compress(FEED))),  # two codings, undone in reverse
+        ("br", gzip.compress(FEED)),  # mislabelled: the gzip bytes tell
     ],
 )
 def test_bodies_are_decoded_like_a_browser(feed_server, label, body):
@@ -294,3 +296,10 @@ def test_a_local_feed_may_redirect_locally(feed_server):
         feed_server.redirect("/old", feed_server.url("/new").replace("127.0.0.1", "localhost"))
     )
     assert result.status is FetchStatus.OK and result.body == FEED
+
+
+def test_a_validator_that_cannot_be_sent_back_is_not_kept(feed_server):
+    url = feed_server.add("/f", FEED, headers={"ETag": '"a\x01b"', "Last-Modified": "x" * 2000})
+    result = fetch(url)
+    assert result.status is FetchStatus.OK
+    assert (result.etag, result.last_modified) == (None, None)
