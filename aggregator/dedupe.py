@@ -367,6 +367,15 @@ class EntryFeatures:
         )
 
 
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held at the ends of the calendar rather than overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
+
+
 def _window_clusterer(
     store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
 ) -> tuple[Clusterer, dict[int, StoredEntry]]:
@@ -375,7 +384,8 @@ def _window_clusterer(
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
     loaded = {}
-    for member in store.entries_published_between(around - 2 * window, around + window):
+    start, end = _shifted(around, -2 * window), _shifted(around, window)
+    for member in store.entries_published_between(start, end):
         if before is None or (member.match_order or 0) < before:
             clusterer.add(make(member.id, member.entry), member.story_id)
             loaded[member.id] = member

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import nh3
@@ -15,6 +15,7 @@ from aggregator.models import Entry, RawEntry
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
 TRACKING_PREFIXES = ("utm_", "mc_")
 FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 EXCERPT_CHARS = 280
 
 ALLOWED_TAGS = frozenset(
@@ -184,6 +185,12 @@ def _stable_guid(raw: RawEntry, link: str) -> str:
     return f"sha256:{digest[:32]}"
 
 
+def _plausible(moment: datetime | None) -> datetime | None:
+    """A date a news item can have: none before 1970 (year 1 or 103 is a broken feed, and
+    such dates overflow when shifted to a time zone)."""
+    return moment if moment and moment >= EARLIEST else None
+
+
 def normalize_entry(
     raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
 ) -> Entry | None:
@@ -196,10 +203,12 @@ def normalize_entry(
     content = sanitize_html(raw.content)
     text = plain_text(content or summary)
     title = clean_title(raw.title) or excerpt(text, 80) or url
-    published = raw.published or raw.updated or now
+    published = _plausible(raw.published) or _plausible(raw.updated) or now
     if published > now + FUTURE_TOLERANCE:
         published = now
-    updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
+    updated = _plausible(raw.updated)
+    if updated and updated > now + FUTURE_TOLERANCE:
+        updated = None
     return Entry(
         source=source,
         guid=_stable_guid(raw, url),

@@ -106,6 +106,8 @@ def test_future_date_is_clamped():
     assert entry.published == NOW
     near = NOW + timedelta(hours=5)
     assert normalize_entry(raw(published=near), "K", "en", NOW).published == near
+    ancient = datetime(1, 1, 1, tzinfo=UTC)  # a broken feed's year 1: no date at all
+    assert normalize_entry(raw(published=ancient, updated=ancient), "K", "en", NOW).published == NOW
 
 
 def test_language_entry_then_feed_then_source():
