@@ -56,6 +56,12 @@ def failure_text(stage: str, exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _reason(exc: BaseException) -> str:
+    """An unforeseen exception as a short reason for skipping one entry."""
+    said = next(iter(str(exc).strip().splitlines()), "")
+    return f"{type(exc).__name__}: {said}"[:120]
+
+
 @dataclass(frozen=True)
 class Cleaned:
     """What a worker made of one body: the kept entries, and what it dropped and why."""
@@ -84,7 +90,7 @@ def entries_from_body(
             skipped[str(exc)] += 1
             continue
         except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
-            skipped[f"{type(exc).__name__}: {exc}"[:120]] += 1
+            skipped[_reason(exc)] += 1
             continue
         if keep_entry(entry, include, exclude):
             entries.append(entry)
@@ -140,7 +146,7 @@ def _store_result(
                 try:
                     new = store.upsert_entry(entry, now)
                 except Exception as exc:  # SQLite undoes just this statement; the rest stay
-                    reason = f"not stored: {type(exc).__name__}: {exc}"[:120]
+                    reason = f"not stored: {_reason(exc)}"
                     report.skipped[reason] = report.skipped.get(reason, 0) + 1
                     continue
                 if new is not None:
