@@ -6,7 +6,7 @@ import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -61,6 +61,12 @@ class Site(_Strict):
     publish_at: str = "06:00"
     feed_items: int = Field(200, ge=1, le=5000)
     status_dir: str | None = None  # status.html/json elsewhere than the public output folder
+    feed_url: HttpUrl | None = None  # where output/ is served (default: link); self links
+
+    def published_url(self, name: str) -> str:
+        """The public URL of an output file, for feeds' self links and JSON Feed's feed_url."""
+        base = self.feed_url or self.link
+        return urljoin(base if base.endswith("/") else base + "/", name)
 
     @field_validator("timezone")
     @classmethod

@@ -40,6 +40,7 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
                 entry=chosen.entry,
                 source_name=source.name,
                 source_home=source.homepage,
+                source_feed=source.url,
                 category=source.category,
                 also=tuple(also.values()),
             )

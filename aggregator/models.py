@@ -107,6 +107,7 @@ class Story:
     source_home: str | None
     category: str
     also: tuple[Mention, ...] = ()
+    source_feed: str | None = None  # the outlet's own feed URL, for RSS <source url>
 
 
 class Outcome(StrEnum):

@@ -180,10 +180,17 @@ def test_feeds_build_from_an_entry_with_control_characters():
 def test_feed_metadata_and_item_source(workspace, sources):
     run_once(workspace)
     rss_text = (workspace.output / "feed.xml").read_text(encoding="utf-8")
-    assert '<source url="https://www.khaama.com/">Khaama Press</source>' in rss_text
+    khaama = next(s["url"] for s in sources if s["name"] == "Khaama Press")
+    assert f'<source url="{khaama}">Khaama Press</source>' in rss_text  # the outlet's feed
+    assert '<atom:link href="https://www.aopnews.com/feed.xml" rel="self"' in rss_text
     assert '<guid isPermaLink="false">tag:www.aopnews.com,2026-11-28:story/' in rss_text
     atom = feedparser.parse(str(workspace.output / "atom.xml"))
-    assert atom.feed.title == "Test Digest"
+    assert atom.feed.title == "Test Digest" and atom.feed.author == "Test Digest"
+    assert {
+        "rel": "self",
+        "type": "application/atom+xml",
+        "href": "https://www.aopnews.com/atom.xml",
+    } in atom.feed.links
     first = atom.entries[0]
     assert first.author == first.source.title
     assert "Source: <a href=" in first.content[0].value

@@ -21,6 +21,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.filters["isotime"] = lambda moment: moment.isoformat(timespec="seconds")
 
 
 def group_by_category(stories: list[Story], config: Config) -> list[tuple[str, list[Story]]]:

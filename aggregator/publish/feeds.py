@@ -35,14 +35,24 @@ def _updated(stories: list[Story], now: datetime) -> datetime:
     return max((s.entry.updated or s.entry.published for s in stories), default=now)
 
 
-def _generator(site: Site, stories: list[Story], now: datetime) -> FeedGenerator:
-    fg = FeedGenerator()
-    fg.id(site.link)
+def _channel(fg: FeedGenerator, site: Site, name: str, kind: str) -> None:
+    """What every feed carries: title, links (a self link to where it is served), language,
+    generator and a feed-level author, so that no Atom entry is without one."""
     fg.title(site.title)
-    fg.subtitle(site.description)
     fg.link(href=site.link, rel="alternate")
+    fg.link(href=site.published_url(name), rel="self", type=kind)
     fg.language(site.language)
     fg.generator(GENERATOR, version=__version__)
+    fg.author(name=site.title, uri=site.link)
+
+
+def _generator(
+    site: Site, stories: list[Story], now: datetime, name: str, kind: str
+) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(site.link)
+    fg.subtitle(site.description)
+    _channel(fg, site, name, kind)
     fg.updated(_updated(stories, now))
     fg.lastBuildDate(_updated(stories, now))
     for story in stories:
@@ -55,21 +65,23 @@ def _generator(site: Site, stories: list[Story], now: datetime) -> FeedGenerator
         fe.published(entry.published)
         fe.updated(entry.updated or entry.published)
         fe.author(name=story.source_name)
-        fe.source(url=story.source_home or entry.url, title=story.source_name)
+        fe.source(url=story.source_feed or story.source_home or entry.url, title=story.source_name)
         fe.category(term=story.category)
-        fe.summary(entry.summary_html or escape(entry.excerpt), type="html")
+        summary = entry.summary_html or escape(entry.excerpt)
+        if summary.strip():
+            fe.summary(summary, type="html")
         fe.content(item_html(story), type="html")
     return fg
 
 
 def rss_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
     """RSS 2.0, newest first, with `content:encoded` and a `<source>` naming the outlet."""
-    return _generator(site, stories, now).rss_str(pretty=True)
+    return _generator(site, stories, now, "feed.xml", "application/rss+xml").rss_str(pretty=True)
 
 
 def atom_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
     """Atom 1.0, newest first, with the outlet as author and `<source>`."""
-    return _generator(site, stories, now).atom_str(pretty=True)
+    return _generator(site, stories, now, "atom.xml", "application/atom+xml").atom_str(pretty=True)
 
 
 def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
@@ -95,6 +107,7 @@ def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
         "version": "https://jsonfeed.org/version/1.1",
         "title": site.title,
         "home_page_url": site.link,
+        "feed_url": site.published_url("feed.json"),
         "description": site.description,
         "language": site.language,
         "items": items,
@@ -107,11 +120,9 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
     host = urlsplit(site.link).hostname or "aggregator.invalid"
     fg = FeedGenerator()
     fg.id(f"tag:{host},2026:digest")
-    fg.title(f"{site.title}: daily editions")
     fg.subtitle(site.description)
-    fg.link(href=site.link, rel="alternate")
-    fg.language(site.language)
-    fg.generator(GENERATOR, version=__version__)
+    _channel(fg, site, "digest.xml", "application/atom+xml")
+    fg.title(f"{site.title}: daily editions")
     fg.updated(max(due.values(), default=datetime(2026, 1, 1, tzinfo=UTC)))
     for edition in sorted(editions, key=lambda e: e.day, reverse=True):
         items = "\n".join(
