@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from aggregator.config import Config
 from aggregator.dedupe import representative
 from aggregator.models import Mention, StoredEntry, Story
+from aggregator.normalize import strip_bidi
 from aggregator.store import Store
 
 
@@ -32,13 +33,13 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
         for member in sorted(group, key=lambda m: (m.entry.published, m.id)):
             name = member.entry.source
             if name != source.name and name not in also:
-                also[name] = Mention(name, member.entry.url)
+                also[name] = Mention(strip_bidi(name), member.entry.url)
         stories.append(
             Story(
                 id=story_id,
                 first_seen=chosen.story_first_seen,
                 entry=chosen.entry,
-                source_name=source.name,
+                source_name=strip_bidi(source.name),
                 source_home=source.homepage,
                 source_feed=source.url,
                 category=source.category,

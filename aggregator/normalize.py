@@ -41,6 +41,13 @@ DROP_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "form", "svg", "math"}
 )
 _SPACE = re.compile(r"\s+")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_TAG = re.compile(r"<[A-Za-z/!?]")
+_BLOCK = re.compile(
+    r"<(?:br|/?(?:p|div|li|ul|ol|dl|dd|dt|h[1-6]|tr|td|th|table|blockquote|pre|figure|"
+    r"figcaption|section|article|header|footer|aside|hr))\b",
+    re.IGNORECASE,
+)
 _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
@@ -122,16 +129,28 @@ def collapse(text: str) -> str:
     return xml_safe(_SPACE.sub(" ", text).strip())
 
 
+def strip_bidi(text: str) -> str:
+    """Drop bidi embedding, override and isolate controls: a feed's stray U+202E can turn a
+    whole line of our page around. (Marks such as U+200F stay: Persian text uses them.)"""
+    return _BIDI.sub("", text)
+
+
 def plain_text(fragment: str) -> str:
-    """Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed."""
-    stripped = nh3.clean(fragment, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+    """Text of an HTML fragment: tags stripped (with the text of script, style and the like),
+    block boundaries kept as spaces, entities decoded, whitespace collapsed."""
+    spaced = _BLOCK.sub(r" \g<0>", fragment)
+    stripped = nh3.clean(spaced, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
     return collapse(html.unescape(stripped))
 
 
 def clean_title(title: str) -> str:
-    """A title as plain text, even when a feed double-escapes entities or embeds tags."""
-    text = plain_text(title) if "<" in title else collapse(html.unescape(title))
-    return collapse(html.unescape(text)) if "&" in text else text
+    """A title as plain text: markup stripped and entities decoded exactly once, and never
+    decoded into something that reads as a tag (a feed that escaped `<img onerror=…>` meant
+    it as text, and a reader that renders titles as HTML must not get markup from us)."""
+    if _TAG.search(title):
+        title = nh3.clean(title, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+    decoded = html.unescape(title)
+    return collapse(strip_bidi(title if _TAG.search(decoded) else decoded))
 
 
 def sanitize_html(fragment: str) -> str:
@@ -220,7 +239,7 @@ def normalize_entry(
         published=published,
         updated=updated,
         language=(raw.language or feed_language or language).split("-")[0].lower(),
-        author=collapse(raw.author) if raw.author else None,
+        author=collapse(strip_bidi(raw.author)) if raw.author else None,
         categories=tuple(collapse(c) for c in raw.categories if c.strip()),
         links=outbound_links(f"{summary}\n{content}", url),
     )

@@ -39,8 +39,31 @@ def test_canonical_url(url, expected):
 
 def test_clean_title_decodes_entities_and_collapses_space():
     assert clean_title("  Taliban &amp; UN\n\t talks ") == "Taliban & UN talks"
-    assert clean_title("Double &amp;amp; escaped") == "Double & escaped"
+    assert clean_title("Double &amp;amp; escaped") == "Double &amp; escaped"  # once only
     assert clean_title("<b>Bold</b> title") == "Bold title"
+    assert clean_title("Kabul &#8211; Herat") == "Kabul – Herat"
+
+
+@pytest.mark.parametrize(
+    ("parsed", "title"),
+    [
+        ("&lt;img src=x onerror=alert(1)&gt;", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("<img src=x onerror=alert(1)>Kabul", "Kabul"),
+        ("\u202eKabul\u202c news \u2067کابل\u2069", "Kabul news کابل"),
+        ("Zero\u200cwidth and \u200fmarks stay", "Zero\u200cwidth and \u200fmarks stay"),
+    ],
+)
+def test_titles_never_become_markup_and_lose_bidi_controls(parsed, title):
+    assert clean_title(parsed) == title
+
+
+def test_excerpts_keep_paragraphs_apart():
+    entry = normalize_entry(
+        raw(summary="<p>The council met in the evening.</p><p>hover text</p><ul><li>one</li><li>"
+            "two</li></ul><script>var x = 1;</script>"),
+        "K", "en", NOW,
+    )  # fmt: skip
+    assert entry.excerpt == "The council met in the evening. hover text one two"
 
 
 @pytest.mark.parametrize(
