@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
 )
 
+from aggregator.languages import language_tag
+
 MIN_REFRESH_MINUTES = 30
 MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
 
@@ -50,13 +52,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _bcp47(value: str) -> str:
+    tag = language_tag(value)
+    if tag is None:
+        raise ValueError(f"must be a language tag such as en, fa or ps, got {value!r}")
+    return tag
+
+
+LanguageTag = Annotated[str, AfterValidator(_bcp47)]
+
+
 class Site(_Strict):
     """The published site: titles, links, time zone of the daily edition."""
 
     title: str = "AOP News - Daily Digest"
     link: HttpUrl = "https://www.aopnews.com/"
     description: str = "Afghan news from AOP News and the outlets it follows, merged daily."
-    language: str = "en"
+    language: LanguageTag = "en"
     timezone: str = "Asia/Kabul"
     publish_at: str = "06:00"
     feed_items: int = Field(200, ge=1, le=5000)
@@ -106,7 +118,7 @@ class Source(_Strict):
     name: str = Field(min_length=1)
     url: HttpUrl
     homepage: HttpUrl | None = None
-    language: str = "en"
+    language: LanguageTag = "en"
     category: str = "News"
     own: bool = False
     priority: int = 0

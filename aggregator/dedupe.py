@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe, Source
+from aggregator.languages import primary
 from aggregator.matchtext import Boilerplate, canonical, is_number, number_value, stem, tokens
 from aggregator.models import Entry, StoredEntry
 from aggregator.places import places_in
@@ -357,7 +358,7 @@ class EntryFeatures:
         return features(
             key,
             entry.url,
-            entry.language,
+            primary(entry.language),
             entry.title,
             entry.excerpt,
             entry.published,

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import nh3
 
+from aggregator.languages import language_tag
 from aggregator.models import Entry, RawEntry
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
@@ -238,7 +239,10 @@ def normalize_entry(
         excerpt=excerpt(plain_text(summary) or text),
         published=published,
         updated=updated,
-        language=(raw.language or feed_language or language).split("-")[0].lower(),
+        language=language_tag(raw.language)
+        or language_tag(feed_language)
+        or language_tag(language)
+        or "en",
         author=collapse(strip_bidi(raw.author)) if raw.author else None,
         categories=tuple(collapse(c) for c in raw.categories if c.strip()),
         links=outbound_links(f"{summary}\n{content}", url),

@@ -135,7 +135,9 @@ def test_future_date_is_clamped():
 
 def test_language_entry_then_feed_then_source():
     assert normalize_entry(raw(language="ps"), "K", "fa", NOW, "en-US").language == "ps"
-    assert normalize_entry(raw(), "K", "fa", NOW, "en-US").language == "en"
+    assert normalize_entry(raw(), "K", "fa", NOW, "en-US").language == "en-US"
+    assert normalize_entry(raw(language="en_us"), "K", "fa", NOW).language == "en-US"
+    assert normalize_entry(raw(language="not a tag"), "K", "fa", NOW, "EN").language == "en"
     assert normalize_entry(raw(), "K", "fa", NOW).language == "fa"
 
 
@@ -212,3 +214,15 @@ def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
     assert (problem is None) == is_http_url(text)
     if problem is None:
         assert canonical_url(text).startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [("en_US", "en-US"), ("en-us", "en-US"), ("EN", "en"), ("fa-af", "fa-AF"),
+     ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419"), ("Persian", "fa"), ("", None),
+     ("english language", None), ("e", None), ("en--US", None), ("1234", None)],
+)  # fmt: skip
+def test_language_tags_are_bcp47(value, tag):
+    from aggregator.languages import language_tag
+
+    assert language_tag(value) == tag

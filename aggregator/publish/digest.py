@@ -11,9 +11,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from aggregator.config import Config
 from aggregator.edition import Edition
+from aggregator.languages import is_rtl
 from aggregator.models import Story
-
-RTL_LANGUAGES = frozenset({"ar", "fa", "ps", "ur", "ckb", "he", "ug", "prs", "pbu"})
 
 environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -54,7 +53,7 @@ def _page(config: Config, title: str, sections: list[Section], now: datetime, ro
         sections=sections,
         generated=now.astimezone(config.site.zone),
         zone=config.site.zone,
-        rtl=RTL_LANGUAGES,
+        rtl=is_rtl,
         root=root,
     )
     return page.encode("utf-8")
