@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from aggregator.config import Config
 from aggregator.dedupe import representative
 from aggregator.models import Mention, StoredEntry, Story
-from aggregator.normalize import strip_bidi
+from aggregator.normalize import canonical_url, strip_bidi
 from aggregator.store import Store
 
 
@@ -40,8 +40,8 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
                 first_seen=chosen.story_first_seen,
                 entry=chosen.entry,
                 source_name=strip_bidi(source.name),
-                source_home=source.homepage,
-                source_feed=source.url,
+                source_home=canonical_url(source.homepage) if source.homepage else None,
+                source_feed=canonical_url(source.url),
                 category=source.category,
                 also=tuple(also.values()),
             )

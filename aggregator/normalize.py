@@ -6,7 +6,7 @@ import hashlib
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
 
@@ -79,7 +79,7 @@ def _canonical_once(url: str) -> str:
     except ValueError:
         return text
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
+    host = _ascii_host((parts.hostname or "").rstrip("."))
     if ":" in host:
         host = f"[{host}]"
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
@@ -89,10 +89,39 @@ def _canonical_once(url: str) -> str:
         for pair in parts.query.split("&")
         if pair.strip() and not _is_tracking(pair.split("=", 1)[0].lower())
     ]
-    path = parts.path or "/"
+    path = _percent(parts.path, _PATH_SAFE) or "/"
     if not host and path.startswith("//"):
         path = "/" + path.lstrip("/")  # "//x" without a host would read back as host x
-    return urlunsplit((scheme, host, path, "&".join(kept), "")).strip()
+    query = _percent("&".join(kept), _QUERY_SAFE)
+    return urlunsplit((scheme, host, path, query, "")).strip()
+
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
+
+
+def _percent(text: str, safe: str) -> str:
+    """IRI to URI for a path or query: UTF-8 percent-encoding of what a URI cannot carry, a
+    stray % encoded, escapes in upper case; an already encoded URL comes back unchanged."""
+    if text.isascii() and "%" not in text and not _UNSAFE.search(text):
+        return text
+    encoded = quote(_STRAY_PERCENT.sub("%25", text), safe=safe)
+    return _ESCAPE.sub(lambda m: m[0].upper(), encoded)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%?]")
+
+
+def _ascii_host(host: str) -> str:
+    """A host name as ASCII: IDNA (punycode) for international names."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return quote(host, safe="-._~")  # not a name IDNA accepts: percent-encoded as a reg-name
 
 
 def _is_tracking(name: str) -> bool:
