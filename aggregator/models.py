@@ -41,6 +41,21 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class Media:
+    """A file an entry carries: an enclosure (a podcast's audio), a media:content, a thumbnail."""
+
+    url: str
+    type: str | None = None  # MIME type
+    length: int | None = None  # bytes
+    medium: str | None = None  # "image", "audio", "video"
+    role: str = "enclosure"  # "enclosure", "content" or "thumbnail"
+
+    @property
+    def is_image(self) -> bool:
+        return self.medium == "image" or (self.type or "").startswith("image/")
+
+
+@dataclass(frozen=True)
 class RawEntry:
     """One feed entry as feedparser gave it, before any cleaning."""
 
@@ -54,6 +69,7 @@ class RawEntry:
     published: datetime | None = None
     updated: datetime | None = None
     language: str | None = None
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class Entry:
     author: str | None = None
     categories: tuple[str, ...] = ()
     links: tuple[str, ...] = ()  # canonical http(s) links in the content, for link-out matching
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True)

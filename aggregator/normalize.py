@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
 
 from aggregator.languages import language_tag
-from aggregator.models import Entry, RawEntry
+from aggregator.models import Entry, Media, RawEntry
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
 TRACKING_PREFIXES = ("utm_", "mc_")
@@ -225,6 +226,16 @@ def outbound_links(fragment: str, own_url: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def clean_media(media: tuple[Media, ...]) -> tuple[Media, ...]:
+    """The entry's files with http(s) URLs, made canonical, each once."""
+    kept: dict[str, Media] = {}
+    for item in media:
+        if link_problem(item.url) is None:
+            url = canonical_url(item.url)
+            kept.setdefault(url, replace(item, url=url, type=(item.type or "").strip() or None))
+    return tuple(kept.values())
+
+
 def _stable_guid(raw: RawEntry, link: str) -> str:
     if raw.guid:
         return raw.guid.strip()
@@ -243,11 +254,14 @@ def _plausible(moment: datetime | None) -> datetime | None:
 def normalize_entry(
     raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
 ) -> Entry | None:
-    """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish."""
-    problem = link_problem(raw.link)
-    if problem:
-        raise SkipEntry(problem)
-    url = canonical_url(raw.link or "")
+    """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish (its link,
+    else a permalink guid, else its first enclosure)."""
+    media = clean_media(raw.media)
+    candidates = [raw.link, raw.guid, *(m.url for m in media)]
+    link = next((c for c in candidates if c and link_problem(c) is None), None)
+    if link is None:
+        raise SkipEntry(link_problem(raw.link) or "no link")
+    url = canonical_url(link)
     summary = sanitize_html(raw.summary)
     content = sanitize_html(raw.content)
     text = plain_text(content or summary)
@@ -275,6 +289,7 @@ def normalize_entry(
         author=collapse(strip_bidi(raw.author)) if raw.author else None,
         categories=tuple(collapse(c) for c in raw.categories if c.strip()),
         links=outbound_links(f"{summary}\n{content}", url),
+        media=media,
     )
 
 

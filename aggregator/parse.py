@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.models import ParsedFeed, RawEntry
+from aggregator.models import Media, ParsedFeed, RawEntry
 
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
@@ -43,6 +43,31 @@ def _content(entry: Any) -> str:
     return chosen.get("value") or ""
 
 
+def _length(value: object) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
+
+
+def _media(entry: Any) -> tuple[Media, ...]:
+    """Enclosures, media:content and media:thumbnail, in that order, without repeats."""
+    found: dict[str, Media] = {}
+    for item in entry.get("enclosures") or []:
+        url = item.get("href") or item.get("url")
+        if url and url not in found:
+            found[url] = Media(url, item.get("type") or None, _length(item.get("length")))
+    for item in entry.get("media_content") or []:
+        url = item.get("url")
+        if url and url not in found:
+            medium = item.get("medium") or None
+            size = _length(item.get("filesize") or item.get("fileSize"))
+            found[url] = Media(url, item.get("type") or None, size, medium, "content")
+    for item in entry.get("media_thumbnail") or []:
+        url = item.get("url")
+        if url and url not in found:
+            found[url] = Media(url, None, None, "image", "thumbnail")
+    return tuple(found.values())
+
+
 def _raw_entry(entry: Any) -> RawEntry:
     link = entry.get("feedburner_origlink") or entry.get("link")
     title_detail = entry.get("title_detail") or {}
@@ -57,6 +82,7 @@ def _raw_entry(entry: Any) -> RawEntry:
         published=_utc(entry.get("published_parsed")),
         updated=_utc(dict.get(entry, "updated_parsed")),
         language=title_detail.get("language") or None,
+        media=_media(entry),
     )
 
 

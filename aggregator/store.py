@@ -6,10 +6,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aggregator.models import Entry, RunReport, SourceState, StoredEntry
+from aggregator.models import Entry, Media, RunReport, SourceState, StoredEntry
 
 MIGRATIONS: list[str] = [
     """
@@ -92,6 +93,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX stories_first_seen ON stories(first_seen)
     """,
     """
+    ALTER TABLE entries ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE entries ADD COLUMN last_seen TEXT;
     UPDATE entries SET last_seen = first_seen;
     CREATE INDEX entries_last_seen ON entries(last_seen);
@@ -318,20 +320,21 @@ class Store:
             ts(entry.updated) if entry.updated else None,
             entry.language,
             json.dumps(entry.links),
+            json.dumps([asdict(m) for m in entry.media], ensure_ascii=False),
             ts(now),
         )
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
             "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ?, "
-            "last_seen = ? WHERE source = ? AND guid = ?",
+            "media = ?, last_seen = ? WHERE source = ? AND guid = ?",
             (*values, entry.source, entry.guid),
         )
         if cursor.rowcount:
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
-            "categories, updated, language, links, last_seen, source, guid, published, "
-            "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "categories, updated, language, links, media, last_seen, source, guid, published, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
         return cursor.lastrowid
@@ -583,6 +586,7 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         author=row["author"],
         categories=tuple(json.loads(row["categories"])),
         links=tuple(json.loads(row["links"])),
+        media=tuple(Media(**m) for m in json.loads(row["media"])),
     )
     return StoredEntry(
         id=row["id"],

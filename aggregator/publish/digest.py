@@ -13,6 +13,7 @@ from aggregator.config import Config
 from aggregator.edition import Edition
 from aggregator.languages import is_rtl
 from aggregator.models import Story
+from aggregator.publish.media import image
 
 environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -54,6 +55,7 @@ def _page(config: Config, title: str, sections: list[Section], now: datetime, ro
         generated=now.astimezone(config.site.zone),
         zone=config.site.zone,
         rtl=is_rtl,
+        image=image,
         root=root,
     )
     return page.encode("utf-8")

@@ -13,6 +13,7 @@ from aggregator import __version__
 from aggregator.config import Site
 from aggregator.edition import Edition
 from aggregator.models import Story
+from aggregator.publish.media import best_enclosure, enclosures, image, mime_type
 
 GENERATOR = "aggregator"
 
@@ -71,6 +72,9 @@ def _generator(
         if summary.strip():
             fe.summary(summary, type="html")
         fe.content(item_html(story), type="html")
+        chosen = best_enclosure(entry.media)
+        if chosen:  # RSS carries one enclosure; feedgen writes it as Atom's rel="enclosure" too
+            fe.enclosure(chosen.url, str(chosen.length or 0), mime_type(chosen))
     return fg
 
 
@@ -102,6 +106,16 @@ def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
         }
         if entry.updated:
             item["date_modified"] = entry.updated.isoformat()
+        picture = image(entry.media)
+        if picture:
+            item["image"] = picture.url
+        attachments = [
+            {"url": m.url, "mime_type": mime_type(m)}
+            | ({"size_in_bytes": m.length} if m.length else {})
+            for m in enclosures(entry.media)
+        ]
+        if attachments:
+            item["attachments"] = attachments
         items.append(item)
     document = {
         "version": "https://jsonfeed.org/version/1.1",
