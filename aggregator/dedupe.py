@@ -65,6 +65,7 @@ class Features:
 
     key: int
     url: str
+    source: str
     language: str
     published: float  # POSIX seconds
     title: frozenset[str]
@@ -87,6 +88,7 @@ def features(
     links: Iterable[str],
     boilerplate: Boilerplate,
     lede_words: int = 40,
+    source: str = "",
 ) -> Features:
     """Fold an entry's title and lede into the word sets, numbers and places used to match it."""
     clean_title = boilerplate.title(title)
@@ -97,6 +99,7 @@ def features(
     return Features(
         key=key,
         url=url,
+        source=source,
         language=language,
         published=published.timestamp(),
         title=frozenset(canonical(stem(w)) for w in title_words),
@@ -214,9 +217,14 @@ class Clusterer:
         return None
 
     def compare(
-        self, a: Features, b: Features, totals: tuple[float, float, float] | None = None
+        self,
+        a: Features,
+        b: Features,
+        totals: tuple[float, float, float] | None = None,
+        any_age: bool = False,
     ) -> Comparison:
-        """Score a pair and decide whether it is one story."""
+        """Score a pair and decide whether it is one story (`any_age`: however far apart they
+        were published, as for one outlet's items at the same URL)."""
         s = self.settings
         ta = totals or self.totals(a)
         tb = self._indexed_totals(b)
@@ -229,7 +237,7 @@ class Clusterer:
         def verdict(same: bool, reason: str) -> Comparison:
             return Comparison(b.key, title, lede, combined, linked, guard, same, reason)
 
-        if abs(a.published - b.published) > self.window:
+        if not any_age and abs(a.published - b.published) > self.window:
             return verdict(False, f"published more than {s.window_hours} h apart")
         if linked and max(title, lede, combined) >= s.link_threshold:
             return verdict(True, "one links to the other")
@@ -331,8 +339,11 @@ class Clusterer:
 
     def match(self, f: Features) -> tuple[str | None, Comparison | None]:
         """The story an entry belongs to (None: a new story) and the comparison that decided."""
-        if f.url in self.by_url:
-            return self.story_of(self.by_url[f.url]), None
+        holder = self.by_url.get(f.url)
+        if holder is not None and self.items[holder].features.source != f.source:
+            return self.story_of(holder), None  # another outlet's entry at this URL
+        # within one outlet a shared link is no evidence (every item may link the home page):
+        # the text decides
         best = next(iter(self.compare_all(f)), None)
         if best is None or not best.same:
             return None, best
@@ -365,6 +376,7 @@ class EntryFeatures:
             entry.links,
             self.boilerplate,
             self.lede_words,
+            entry.source,
         )
 
 
@@ -410,19 +422,35 @@ class StoryAssigner:
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         """Attach a new entry to its story, or start one; True if it started a story."""
         f = self.features(entry_id, entry)
-        story = self.store.story_for_url(entry.url)
+        story = self.store.story_for_url(entry.url, other_than=entry.source)
         reason = "same URL" if story else None
+        if story is None:
+            story, reason = self._same_outlet_same_text(f, entry)
         if story is None:
             story, comparison = self.clusterer.match(f)
             reason = describe(comparison) if story and comparison else None
         started = story is None
         if story is None:
-            story = story_id(self.site_link, entry.url, now)
-            self.store.add_story(story, entry.url, now)
+            key = entry.url
+            if self.store.story_key_taken(key):  # this outlet used the URL for another story
+                key = f"{entry.url}#{entry.source}/{entry.guid}"
+            story = story_id(self.site_link, key, now)
+            self.store.add_story(story, key, now)
         self.order += 1
         self.store.attach(entry_id, story, reason, self.order)
         self.clusterer.add(f, story)
         return started
+
+    def _same_outlet_same_text(self, f: Features, entry: Entry) -> tuple[str | None, str | None]:
+        """The story of an earlier item of this outlet at the same URL whose text agrees,
+        however old: a re-post under a new guid. Items that merely share a link stay apart."""
+        for other in self.store.entries_at_url(entry.url, entry.source):
+            comparison = self.clusterer.compare(
+                f, self.features(other.id, other.entry), any_age=True
+            )
+            if comparison.same:
+                return other.story_id, f"same URL and {describe(comparison)}"
+        return None, None
 
 
 @dataclass(frozen=True)

@@ -339,16 +339,30 @@ class Store:
         )
         return cursor.lastrowid
 
-    def story_for_url(self, url: str) -> str | None:
-        """The story of any entry with this canonical URL, however old, or the story first
-        published under it (its entry may since have moved to another URL)."""
+    def story_for_url(self, url: str, other_than: str | None = None) -> str | None:
+        """The story of any entry with this canonical URL, however old, from any source but
+        `other_than` (within one source a shared link is no evidence of one story)."""
         row = self.conn.execute(
-            "SELECT story_id FROM entries WHERE url = ? AND story_id IS NOT NULL LIMIT 1", (url,)
+            "SELECT story_id FROM entries WHERE url = ? AND source IS NOT ? "
+            "AND story_id IS NOT NULL LIMIT 1",
+            (url, other_than),
         ).fetchone()
-        if row is None:
-            row = self.conn.execute("SELECT id AS story_id FROM stories WHERE url = ?", (url,))
-            row = row.fetchone()
         return row["story_id"] if row else None
+
+    def entries_at_url(self, url: str, source: str, limit: int = 20) -> list[StoredEntry]:
+        """One source's clustered entries at this URL, newest first."""
+        rows = self.conn.execute(
+            "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
+            "JOIN stories s ON s.id = e.story_id WHERE e.url = ? AND e.source = ? "
+            "ORDER BY e.id DESC LIMIT ?",
+            (url, source, limit),
+        ).fetchall()
+        return [_stored_entry(row) for row in rows]
+
+    def story_key_taken(self, key: str) -> bool:
+        """Whether a story was already started under this key (its first URL)."""
+        row = self.conn.execute("SELECT 1 FROM stories WHERE url = ?", (key,)).fetchone()
+        return row is not None
 
     def add_story(self, story_id: str, url: str, first_seen: datetime) -> None:
         self.conn.execute(

@@ -159,25 +159,35 @@ def test_forty_forced_runs_against_a_refusing_source_all_exit_0(workspace, feed_
     assert state.next_check - state.last_fetch <= MAX_WAIT
 
 
-def test_an_old_url_back_under_another_guid_joins_its_first_story(workspace, feed_server):
-    def serve(guid: str, link: str, title: str) -> None:
-        item = {"title": title, "link": link, "guid": guid, "date": DATE}
-        feed_server.add("/f", make_rss("F", [item]))
+def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace, feed_server):
+    def serve(*items: tuple[str, str, str]) -> None:
+        rows = [{"title": t, "link": link, "guid": g, "date": DATE} for g, link, t in items]
+        feed_server.add("/f", make_rss("F", rows))
 
     workspace.write_config([{"name": "F", "url": feed_server.url("/f")}])
+    home = "https://f.example.af/"
+    steps = [
+        [("g1", "https://f.example.af/salang", "Salang tunnel closed by avalanche")],
+        # the outlet renamed the page, then reused the old address for another story
+        [("g1", "https://f.example.af/salang-tunnel", "Salang tunnel closed by avalanche")],
+        [("g2", "https://f.example.af/salang", "Traffic resumes on northern highway")],
+        # the same story under a fresh guid joins; items that all link the home page do not
+        [("g3", "https://f.example.af/salang", "Traffic resumes on northern highway")],
+        [("h1", home, "Wheat prices fall in Herat"), ("h2", home, "New clinic opens in Bamyan"),
+         ("h3", home, "Kunduz teachers receive salaries")],
+    ]  # fmt: skip
     outcomes = []
-    for guid, link, title in [
-        ("g1", "https://f.example.af/salang", "Salang tunnel closed by avalanche"),
-        ("g1", "https://f.example.af/salang-tunnel", "Salang tunnel closed by avalanche"),
-        # the outlet renamed the page, then reused the old address for an update
-        ("g2", "https://f.example.af/salang", "Traffic resumes on northern highway"),
-    ]:
-        serve(guid, link, title)
+    for items in steps:
+        serve(*items)
         outcomes.append(main(workspace.args("run", "--force")))
-    assert outcomes == [0, 0, 0]
+    assert outcomes == [0] * len(steps)
     with Store(workspace.db) as store:
-        stories = store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        story = dict(store.conn.execute("SELECT guid, story_id FROM entries").fetchall())
         unclustered = store.conn.execute(
             "SELECT COUNT(*) FROM entries WHERE story_id IS NULL"
         ).fetchone()[0]
-    assert (stories, unclustered) == (1, 0)
+    assert unclustered == 0
+    assert story["g1"] != story["g2"] == story["g3"]
+    assert len({story["h1"], story["h2"], story["h3"]}) == 3
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert len(rss.entries) == 5
