@@ -70,6 +70,7 @@ class RawEntry:
     updated: datetime | None = None
     language: str | None = None
     media: tuple[Media, ...] = ()
+    date_text: str | None = None  # the feed's date as written, when it could not be read
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class Entry:
     categories: tuple[str, ...] = ()
     links: tuple[str, ...] = ()  # canonical http(s) links in the content, for link-out matching
     media: tuple[Media, ...] = ()
+    dated: bool = True  # False: the feed gave no usable date and `published` is when first seen
+    date_text: str | None = None  # the feed's date as written, when it was not usable
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from aggregator.models import Entry, Media, RawEntry
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
 TRACKING_PREFIXES = ("utm_", "mc_")
 FUTURE_TOLERANCE = timedelta(days=1)
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)  # before the web had news feeds: a broken date
 EXCERPT_CHARS = 280
 
 ALLOWED_TAGS = frozenset(
@@ -245,8 +245,16 @@ def _stable_guid(raw: RawEntry, link: str) -> str:
     return f"sha256:{digest[:32]}"
 
 
+def _date_text(raw: RawEntry) -> str | None:
+    """What the feed wrote as the date, kept for `explain` when it was not usable."""
+    if raw.date_text:
+        return collapse(raw.date_text)[:100]
+    moment = raw.published or raw.updated
+    return f"{moment:%Y-%m-%d %H:%M} UTC (implausible)" if moment else None
+
+
 def _plausible(moment: datetime | None) -> datetime | None:
-    """A date a news item can have: none before 1970 (year 1 or 103 is a broken feed, and
+    """A date a news item can have: none before 1995 (year 1 or 103 is a broken feed, and
     such dates overflow when shifted to a time zone)."""
     return moment if moment and moment >= EARLIEST else None
 
@@ -266,7 +274,8 @@ def normalize_entry(
     content = sanitize_html(raw.content)
     text = plain_text(content or summary)
     title = clean_title(raw.title) or excerpt(text, 80) or url
-    published = _plausible(raw.published) or _plausible(raw.updated) or now
+    dated_as = _plausible(raw.published) or _plausible(raw.updated)
+    published = dated_as or now
     if published > now + FUTURE_TOLERANCE:
         published = now
     updated = _plausible(raw.updated)
@@ -290,6 +299,8 @@ def normalize_entry(
         categories=tuple(collapse(c) for c in raw.categories if c.strip()),
         links=outbound_links(f"{summary}\n{content}", url),
         media=media,
+        dated=dated_as is not None,
+        date_text=None if dated_as else _date_text(raw),
     )
 
 

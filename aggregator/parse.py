@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from aggregator.dates import parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 
 _FEED_LINK = re.compile(
@@ -70,6 +71,9 @@ def _media(entry: Any) -> tuple[Media, ...]:
 
 def _raw_entry(entry: Any) -> RawEntry:
     link = entry.get("feedburner_origlink") or entry.get("link")
+    written = dict.get(entry, "published") or dict.get(entry, "updated")
+    published = _utc(entry.get("published_parsed")) or parse_date(dict.get(entry, "published"))
+    updated = _utc(dict.get(entry, "updated_parsed")) or parse_date(dict.get(entry, "updated"))
     title_detail = entry.get("title_detail") or {}
     return RawEntry(
         guid=entry.get("id") or None,
@@ -79,8 +83,9 @@ def _raw_entry(entry: Any) -> RawEntry:
         content=_content(entry),
         author=entry.get("author") or None,
         categories=tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term")),
-        published=_utc(entry.get("published_parsed")),
-        updated=_utc(dict.get(entry, "updated_parsed")),
+        published=published,
+        updated=updated,
+        date_text=None if published or updated else (written or None),
         language=title_detail.get("language") or None,
         media=_media(entry),
     )

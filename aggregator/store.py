@@ -94,6 +94,8 @@ MIGRATIONS: list[str] = [
     """,
     """
     ALTER TABLE entries ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE entries ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE entries ADD COLUMN date_text TEXT;
     ALTER TABLE entries ADD COLUMN last_seen TEXT;
     UPDATE entries SET last_seen = first_seen;
     CREATE INDEX entries_last_seen ON entries(last_seen);
@@ -321,20 +323,23 @@ class Store:
             entry.language,
             json.dumps(entry.links),
             json.dumps([asdict(m) for m in entry.media], ensure_ascii=False),
+            entry.dated,
+            entry.date_text,
             ts(now),
         )
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
             "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ?, "
-            "media = ?, last_seen = ? WHERE source = ? AND guid = ?",
+            "media = ?, dated = ?, date_text = ?, last_seen = ? WHERE source = ? AND guid = ?",
             (*values, entry.source, entry.guid),
         )
         if cursor.rowcount:
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
-            "categories, updated, language, links, media, last_seen, source, guid, published, "
-            "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "categories, updated, language, links, media, dated, date_text, last_seen, source, "
+            "guid, published, first_seen) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
         return cursor.lastrowid
@@ -601,6 +606,8 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         categories=tuple(json.loads(row["categories"])),
         links=tuple(json.loads(row["links"])),
         media=tuple(Media(**m) for m in json.loads(row["media"])),
+        dated=bool(row["dated"]),
+        date_text=row["date_text"],
     )
     return StoredEntry(
         id=row["id"],

@@ -27,7 +27,12 @@ def explain_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAILED
     entry = found.entry
     print(f"entry {entry.id}: {entry.entry.source}: {entry.entry.title}")
-    print(f"  {entry.entry.url}  published {entry.entry.published:%Y-%m-%d %H:%M} UTC")
+    when = f"{entry.entry.published:%Y-%m-%d %H:%M} UTC"
+    if entry.entry.dated:
+        print(f"  {entry.entry.url}  published {when}")
+    else:
+        written = entry.entry.date_text or "none"
+        print(f"  {entry.entry.url}  first seen {when} (the feed's date was not usable: {written})")
     print(f"story {entry.story_id} ({len(found.members)} entries):")
     for member in found.members:
         mark = "*" if member.id == entry.id else "-"

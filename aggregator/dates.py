@@ -1,0 +1,83 @@
+"""Read the dates feeds write: RFC 822 and ISO 8601 through feedparser, then what it misses
+(Persian and Arabic-Indic digits, month and weekday names in other languages), and dateutil as
+the last resort. Every result is an aware UTC datetime, or None."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from datetime import UTC, datetime
+
+from dateutil import parser as dateutil_parser
+from feedparser.datetimes import _parse_date as feedparser_date
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_MONTHS = {
+    # Portuguese, Spanish, French, German, Italian, Dutch, Turkish: the abbreviations feeds use
+    "jan": "Jan", "janv": "Jan", "janeiro": "Jan", "enero": "Jan", "ene": "Jan", "gen": "Jan",
+    "januar": "Jan", "janvier": "Jan", "gennaio": "Jan", "ocak": "Jan",
+    "fev": "Feb", "fevereiro": "Feb", "feb": "Feb", "febrero": "Feb", "févr": "Feb",
+    "fevr": "Feb", "février": "Feb", "februar": "Feb", "febbraio": "Feb", "şub": "Feb",
+    "mar": "Mar", "março": "Mar", "marzo": "Mar", "mars": "Mar", "mär": "Mar", "märz": "Mar",
+    "mrt": "Mar", "maart": "Mar",
+    "abr": "Apr", "abril": "Apr", "avr": "Apr", "avril": "Apr", "apr": "Apr", "aprile": "Apr",
+    "nis": "Apr",
+    "mai": "May", "maio": "May", "may": "May", "mayo": "May", "mei": "May", "mag": "May",
+    "maggio": "May", "mayıs": "May",
+    "jun": "Jun", "junho": "Jun", "junio": "Jun", "juin": "Jun", "juni": "Jun", "giu": "Jun",
+    "giugno": "Jun", "haz": "Jun",
+    "jul": "Jul", "julho": "Jul", "julio": "Jul", "juil": "Jul", "juillet": "Jul", "juli": "Jul",
+    "lug": "Jul", "luglio": "Jul", "tem": "Jul",
+    "ago": "Aug", "agosto": "Aug", "août": "Aug", "aout": "Aug", "aug": "Aug", "augustus": "Aug",
+    "ağu": "Aug",
+    "set": "Sep", "setembro": "Sep", "sep": "Sep", "sept": "Sep", "septiembre": "Sep",
+    "septembre": "Sep", "settembre": "Sep", "eyl": "Sep",
+    "out": "Oct", "outubro": "Oct", "oct": "Oct", "octubre": "Oct", "octobre": "Oct",
+    "okt": "Oct", "oktober": "Oct", "ott": "Oct", "ottobre": "Oct", "eki": "Oct",
+    "nov": "Nov", "novembro": "Nov", "noviembre": "Nov", "novembre": "Nov", "kas": "Nov",
+    "dez": "Dec", "dezembro": "Dec", "dic": "Dec", "diciembre": "Dec", "déc": "Dec",
+    "dec": "Dec", "décembre": "Dec", "dezember": "Dec", "dicembre": "Dec", "aralık": "Dec",
+    # Gregorian months in Persian and Arabic script
+    "ژانویه": "Jan", "ژانویهٔ": "Jan", "فوریه": "Feb", "مارس": "Mar", "آوریل": "Apr",
+    "مه": "May", "می": "May", "ژوئن": "Jun", "ژوئیه": "Jul", "جولای": "Jul", "اوت": "Aug",
+    "آگوست": "Aug", "سپتامبر": "Sep", "اکتبر": "Oct", "نوامبر": "Nov", "دسامبر": "Dec",
+    "يناير": "Jan", "فبراير": "Feb", "أبريل": "Apr", "ابريل": "Apr", "مايو": "May",
+    "يونيو": "Jun", "يوليو": "Jul", "أغسطس": "Aug", "اغسطس": "Aug", "سبتمبر": "Sep",
+    "أكتوبر": "Oct", "اكتوبر": "Oct", "نوفمبر": "Nov", "ديسمبر": "Dec",
+}  # fmt: skip
+_WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
+_WEEKDAY = re.compile(r"^\s*[^\W\d_]+\.?,\s*", re.UNICODE)  # "Seg," "Lun.," "Mo,": dropped
+
+
+def normalize(text: str) -> str:
+    """ASCII digits, English month names, no weekday: what the RFC 822 reader understands."""
+    text = _WEEKDAY.sub("", text.translate(_DIGITS).strip())
+
+    def month(match: re.Match[str]) -> str:
+        word = match[0].rstrip(".")
+        return _MONTHS.get(word.lower(), match[0])
+
+    return _WORD.sub(month, text)
+
+
+def _utc(parsed: time.struct_time) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A feed's date string as UTC; None when nothing can read it."""
+    if not text or not text.strip() or len(text) > 200:
+        return None
+    normalized = normalize(text)
+    parsed = feedparser_date(normalized)
+    if parsed:
+        return _utc(parsed)
+    try:
+        moment = dateutil_parser.parse(normalized)
+    except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
