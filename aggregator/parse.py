@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
+import html
 import io
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -114,9 +116,93 @@ def feed_ttl(value: object) -> int | None:
     return MAX_TTL_MINUTES if len(digits) > 6 else min(int(digits), MAX_TTL_MINUTES)
 
 
+def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if "json" not in content_type and not head.startswith(b"{"):
+        return None
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if "json" in content_type:
+            raise NotAFeed(f"not a feed: invalid JSON ({type(exc).__name__})") from None
+        return None
+    if not isinstance(document, dict):
+        return None
+    if "jsonfeed.org" not in str(document.get("version", "")) and "json" not in content_type:
+        return None
+    return document
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _json_item(item: dict[str, Any], base: str) -> RawEntry:
+    """One JSON Feed 1.0 or 1.1 item as a RawEntry."""
+    link = _text(item.get("url")) or _text(item.get("external_url"))
+    content = _text(item.get("content_html"))
+    if not content and _text(item.get("content_text")):
+        content = "<p>" + html.escape(_text(item.get("content_text"))) + "</p>"
+    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
+    media = [
+        Media(urljoin(base, _text(a.get("url"))), _text(a.get("mime_type")) or None,
+              _length(a.get("size_in_bytes")))
+        for a in item.get("attachments") or [] if isinstance(a, dict) and _text(a.get("url"))
+    ]  # fmt: skip
+    if _text(item.get("image")):
+        media.append(Media(urljoin(base, _text(item["image"])), None, None, "image", "content"))
+    written = _text(item.get("date_published")) or _text(item.get("date_modified"))
+    published = parse_date(_text(item.get("date_published")))
+    updated = parse_date(_text(item.get("date_modified")))
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    guid = item.get("id")
+    return RawEntry(
+        guid=str(guid).strip() if isinstance(guid, str | int) and str(guid).strip() else None,
+        link=urljoin(base, link) if link else None,
+        title=_text(item.get("title")),
+        summary=html.escape(_text(item.get("summary"))),
+        content=content,
+        author=", ".join(filter(None, names)) or None,
+        categories=tuple(t.strip() for t in tags if isinstance(t, str) and t.strip()),
+        published=published,
+        updated=updated,
+        language=_text(item.get("language")) or None,
+        media=tuple(media),
+        date_text=None if published or updated else (written or None),
+    )
+
+
+def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
+    """A JSON Feed (1.0 or 1.1) read like RSS and Atom."""
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise NotAFeed("not a feed: JSON without a JSON Feed `items` list")
+    entries, unreadable = [], 0
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise TypeError("an item that is not an object")
+            entries.append(_json_item(item, final_url))
+        except Exception:
+            unreadable += 1
+    return ParsedFeed(
+        title=_text(document.get("title")),
+        link=_text(document.get("home_page_url")) or None,
+        language=_text(document.get("language")) or None,
+        entries=entries,
+        unreadable=unreadable,
+    )
+
+
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
-    """Parse a feed body; raise NotAFeed when it holds no entries and no feed at all."""
+    """Parse a feed body (RSS, Atom or JSON Feed); raise NotAFeed when it holds no entries and
+    no feed at all."""
     response_headers = {k.lower(): v for k, v in headers.items()}
+    document = _json_document(body, response_headers.get("content-type", "").lower())
+    if document is not None:
+        return _json_feed(document, final_url)
     response_headers["content-location"] = final_url
     result = feedparser.parse(
         io.BytesIO(body), response_headers=response_headers, resolve_relative_uris=True
