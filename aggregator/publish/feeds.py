@@ -8,6 +8,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from aggregator import __version__
 from aggregator.config import Site
@@ -16,6 +17,7 @@ from aggregator.models import Story
 from aggregator.publish.media import best_enclosure, enclosures, image, mime_type
 
 GENERATOR = "aggregator"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def item_html(story: Story) -> str:
@@ -85,7 +87,26 @@ def rss_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
 
 def atom_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
     """Atom 1.0, newest first, with the outlet as author and `<source>`."""
-    return _generator(site, stories, now, "atom.xml", "application/atom+xml").atom_str(pretty=True)
+    fg = _generator(site, stories, now, "atom.xml", "application/atom+xml")
+    return _restore_link_relations(fg.atom_str(pretty=True), stories)
+
+
+def _restore_link_relations(document: bytes, stories: list[Story]) -> bytes:
+    """Put back the `rel`, `type` and `length` that feedgen 1.0 drops from entry links (its
+    issue #135): each entry's first link is the alternate, the next one its enclosure."""
+    root = etree.fromstring(document)
+    for entry, story in zip(root.iterfind(f"{ATOM}entry"), stories, strict=True):
+        links = entry.findall(f"{ATOM}link")
+        if links:
+            links[0].set("rel", "alternate")
+            links[0].set("type", "text/html")
+        chosen = best_enclosure(story.entry.media)
+        if chosen and len(links) > 1:
+            links[1].set("rel", "enclosure")
+            links[1].set("type", mime_type(chosen))
+            if chosen.length:
+                links[1].set("length", str(chosen.length))
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
