@@ -88,18 +88,23 @@ def rss_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
 def atom_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
     """Atom 1.0, newest first, with the outlet as author and `<source>`."""
     fg = _generator(site, stories, now, "atom.xml", "application/atom+xml")
-    return _restore_link_relations(fg.atom_str(pretty=True), stories)
+    return _complete_entries(fg.atom_str(pretty=True), stories)
 
 
-def _restore_link_relations(document: bytes, stories: list[Story]) -> bytes:
-    """Put back the `rel`, `type` and `length` that feedgen 1.0 drops from entry links (its
-    issue #135): each entry's first link is the alternate, the next one its enclosure."""
-    root = etree.fromstring(document)
+def _complete_entries(document: bytes, stories: list[Story]) -> bytes:
+    """What feedgen 1.0 cannot write in Atom entries: the `rel`, `type` and `length` it drops
+    from links (its issue #135: the first link is the alternate, the next the enclosure), and
+    the `id` and `updated` that a `<source>` should carry."""
+    parser = etree.XMLParser(remove_blank_text=True)
+    root = etree.fromstring(document, parser)
     for entry, story in zip(root.iterfind(f"{ATOM}entry"), stories, strict=True):
+        source = entry.find(f"{ATOM}source")
+        if source is not None:
+            etree.SubElement(source, f"{ATOM}id").text = story.source_feed or story.source_home
+            etree.SubElement(source, f"{ATOM}updated").text = entry.findtext(f"{ATOM}updated")
         links = entry.findall(f"{ATOM}link")
         if links:
             links[0].set("rel", "alternate")
-            links[0].set("type", "text/html")
         chosen = best_enclosure(story.entry.media)
         if chosen and len(links) > 1:
             links[1].set("rel", "enclosure")
