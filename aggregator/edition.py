@@ -8,7 +8,7 @@ edition never changes.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,11 @@ from aggregator.dedupe import representative
 from aggregator.models import Mention, StoredEntry, Story
 from aggregator.normalize import canonical_url, strip_bidi
 from aggregator.store import Store
+
+
+def _uri(url: str) -> str:
+    """An entry URL stored before URLs were kept as URIs, encoded now for publishing."""
+    return url if url.isascii() else canonical_url(url)
 
 
 def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
@@ -33,12 +38,12 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
         for member in sorted(group, key=lambda m: (m.entry.published, m.id)):
             name = member.entry.source
             if name != source.name and name not in also:
-                also[name] = Mention(strip_bidi(name), member.entry.url)
+                also[name] = Mention(strip_bidi(name), _uri(member.entry.url))
         stories.append(
             Story(
                 id=story_id,
                 first_seen=chosen.story_first_seen,
-                entry=chosen.entry,
+                entry=replace(chosen.entry, url=_uri(chosen.entry.url)),
                 source_name=strip_bidi(source.name),
                 source_home=canonical_url(source.homepage) if source.homepage else None,
                 source_feed=canonical_url(source.url),
