@@ -1,7 +1,8 @@
 """The `aggregator` command line: one module per group of commands, one handler per command.
 
 cycle.py: run, fetch, publish · sources.py: check, status · stories.py: explain ·
-maintenance.py: prune, schedule · common.py: paths, lock, database, exit codes.
+maintenance.py: prune, schedule · preview.py: demo, serve · common.py: paths, lock, database,
+exit codes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 
 from aggregator import __version__
-from aggregator.cli import cycle, maintenance, sources, stories
+from aggregator.cli import cycle, maintenance, preview, sources, stories
 from aggregator.cli.common import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_options()
-    for group in (cycle, sources, stories, maintenance):
+    for group in (cycle, sources, stories, maintenance, preview):
         group.add_parsers(commands, common)
     return parser
 
@@ -41,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"{exc}", file=sys.stderr)
-        return EXIT_USAGE
+    config = None
+    if getattr(args, "needs_config", True):
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"{exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         return args.handler(args, config)
     except CommandFailed as exc:

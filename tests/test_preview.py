@@ -1,0 +1,57 @@
+"""`aggregator demo` (the whole product offline, on sample feeds) and `aggregator serve`."""
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import feedparser
+
+from aggregator.cli import main
+
+REPO = Path(__file__).parent.parent
+
+
+def test_demo_runs_the_real_pipeline_offline_into_a_folder(tmp_path, capsys):
+    folder = tmp_path / "demo"
+    assert main(["demo", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "summary: 7 sources ok, 0 failed; 14 new entries; 10 stories published" in out
+    assert f"open {(folder / 'output' / 'index.html').resolve()}" in out
+    output = folder / "output"
+    rss = feedparser.parse(str(output / "feed.xml"))
+    assert not rss.bozo and len(rss.entries) == 10
+    items = json.loads((output / "feed.json").read_text(encoding="utf-8"))["items"]
+    assert {i["language"] for i in items} == {"en", "fa", "ps"}
+    salang = next(i for i in items if i["title"].startswith("Salang pass reopens"))
+    assert "Also reported by" in salang["content_html"]  # three outlets, one story
+    assert (output / "images" / "bamyan.svg").is_file()
+    page = (output / "index.html").read_text(encoding="utf-8")
+    assert "images/bamyan.svg" in page and "(no date in the feed)" in page
+    assert (folder / "feeds.yaml").is_file()  # the demo's configuration, for a look
+
+
+def test_serve_previews_an_output_folder_until_stopped(tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title><p>hello</p>")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "serve", str(tmp_path), "--port", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"serving {tmp_path} at http://127.0.0.1:")
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url + "index.html", timeout=10) as answer:
+            assert b"hello" in answer.read()
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+        server.stdout.close()
+        server.stderr.close()
+
+
+def test_serve_refuses_a_folder_without_a_page(tmp_path, capsys):
+    assert main(["serve", str(tmp_path)]) == 1
+    assert "has no index.html" in capsys.readouterr().err
