@@ -144,7 +144,11 @@ def test_sigkill_during_publish_leaves_complete_files(
 def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
     run_once(workspace)
     page = (workspace.output / "index.html").read_text(encoding="utf-8")
-    assert "<h2>Today so far · Saturday 28 November 2026</h2>" in page
+    assert (
+        '<h2>Today so far · Saturday 28 November 2026 · <bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></h2>'
+        in page
+    )
+    assert "(Kabul time)" in page
     headings = [line for line in page.splitlines() if line.startswith("<h3>")]
     assert headings == ["<h3>AOP News</h3>", "<h3>Afghan media</h3>", "<h3>Dari</h3>"]
     assert (

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from aggregator.calendars import solar_hijri
 from aggregator.config import Config
 from aggregator.edition import Edition
 from aggregator.languages import is_rtl
@@ -37,6 +38,7 @@ def group_by_category(stories: list[Story], config: Config) -> list[tuple[str, l
 @dataclass(frozen=True)
 class Section:
     heading: str
+    hijri: str  # the same day in the Solar Hijri calendar, as Afghan readers date it
     day: date
     count: int
     groups: list[tuple[str, list[Story]]]
@@ -44,7 +46,8 @@ class Section:
 
 def _section(config: Config, heading: str, edition: Edition) -> Section:
     groups = group_by_category(edition.stories, config)
-    return Section(heading, edition.day, len(edition.stories), groups)
+    hijri = solar_hijri(edition.day, config.site.language)
+    return Section(heading, hijri, edition.day, len(edition.stories), groups)
 
 
 def _page(config: Config, title: str, sections: list[Section], now: datetime, root: str) -> bytes:
@@ -55,10 +58,16 @@ def _page(config: Config, title: str, sections: list[Section], now: datetime, ro
         generated=now.astimezone(config.site.zone),
         zone=config.site.zone,
         rtl=is_rtl,
+        zone_label=zone_label(config.site.timezone),
         image=image,
         root=root,
     )
     return page.encode("utf-8")
+
+
+def zone_label(timezone: str) -> str:
+    """How a page names its time zone: "Kabul time", not "Asia/Kabul"."""
+    return f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"
 
 
 def _long_date(day: date) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aggregator.config import Config
 from aggregator.health import SourceHealth
-from aggregator.publish.digest import environment
+from aggregator.publish.digest import environment, zone_label
 
 
 def status_json(rows: list[SourceHealth], now: datetime) -> bytes:
@@ -25,6 +25,7 @@ def status_html(config: Config, rows: list[SourceHealth], now: datetime) -> byte
         rows=ranked,
         generated=now.astimezone(config.site.zone),
         zone=config.site.zone,
+        zone_label=zone_label(config.site.timezone),
         failing=sum(1 for r in rows if r.state != "ok"),
         silent=sum(1 for r in rows if r.silent),
     )
