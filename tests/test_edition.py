@@ -55,8 +55,8 @@ def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
     editions.run(BEFORE_MIDNIGHT)
     page = editions.read("index.html")
     assert (
-        '<h2>Today so far · Friday 27 November 2026 · <bdi lang="fa" dir="rtl">۶ قوس ۱۴۰۵</bdi></h2>'
-        in page
+        "<h2>Today so far · Friday 27 November 2026 · "
+        '<bdi lang="fa" dir="rtl">۶ قوس ۱۴۰۵</bdi></h2>' in page
     )
     assert "UN envoy meets Taliban officials" in section(page, "Today so far")
     assert not (workspace.output / "archive" / "2026-11-27.html").exists()

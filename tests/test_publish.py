@@ -145,8 +145,8 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
     run_once(workspace)
     page = (workspace.output / "index.html").read_text(encoding="utf-8")
     assert (
-        '<h2>Today so far · Saturday 28 November 2026 · <bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></h2>'
-        in page
+        "<h2>Today so far · Saturday 28 November 2026 · "
+        '<bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></h2>' in page
     )
     assert "(Kabul time)" in page
     headings = [line for line in page.splitlines() if line.startswith("<h3>")]
