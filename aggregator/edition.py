@@ -38,7 +38,12 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
         for member in sorted(group, key=lambda m: (m.entry.published, m.id)):
             name = member.entry.source
             if name != source.name and name not in also:
-                also[name] = Mention(strip_bidi(name), _uri(member.entry.url))
+                also[name] = Mention(
+                    strip_bidi(name),
+                    _uri(member.entry.url),
+                    member.entry.title,
+                    member.entry.language,
+                )
         stories.append(
             Story(
                 id=story_id,
@@ -53,6 +58,34 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
         )
     stories.sort(key=lambda s: (s.entry.published, s.id), reverse=True)
     return stories
+
+
+FRONT_CAP = 300  # stories on index.html: under ~300 KB; the rest are in the archive
+TOP_STORIES = 8
+TOP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class FrontPage:
+    """index.html: the stories most outlets carried in the last 24 h, then the latest."""
+
+    top: list[Story]
+    latest: list[Story]  # newest first by publication (undated ones by when first seen)
+    more: int  # stories published in the window that the cap left out
+
+
+def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP) -> FrontPage:
+    """Top stories ranked by how many outlets carried them, then by recency; an undated story
+    never leads. Then the newest stories up to `cap` in all."""
+    stories = _stories(store.latest_story_entries(cap + 1), config)
+    more = max(len(stories) - cap, 0)
+    stories = stories[:cap]
+    since = now - TOP_WINDOW
+    shared = [s for s in stories if s.also and s.entry.dated and s.entry.published >= since]
+    shared.sort(key=lambda s: (len(s.also), s.entry.published), reverse=True)
+    top = shared[:TOP_STORIES]
+    chosen = {s.id for s in top}
+    return FrontPage(top, [s for s in stories if s.id not in chosen], more)
 
 
 def feed_stories(store: Store, config: Config) -> list[Story]:

@@ -114,6 +114,8 @@ class Mention:
 
     source_name: str
     url: str
+    title: str = ""  # the outlet's own headline
+    language: str = ""
 
 
 @dataclass(frozen=True)

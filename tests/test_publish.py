@@ -145,20 +145,21 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
     run_once(workspace)
     page = (workspace.output / "index.html").read_text(encoding="utf-8")
     assert (
-        "<h2>Today so far · Saturday 28 November 2026 · "
-        '<bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></h2>' in page
+        '<p class="edition-date">Saturday 28 November 2026 · '
+        '<bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></p>' in page
     )
     assert "(Kabul time)" in page
     headings = [line for line in page.splitlines() if line.startswith("<h3>")]
     assert headings == ["<h3>AOP News</h3>", "<h3>Afghan media</h3>", "<h3>Dari</h3>"]
     assert (
-        '<h4 dir="auto" lang="fa"><a href="https://tolonews.com/fa/business-190124">'
+        '<article lang="fa" dir="rtl">\n<h4><a href="https://tolonews.com/fa/business-190124">'
         "بازگشايي گذرگاه تورخم براي تجارت</a></h4>"
     ) in page
-    assert '<p class="excerpt" dir="auto" lang="fa">' in page
-    assert '<article lang="fa" dir="rtl">' in page
     # 05:10 UTC is 09:40 in Kabul (UTC+04:30)
     assert '<time datetime="2026-11-28T05:10:00+00:00">28 Nov, 09:40</time>' in page
+    top = page[page.index('<section id="top"') : page.index('<section id="latest"')]
+    assert "Kabul-Kandahar highway reopens" in top  # two outlets carried it
+    assert '<li><bdi>Khaama Press</bdi>: <a href="https://www.khaama.com/' in top
     assert "Afghanistan International: Taliban close girls’ madrasas in Herat" in page
     assert "<script" not in page.lower()
 

@@ -9,7 +9,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 from aggregator.config import Config
-from aggregator.edition import Edition, closed_days, digest_due, edition, feed_stories, local_day
+from aggregator.edition import (
+    Edition,
+    FrontPage,
+    closed_days,
+    digest_due,
+    edition,
+    feed_stories,
+    front_page,
+)
 from aggregator.health import source_health
 from aggregator.models import Story
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
@@ -35,6 +43,16 @@ def _only(edition: Edition, stories: list[Story]) -> Edition:
     """The edition with only those of its stories that are in `stories`."""
     keep = {s.id for s in stories}
     return replace(edition, stories=[s for s in edition.stories if s.id in keep])
+
+
+def _front_only(front: FrontPage, stories: list[Story]) -> FrontPage:
+    """The front page with only those of its stories that are in `stories`."""
+    keep = {s.id for s in stories}
+    return replace(
+        front,
+        top=[s for s in front.top if s.id in keep],
+        latest=[s for s in front.latest if s.id in keep],
+    )
 
 
 def _archived_days(store: Store, folder: Path) -> list[tuple[date, int | None]]:
@@ -70,7 +88,6 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         return data
 
     stories = feed_stories(store, config)
-    today = local_day(now, config.site.zone)
     counts = closed_days(store, config, now)
     editions: dict[date, Edition] = {}  # built only for the pages that need them
     for day in counts:
@@ -88,12 +105,11 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     due = {day: digest_due(day, config) for day in counts}
     days = list(counts)
     sent_days = [day for day in days if due[day] <= now][-DIGEST_EDITIONS:]
-    for day in {*sent_days, *days[-1:]} - editions.keys():
+    for day in set(sent_days) - editions.keys():
         editions[day] = edition(store, config, day)
     sent = [editions[day] for day in sent_days]
-    latest = editions[days[-1]] if days else None
-    now_open = edition(store, config, today)
-    on_index = now_open.stories + (latest.stories if latest else [])
+    front = front_page(store, config, now)
+    on_index = front.top + front.latest
     in_digest = [s for e in sent for s in e.stories]
     health = source_health(store, config, now)
     status_folder = config.status_folder or output
@@ -103,9 +119,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         output / "feed.json": isolated(stories, lambda ss: json_feed_bytes(config.site, ss, now)),
         output / "index.html": isolated(
             on_index,
-            lambda ss: index_html(
-                config, _only(now_open, ss), _only(latest, ss) if latest else None, now
-            ),
+            lambda ss: index_html(config, _front_only(front, ss), now),
         ),
         output / "archive/index.html": archive_index_html(
             config, _archived_days(store, output / "archive")

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from aggregator.calendars import solar_hijri
 from aggregator.config import Config
-from aggregator.edition import Edition
+from aggregator.edition import Edition, FrontPage
 from aggregator.languages import is_rtl
 from aggregator.models import Story
 from aggregator.publish.media import image
@@ -60,6 +60,7 @@ def _page(config: Config, title: str, sections: list[Section], now: datetime, ro
         rtl=is_rtl,
         zone_label=zone_label(config.site.timezone),
         image=image,
+        labels=labels,
         root=root,
     )
     return page.encode("utf-8")
@@ -74,12 +75,43 @@ def _long_date(day: date) -> str:
     return day.strftime("%A %d %B %Y")
 
 
-def index_html(config: Config, today: Edition, latest: Edition | None, now: datetime) -> bytes:
-    """index.html: today's open edition ("Today so far") above the latest closed one."""
-    sections = [_section(config, f"Today so far · {_long_date(today.day)}", today)]
-    if latest is not None:
-        sections.append(_section(config, _long_date(latest.day), latest))
-    return _page(config, config.site.title, sections, now, root="")
+LABELS = {
+    "en": {"also": "Also reported by", "first_seen": "first seen",
+           "undated": "no date in the feed"},
+    "fa": {"also": "همچنین گزارش شده در", "first_seen": "نخستین بار دیده شد",
+           "undated": "بدون تاریخ"},
+    "ps": {"also": "نورو رسنیو هم خپور کړی", "first_seen": "لومړی ځل ولیدل شو",
+           "undated": "بې نېټې"},
+}  # fmt: skip
+
+
+def labels(language: str) -> dict[str, str]:
+    """Interface words in the language of the item they head (English, Dari or Pashto)."""
+    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+
+
+def index_html(config: Config, front: FrontPage, now: datetime) -> bytes:
+    """index.html: the top stories, then the latest by section, newest first."""
+    zone = config.site.zone
+    today = now.astimezone(zone).date()
+    page = environment.get_template("front.html").render(
+        site=config.site,
+        title=config.site.title,
+        heading=_long_date(today),
+        hijri=solar_hijri(today, config.site.language),
+        hijri_of=lambda day: solar_hijri(day, config.site.language),
+        today=today,
+        front=front,
+        groups=group_by_category(front.latest, config),
+        generated=now.astimezone(zone),
+        zone=zone,
+        zone_label=zone_label(config.site.timezone),
+        rtl=is_rtl,
+        image=image,
+        labels=labels,
+        root="",
+    )
+    return page.encode("utf-8")
 
 
 def edition_html(config: Config, edition: Edition, now: datetime) -> bytes:
