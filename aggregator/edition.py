@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.config import Config
 from aggregator.dedupe import representative
+from aggregator.languages import primary
 from aggregator.models import Mention, StoredEntry, Story
 from aggregator.normalize import canonical_url, strip_bidi
 from aggregator.store import Store
@@ -86,6 +87,22 @@ def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP
     top = shared[:TOP_STORIES]
     chosen = {s.id for s in top}
     return FrontPage(top, [s for s in stories if s.id not in chosen], more)
+
+
+def section_feeds(
+    store: Store, config: Config
+) -> tuple[dict[str, list[Story]], dict[str, list[Story]]]:
+    """The newest `site.feed_items` stories of each language (primary subtag) and of each
+    category that feeds.yaml names, for the per-language and per-category feeds."""
+    limit = config.site.feed_items
+    pool = _stories(store.latest_story_entries(limit * 5), config)
+    languages = dict.fromkeys(primary(s.language) for s in config.sources)
+    categories = dict.fromkeys(s.category for s in config.sources)
+    by_language = {
+        code: [s for s in pool if primary(s.entry.language) == code][:limit] for code in languages
+    }
+    by_category = {name: [s for s in pool if s.category == name][:limit] for name in categories}
+    return by_language, by_category
 
 
 def feed_stories(store: Store, config: Config) -> list[Story]:

@@ -10,6 +10,7 @@ _NAMES = {
     "english": "en", "persian": "fa", "farsi": "fa", "dari": "fa", "pashto": "ps",
     "pushto": "ps", "arabic": "ar", "urdu": "ur",
 }  # fmt: skip
+NAMES = {"en": "English", "fa": "دری", "ps": "پښتو", "ar": "العربية", "ur": "اردو"}
 _SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}", re.ASCII)
 
 
@@ -41,6 +42,11 @@ def language_tag(value: str | None) -> str | None:
 def primary(tag: str) -> str:
     """The language of a tag without script or region: what matching compares."""
     return tag.split("-", 1)[0].lower()
+
+
+def name_of(code: str) -> str:
+    """A language's name in itself (Dari and Pashto as their readers write them)."""
+    return NAMES.get(primary(code), code)
 
 
 def is_rtl(tag: str) -> bool:

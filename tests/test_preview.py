@@ -55,3 +55,30 @@ def test_serve_previews_an_output_folder_until_stopped(tmp_path):
 def test_serve_refuses_a_folder_without_a_page(tmp_path, capsys):
     assert main(["serve", str(tmp_path)]) == 1
     assert "has no index.html" in capsys.readouterr().err
+
+
+def test_each_language_has_its_page_and_feeds(tmp_path, capsys):
+    folder = tmp_path / "demo"
+    assert main(["demo", str(folder)]) == 0
+    capsys.readouterr()
+    output = folder / "output"
+    dari = feedparser.parse(str(output / "lang" / "fa.xml"))
+    assert not dari.bozo and dari.feed.language == "fa" and len(dari.entries) == 2
+    assert dari.feed.title == "AOP News - Daily Digest (demo): دری"
+    pashto = json.loads((output / "lang" / "ps.json").read_text(encoding="utf-8"))
+    assert {i["language"] for i in pashto["items"]} == {"ps"} and len(pashto["items"]) == 2
+    assert pashto["feed_url"].endswith("/lang/ps.json")
+    atom = feedparser.parse(str(output / "lang" / "en.atom.xml"))
+    assert not atom.bozo and len(atom.entries) == 6
+    media = feedparser.parse(str(output / "category" / "afghan-media.xml"))
+    assert len(media.entries) == 4
+    page = (output / "fa.html").read_text(encoding="utf-8")
+    assert '<html lang="fa" dir="rtl">' in page
+    assert "شاهراه سالنگ" in page and "Salang pass" not in page
+    index = (output / "index.html").read_text(encoding="utf-8")
+    assert '<a href="fa.html" lang="fa">دری</a>' in index
+    assert 'href="lang/ps.xml">RSS</a>' in index
+    assert (
+        '<link rel="alternate" type="application/rss+xml" '
+        'title="AOP News - Daily Digest (demo): پښتو (RSS)" href="lang/ps.xml">' in index
+    )

@@ -42,7 +42,16 @@ def assert_outputs(output: Path) -> None:
     (the CLI runs on the real clock, and Kabul midnight may pass during a test)."""
     extra = set(published(output)) - set(OUTPUTS)
     assert set(OUTPUTS) <= set(published(output))
-    assert all(name.startswith("archive/20") and name.endswith(".html") for name in extra), extra
+    sections = {"lang/en", "lang/fa", "category/aop-news", "category/afghan-media", "category/dari"}
+    twins = {f"{part}{suffix}" for part in sections for suffix in (".xml", ".atom.xml", ".json")}
+    assert twins | {"en.html", "fa.html"} <= extra  # a family of feeds per language and section
+    rest = extra - twins - {"en.html", "fa.html"}
+    assert all(
+        re.fullmatch(
+            r"archive/20\d\d-\d\d-\d\d\.html|category/c-[0-9a-f]{10}\.(xml|atom\.xml|json)", n
+        )
+        for n in rest
+    ), rest
 
 
 def run_once(workspace, now=NOW):

@@ -17,12 +17,21 @@ from aggregator.edition import (
     edition,
     feed_stories,
     front_page,
+    section_feeds,
 )
 from aggregator.health import source_health
+from aggregator.languages import name_of, primary
 from aggregator.models import Story
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
-from aggregator.publish.digest import archive_index_html, edition_html, index_html
-from aggregator.publish.feeds import atom_bytes, editions_atom, json_feed_bytes, rss_bytes
+from aggregator.publish.digest import Navigation, archive_index_html, edition_html, index_html
+from aggregator.publish.feeds import (
+    FeedInfo,
+    atom_bytes,
+    editions_atom,
+    json_feed_bytes,
+    rss_bytes,
+    slug,
+)
 from aggregator.publish.isolate import render_isolated
 from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
@@ -52,6 +61,16 @@ def _front_only(front: FrontPage, stories: list[Story]) -> FrontPage:
         front,
         top=[s for s in front.top if s.id in keep],
         latest=[s for s in front.latest if s.id in keep],
+    )
+
+
+def _front_language(front: FrontPage, code: str) -> FrontPage:
+    """The front page of one language (primary subtag)."""
+    return replace(
+        front,
+        top=[s for s in front.top if primary(s.entry.language) == code],
+        latest=[s for s in front.latest if primary(s.entry.language) == code],
+        more=0,
     )
 
 
@@ -88,6 +107,17 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         return data
 
     stories = feed_stories(store, config)
+    by_language, by_category = section_feeds(store, config)
+    site = config.site
+    families = [
+        *((name_of(code), FeedInfo.part(site, name_of(code), code, f"lang/{code}"))
+          for code in by_language),
+        *((name, FeedInfo.part(site, name, site.language, f"category/{slug(name)}"))
+          for name in by_category),
+    ]  # fmt: skip
+    parts = [*by_language.values(), *by_category.values()]
+    switch = tuple((code, name_of(code)) for code in by_language) if len(by_language) > 1 else ()
+    nav = Navigation(switch, tuple(families))
     counts = closed_days(store, config, now)
     editions: dict[date, Edition] = {}  # built only for the pages that need them
     for day in counts:
@@ -97,7 +127,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
             write_atomic(
                 page,
                 isolated(
-                    built.stories, lambda ss, e=built: edition_html(config, _only(e, ss), now)
+                    built.stories, lambda ss, e=built: edition_html(config, _only(e, ss), now, nav)
                 ),
             )
             with store.transaction():
@@ -119,7 +149,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         output / "feed.json": isolated(stories, lambda ss: json_feed_bytes(config.site, ss, now)),
         output / "index.html": isolated(
             on_index,
-            lambda ss: index_html(config, _front_only(front, ss), now),
+            lambda ss: index_html(config, _front_only(front, ss), now, nav),
         ),
         output / "archive/index.html": archive_index_html(
             config, _archived_days(store, output / "archive")
@@ -133,6 +163,19 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         status_folder / "status.json": status_json(health, now),
         status_folder / "status.html": status_html(config, health, now),
     }
+    for code in switch and by_language:  # a page per language, linked by the switch
+        mine = _front_language(front, code)
+        rendered[output / f"{code}.html"] = isolated(
+            mine.top + mine.latest,
+            lambda ss, m=mine, c=code: index_html(config, _front_only(m, ss), now, nav, c),
+        )
+    for (_, info), part in zip(families, parts, strict=True):
+        for name, render in (
+            (info.rss, rss_bytes), (info.atom, atom_bytes), (info.json, json_feed_bytes)
+        ):  # fmt: skip
+            rendered[output / name] = isolated(
+                part, lambda ss, r=render, i=info: r(site, ss, now, i)
+            )
     for path, data in rendered.items():
         write_atomic(path, data)
     report.stories = len(stories)

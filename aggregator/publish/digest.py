@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -50,8 +51,27 @@ def _section(config: Config, heading: str, edition: Edition) -> Section:
     return Section(heading, hijri, edition.day, len(edition.stories), groups)
 
 
-def _page(config: Config, title: str, sections: list[Section], now: datetime, root: str) -> bytes:
+@dataclass(frozen=True)
+class Navigation:
+    """What every page links besides its stories: the per-language pages and the feeds of each
+    language and section."""
+
+    switch: tuple[tuple[str, str], ...] = ()  # (code, name) of each language page
+    families: tuple[tuple[str, Any], ...] = ()  # (label, FeedInfo) of each feed family
+
+
+def _page(
+    config: Config,
+    title: str,
+    sections: list[Section],
+    now: datetime,
+    root: str,
+    nav: Navigation = Navigation(),  # noqa: B008
+) -> bytes:
     page = environment.get_template("digest.html").render(
+        switch=nav.switch,
+        families=nav.families,
+        page_language=None,
         site=config.site,
         title=title,
         sections=sections,
@@ -90,11 +110,20 @@ def labels(language: str) -> dict[str, str]:
     return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
 
 
-def index_html(config: Config, front: FrontPage, now: datetime) -> bytes:
-    """index.html: the top stories, then the latest by section, newest first."""
+def index_html(
+    config: Config,
+    front: FrontPage,
+    now: datetime,
+    nav: Navigation = Navigation(),  # noqa: B008
+    language: str | None = None,
+) -> bytes:
+    """index.html (or a language's page): the top stories, then the latest by section."""
     zone = config.site.zone
     today = now.astimezone(zone).date()
     page = environment.get_template("front.html").render(
+        switch=nav.switch,
+        families=nav.families,
+        page_language=language,
         site=config.site,
         title=config.site.title,
         heading=_long_date(today),
@@ -114,10 +143,16 @@ def index_html(config: Config, front: FrontPage, now: datetime) -> bytes:
     return page.encode("utf-8")
 
 
-def edition_html(config: Config, edition: Edition, now: datetime) -> bytes:
+def edition_html(
+    config: Config,
+    edition: Edition,
+    now: datetime,
+    nav: Navigation = Navigation(),  # noqa: B008
+) -> bytes:
     """archive/YYYY-MM-DD.html: one closed edition, written once."""
     title = f"{config.site.title}: {_long_date(edition.day)}"
-    return _page(config, title, [_section(config, _long_date(edition.day), edition)], now, "../")
+    section = _section(config, _long_date(edition.day), edition)
+    return _page(config, title, [section], now, "../", nav)
 
 
 MONTHS_AFTER = 31  # a longer archive index is grouped under month headings

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html import escape
 from urllib.parse import urlsplit
@@ -14,6 +17,7 @@ from aggregator import __version__
 from aggregator.config import Site
 from aggregator.edition import Edition
 from aggregator.models import Story
+from aggregator.normalize import xml_safe
 from aggregator.publish.media import best_enclosure, enclosures, image, mime_type
 
 GENERATOR = "aggregator"
@@ -38,24 +42,46 @@ def _updated(stories: list[Story], now: datetime) -> datetime:
     return max((s.entry.updated or s.entry.published for s in stories), default=now)
 
 
-def _channel(fg: FeedGenerator, site: Site, name: str, kind: str) -> None:
+@dataclass(frozen=True)
+class FeedInfo:
+    """One family of feeds (RSS, Atom and JSON twins): the merged feed, or one language's or one
+    category's, with the file names they are published under."""
+
+    title: str
+    language: str
+    rss: str = "feed.xml"
+    atom: str = "atom.xml"
+    json: str = "feed.json"
+
+    @classmethod
+    def part(cls, site: Site, label: str, language: str, path: str) -> FeedInfo:
+        """The feeds of one language or category: `path`.xml, `path`.atom.xml, `path`.json."""
+        title = xml_safe(f"{site.title}: {label}")  # an editor's category may hold anything
+        return cls(title, language, f"{path}.xml", f"{path}.atom.xml", f"{path}.json")
+
+
+def _info(site: Site, info: FeedInfo | None) -> FeedInfo:
+    return info or FeedInfo(site.title, site.language)
+
+
+def _channel(fg: FeedGenerator, site: Site, info: FeedInfo, name: str, kind: str) -> None:
     """What every feed carries: title, links (a self link to where it is served), language,
     generator and a feed-level author, so that no Atom entry is without one."""
-    fg.title(site.title)
+    fg.title(info.title)
     fg.link(href=site.link, rel="alternate")
     fg.link(href=site.published_url(name), rel="self", type=kind)
-    fg.language(site.language)
+    fg.language(info.language)
     fg.generator(GENERATOR, version=__version__)
     fg.author(name=site.title, uri=site.link)
 
 
 def _generator(
-    site: Site, stories: list[Story], now: datetime, name: str, kind: str
+    site: Site, stories: list[Story], now: datetime, info: FeedInfo, name: str, kind: str
 ) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.id(site.link)
+    fg.id(site.link if info.rss == "feed.xml" else site.published_url(info.rss))
     fg.subtitle(site.description)
-    _channel(fg, site, name, kind)
+    _channel(fg, site, info, name, kind)
     fg.updated(_updated(stories, now))
     fg.lastBuildDate(_updated(stories, now))
     for story in stories:
@@ -80,14 +106,22 @@ def _generator(
     return fg
 
 
-def rss_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+def rss_bytes(
+    site: Site, stories: list[Story], now: datetime, info: FeedInfo | None = None
+) -> bytes:
     """RSS 2.0, newest first, with `content:encoded` and a `<source>` naming the outlet."""
-    return _generator(site, stories, now, "feed.xml", "application/rss+xml").rss_str(pretty=True)
+    info = _info(site, info)
+    return _generator(site, stories, now, info, info.rss, "application/rss+xml").rss_str(
+        pretty=True
+    )
 
 
-def atom_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+def atom_bytes(
+    site: Site, stories: list[Story], now: datetime, info: FeedInfo | None = None
+) -> bytes:
     """Atom 1.0, newest first, with the outlet as author and `<source>`."""
-    fg = _generator(site, stories, now, "atom.xml", "application/atom+xml")
+    info = _info(site, info)
+    fg = _generator(site, stories, now, info, info.atom, "application/atom+xml")
     return _complete_entries(fg.atom_str(pretty=True), stories)
 
 
@@ -114,7 +148,9 @@ def _complete_entries(document: bytes, stories: list[Story]) -> bytes:
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
-def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
+def json_feed_bytes(
+    site: Site, stories: list[Story], now: datetime, info: FeedInfo | None = None
+) -> bytes:
     """JSON Feed 1.1 with the same items and ids as the XML feeds."""
     items = []
     for story in stories:
@@ -145,11 +181,11 @@ def json_feed_bytes(site: Site, stories: list[Story], now: datetime) -> bytes:
         items.append(item)
     document = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": site.title,
+        "title": _info(site, info).title,
         "home_page_url": site.link,
-        "feed_url": site.published_url("feed.json"),
+        "feed_url": site.published_url(_info(site, info).json),
         "description": site.description,
-        "language": site.language,
+        "language": _info(site, info).language,
         "items": items,
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
@@ -161,7 +197,7 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
     fg = FeedGenerator()
     fg.id(f"tag:{host},2026:digest")
     fg.subtitle(site.description)
-    _channel(fg, site, "digest.xml", "application/atom+xml")
+    _channel(fg, site, _info(site, None), "digest.xml", "application/atom+xml")
     fg.title(f"{site.title}: daily editions")
     fg.updated(max(due.values(), default=datetime(2026, 1, 1, tzinfo=UTC)))
     for edition in sorted(editions, key=lambda e: e.day, reverse=True):
@@ -178,3 +214,12 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
         fe.updated(due[edition.day])
         fe.content(f"<ul>\n{items}\n</ul>", type="html")
     return fg.atom_str(pretty=True)
+
+
+def slug(text: str) -> str:
+    """A file name for a category: ASCII words joined by hyphens; a name with no ASCII words
+    (Dari, Pashto) gets a short stable hash instead."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    if words:
+        return "-".join(words)
+    return "c-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
