@@ -10,6 +10,7 @@ from aggregator.config import Config
 from aggregator.store import Store
 
 SILENT_AFTER = timedelta(days=14)
+STRIP_DAYS = 14  # the status page's picture of each source: new entries a day
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class SourceHealth:
     moved_to: str | None
     config_line: int | None
     skipped: str | None = None  # "2 entries skipped: link has an invalid port"
+    config_url: str | None = None  # the URL in feeds.yaml (the old one when the feed moved)
+    daily: tuple[int, ...] = ()  # new entries on each of the last STRIP_DAYS days, oldest first
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -41,7 +44,8 @@ class SourceHealth:
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     """A moment in the site's time zone, as editors read every other time."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})" if moment else "never"
+    place = zone.key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{moment.astimezone(zone):%d %b %Y, %H:%M} {place} time" if moment else "never"
 
 
 def source_health(store: Store, config: Config, now: datetime) -> list[SourceHealth]:
@@ -50,6 +54,9 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
     states = {s.name: s for s in store.source_states()}
     recent = store.entries_since(now - timedelta(days=7))
     newest = store.last_new_entry()
+    first_day = (now - timedelta(days=STRIP_DAYS - 1)).date()
+    days = [(first_day + timedelta(days=n)).isoformat() for n in range(STRIP_DAYS)]
+    per_day = store.daily_counts(datetime.combine(first_day, datetime.min.time(), now.tzinfo))
     rows = []
     for source in config.sources:
         state = states.get(source.name)
@@ -101,6 +108,8 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
                 moved_to=state.url if state.moved else None,
                 config_line=config.line_of(source.name, "url"),
                 skipped=state.last_skipped,
+                config_url=source.url,
+                daily=tuple(per_day.get(source.name, {}).get(day, 0) for day in days),
             )
         )
     return rows

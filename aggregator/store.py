@@ -300,6 +300,18 @@ class Store:
         ).fetchall()
         return {row[0]: row[1] for row in rows}
 
+    def daily_counts(self, since: datetime) -> dict[str, dict[str, int]]:
+        """New entries per source per UTC day (YYYY-MM-DD) since `since`."""
+        rows = self.conn.execute(
+            "SELECT source, substr(first_seen, 1, 10), COUNT(*) FROM entries "
+            "WHERE first_seen >= ? GROUP BY source, substr(first_seen, 1, 10)",
+            (ts(since),),
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for source, day, count in rows:
+            counts.setdefault(source, {})[day] = count
+        return counts
+
     def last_new_entry(self) -> dict[str, datetime]:
         """When each source last gave a new entry."""
         rows = self.conn.execute(

@@ -201,14 +201,28 @@ def test_status_outputs(workspace, feed_server, capsys):
     assert rows["Feed"]["state"] == "ok" and rows["Feed"]["silent"] is True
     assert rows["Feed"]["entries_7d"] == 0 and rows["Feed"]["failures"] == 0
     assert rows["Broken"]["state"] == "failing" and rows["Broken"]["failures"] == 2
-    assert rows["Broken"]["state_text"] == "failing since 2026-11-28 10:30 (Asia/Kabul)"
+    assert rows["Broken"]["state_text"] == "failing since 28 Nov 2026, 10:30 Kabul time"
     assert rows["Gone"]["state"] == "disabled" and rows["Gone"]["next_check"] is None
     page = (workspace.output / "status.html").read_text()
     assert page.index("Gone") < page.index("Broken") < page.index(">Feed<")
     assert "silent" in page and "HTTP 500 Internal Server Error" in page
     assert main(["status", "--config", str(workspace.config), "--db", str(workspace.db)]) == 0
     table = capsys.readouterr().out  # on the real clock: only what does not depend on it
-    assert "failing since 2026-11-28 10:30 (Asia/Kabul)" in table and "HTTP 500 Internal" in table
+    assert "failing since 28 Nov 2026, 10:30 Kabul time" in table and "HTTP 500 Internal" in table
     assert "disabled: HTTP 410 Gone" in table
     db = sqlite3.connect(workspace.db)
     assert db.execute("SELECT disabled IS NOT NULL FROM sources WHERE name = 'Gone'").fetchone()[0]
+
+
+def test_status_page_draws_each_sources_last_two_weeks(workspace, feed_server):
+    from aggregator.publish.status import strip_svg
+
+    runner = Runner(workspace, [feed(feed_server, "/f")])
+    runner(NOW)
+    page = (workspace.output / "status.html").read_text(encoding="utf-8")
+    assert (
+        "<title>new entries a day, oldest first: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3" in page
+    )
+    assert "<main>" in page and 'class="scroll"' in page
+    svg = str(strip_svg((0, 2, 4)))
+    assert svg.count("<rect ") == 3 and 'height="12"' in svg and 'height="24"' in svg
