@@ -75,6 +75,7 @@ def test_each_language_has_its_page_and_feeds(tmp_path, capsys):
     page = (output / "fa.html").read_text(encoding="utf-8")
     assert '<html lang="fa" dir="rtl">' in page
     assert "شاهراه سالنگ" in page and "Salang pass" not in page
+    assert '<h2 id="latest-heading">تازه‌ترین خبرها</h2>' in page  # headings in Dari too
     index = (output / "index.html").read_text(encoding="utf-8")
     assert '<a href="fa.html" lang="fa">دری</a>' in index
     assert 'href="lang/ps.xml">RSS</a>' in index

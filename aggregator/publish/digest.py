@@ -97,11 +97,17 @@ def _long_date(day: date) -> str:
 
 LABELS = {
     "en": {"also": "Also reported by", "first_seen": "first seen",
-           "undated": "no date in the feed"},
+           "undated": "no date in the feed", "top": "Top stories",
+           "top_note": "carried by several outlets in the last 24 hours", "latest": "Latest",
+           "none": "No stories yet."},
     "fa": {"also": "همچنین گزارش شده در", "first_seen": "نخستین بار دیده شد",
-           "undated": "بدون تاریخ"},
+           "undated": "بدون تاریخ", "top": "خبرهای مهم",
+           "top_note": "خبرهایی که چند رسانه در ۲۴ ساعت گذشته نشر کرده‌اند",
+           "latest": "تازه‌ترین خبرها", "none": "هنوز خبری نیست."},
     "ps": {"also": "نورو رسنیو هم خپور کړی", "first_seen": "لومړی ځل ولیدل شو",
-           "undated": "بې نېټې"},
+           "undated": "بې نېټې", "top": "مهم خبرونه",
+           "top_note": "هغه خبرونه چې په تېرو ۲۴ ساعتونو کې څو رسنیو خپاره کړي",
+           "latest": "تازه خبرونه", "none": "تر اوسه خبر نشته."},
 }  # fmt: skip
 
 
