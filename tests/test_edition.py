@@ -55,7 +55,7 @@ def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
     editions.run(BEFORE_MIDNIGHT)
     page = editions.read("index.html")
     assert (
-        '<p class="edition-date">Friday 27 November 2026 · '
+        '<p class="edition-date" lang="en" dir="ltr">Friday 27 November 2026 · '
         '<bdi lang="fa" dir="rtl">۶ قوس ۱۴۰۵</bdi></p>' in page
     )
     assert "UN envoy meets Taliban officials" in page
@@ -64,7 +64,7 @@ def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
     editions.add(1, "Kabul traffic plan unveiled at midnight")
     editions.run(AFTER_MIDNIGHT)
     page = editions.read("index.html")
-    assert '<p class="edition-date">Saturday 28 November 2026 · ' in page
+    assert '<p class="edition-date" lang="en" dir="ltr">Saturday 28 November 2026 · ' in page
     assert "Kabul traffic plan unveiled" in page and "UN envoy meets" in page
     archived = editions.read("archive/2026-11-27.html")
     assert "UN envoy meets" in archived and "Kabul traffic plan" not in archived

@@ -154,7 +154,7 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
     run_once(workspace)
     page = (workspace.output / "index.html").read_text(encoding="utf-8")
     assert (
-        '<p class="edition-date">Saturday 28 November 2026 · '
+        '<p class="edition-date" lang="en" dir="ltr">Saturday 28 November 2026 · '
         '<bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></p>' in page
     )
     assert "(Kabul time)" in page
