@@ -68,9 +68,10 @@ def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
     assert "Kabul traffic plan unveiled" in page and "UN envoy meets" in page
     archived = editions.read("archive/2026-11-27.html")
     assert "UN envoy meets" in archived and "Kabul traffic plan" not in archived
-    assert 'href="2026-11-27.html">Friday 27 November 2026</a> (3 stories)' in editions.read(
-        "archive/index.html"
-    )
+    archive = editions.read("archive/index.html")
+    assert 'href="2026-11-27.html">Friday 27 November 2026</a> (3 stories)' in archive
+    assert 'class="bar" aria-hidden="true" style="width: 12.0rem"' in archive  # the busiest day
+    assert "<main>" in archive
 
 
 def test_the_archive_is_written_once_and_never_changed(workspace, feed_server):

@@ -177,5 +177,8 @@ def archive_index_html(config: Config, days: list[tuple[date, int | None]]) -> b
             if not months or months[-1][0] != month:
                 months.append((month, []))
             months[-1][1].append((day, count))
-    page = environment.get_template("archive.html").render(site=config.site, months=months)
+    most = max((count or 0 for _, count in days), default=0)
+    page = environment.get_template("archive.html").render(
+        site=config.site, months=months, most=most, rtl=is_rtl
+    )
     return page.encode("utf-8")
