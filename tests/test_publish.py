@@ -161,7 +161,7 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
     headings = [line for line in page.splitlines() if line.startswith("<h3>")]
     assert headings == ["<h3>AOP News</h3>", "<h3>Afghan media</h3>", "<h3>Dari</h3>"]
     assert (
-        '<article lang="fa" dir="rtl">\n<h4><a href="https://tolonews.com/fa/business-190124">'
+        '<article lang="fa" dir="rtl">\n<h4 class="title"><a href="https://tolonews.com/fa/business-190124">'
         "بازگشايي گذرگاه تورخم براي تجارت</a></h4>"
     ) in page
     # 05:10 UTC is 09:40 in Kabul (UTC+04:30)
