@@ -61,7 +61,10 @@ def normalize(text: str) -> str:
     return _WORD.sub(month, text)
 
 
-def _utc(parsed: time.struct_time) -> datetime | None:
+def from_struct_time(parsed: time.struct_time | None) -> datetime | None:
+    """feedparser's parsed UTC date as an aware datetime; None when absent or out of range."""
+    if not parsed:
+        return None
     try:
         return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     except (OverflowError, ValueError, OSError):
@@ -75,7 +78,7 @@ def parse_date(text: str | None) -> datetime | None:
     normalized = normalize(text)
     parsed = feedparser_date(normalized)
     if parsed:
-        return _utc(parsed)
+        return from_struct_time(parsed)
     try:
         moment = dateutil_parser.parse(normalized)
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):

@@ -44,8 +44,14 @@ class SourceHealth:
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     """A moment in the site's time zone, as editors read every other time."""
-    place = zone.key.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{moment.astimezone(zone):%d %b %Y, %H:%M} {place} time" if moment else "never"
+    return (
+        f"{moment.astimezone(zone):%d %b %Y, %H:%M} {zone_label(zone.key)}" if moment else "never"
+    )
+
+
+def zone_label(timezone: str) -> str:
+    """How editors and readers are told the time zone: "Kabul time", not "Asia/Kabul"."""
+    return f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"
 
 
 def source_health(store: Store, config: Config, now: datetime) -> list[SourceHealth]:

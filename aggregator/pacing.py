@@ -23,7 +23,8 @@ _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?([0-9]+)", re.IGNORECASE | r
 
 
 def seconds(text: str, limit: int = _MAX_WAIT_S) -> int | None:
-    """A count of seconds written in ASCII digits, clamped to [0, limit]; None if it is not one."""
+    """A count (of seconds, or of `<ttl>` minutes) in ASCII digits, clamped to [0, limit];
+    None if it is not one."""
     match = _SECONDS.fullmatch(text)
     if not match:
         return None

@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-import calendar
 import html
 import io
 import json
 import re
-import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.dates import parse_date
+from aggregator.dates import from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
+from aggregator.pacing import seconds
 
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
 )
 MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week
-_TTL = re.compile(r"\s*0*([0-9]+)\s*", re.ASCII)
 _HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
 class NotAFeed(Exception):
     """The body parsed to no entries and is not a feed (an HTML page, an error page, garbage)."""
-
-
-def _utc(parsed: time.struct_time | None) -> datetime | None:
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
 
 
 def _content(entry: Any) -> str:
@@ -74,8 +62,12 @@ def _media(entry: Any) -> tuple[Media, ...]:
 def _raw_entry(entry: Any) -> RawEntry:
     link = entry.get("feedburner_origlink") or entry.get("link")
     written = dict.get(entry, "published") or dict.get(entry, "updated")
-    published = _utc(entry.get("published_parsed")) or parse_date(dict.get(entry, "published"))
-    updated = _utc(dict.get(entry, "updated_parsed")) or parse_date(dict.get(entry, "updated"))
+    published = from_struct_time(entry.get("published_parsed")) or parse_date(
+        dict.get(entry, "published")
+    )
+    updated = from_struct_time(dict.get(entry, "updated_parsed")) or parse_date(
+        dict.get(entry, "updated")
+    )
     title_detail = entry.get("title_detail") or {}
     return RawEntry(
         guid=entry.get("id") or None,
@@ -109,11 +101,7 @@ def advertised_feed(body: bytes, base_url: str) -> str | None:
 
 def feed_ttl(value: object) -> int | None:
     """RSS `<ttl>` minutes in ASCII digits, clamped to a week; None when absent or not a number."""
-    match = _TTL.fullmatch(str(value or ""))
-    if not match:
-        return None
-    digits = match[1]
-    return MAX_TTL_MINUTES if len(digits) > 6 else min(int(digits), MAX_TTL_MINUTES)
+    return seconds(str(value or ""), MAX_TTL_MINUTES)  # the same clamped reading as headers
 
 
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:

@@ -36,11 +36,6 @@ RTL_BLOCKS = """() => [...document.querySelectorAll('article[lang^="fa"], articl
   .filter(e => getComputedStyle(e).direction !== 'rtl').map(e => e.outerHTML.slice(0, 80))"""
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node-modules", type=Path, default=REPO / "node_modules")
@@ -57,7 +52,9 @@ def main() -> int:
         check=True, capture_output=True,
     )  # fmt: skip
     output = work / "demo" / "output"
-    handler = partial(_Quiet, directory=str(output))
+    from aggregator.demo import QuietHandler
+
+    handler = partial(QuietHandler, directory=str(output))
     site = yaml.safe_load((work / "demo" / "feeds.yaml").read_text(encoding="utf-8"))["site"]
     port = urlsplit(site["feed_url"]).port  # where the demo's pictures say they are served
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port or 0), handler)

@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -58,7 +58,7 @@ def serve_command(args: argparse.Namespace, _config: Config | None) -> int:
     if not (folder / "index.html").is_file():
         error(f"{folder} has no index.html: run `aggregator run` (or `aggregator demo`) first")
         return EXIT_FAILED
-    handler = partial(_Quiet, directory=str(folder))
+    handler = partial(demo.QuietHandler, directory=str(folder))
     try:
         server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     except OSError as exc:
@@ -80,8 +80,3 @@ def serve_command(args: argparse.Namespace, _config: Config | None) -> int:
         server.server_close()
     print("stopped", file=sys.stderr)
     return EXIT_OK
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass

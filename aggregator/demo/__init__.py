@@ -199,7 +199,9 @@ def free_port(preferred: int = PREVIEW_PORT) -> int:
         return probe.getsockname()[1]
 
 
-class _Quiet(SimpleHTTPRequestHandler):
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files from a folder without a log line per request."""
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -208,7 +210,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def serving(routes: dict[str, tuple[bytes, str]], folder: Path, port: int):  # noqa: ANN201
     """A loopback server answering `routes` and, for any other path, files under `folder`."""
 
-    class Handler(_Quiet):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             if self.path in routes:
                 body, kind = routes[self.path]

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from aggregator.calendars import solar_hijri
 from aggregator.config import Config
 from aggregator.edition import Edition, FrontPage
+from aggregator.health import zone_label
 from aggregator.languages import is_rtl
 from aggregator.models import Story
 from aggregator.publish.media import image
@@ -60,6 +61,37 @@ class Navigation:
     families: tuple[tuple[str, Any], ...] = ()  # (label, FeedInfo) of each feed family
 
 
+def _render(
+    template: str,
+    config: Config,
+    now: datetime,
+    root: str,
+    nav: Navigation,
+    language: str | None = None,
+    **page: object,
+) -> bytes:
+    """A page on base.html: what every page needs (site, clock, navigation, helpers) and `page`."""
+    zone = config.site.zone
+    return (
+        environment.get_template(template)
+        .render(
+            site=config.site,
+            generated=now.astimezone(zone),
+            zone=zone,
+            zone_label=zone_label(config.site.timezone),
+            switch=nav.switch,
+            families=nav.families,
+            page_language=language,
+            rtl=is_rtl,
+            image=image,
+            labels=labels,
+            root=root,
+            **page,
+        )
+        .encode("utf-8")
+    )
+
+
 def _page(
     config: Config,
     title: str,
@@ -68,27 +100,7 @@ def _page(
     root: str,
     nav: Navigation = Navigation(),  # noqa: B008
 ) -> bytes:
-    page = environment.get_template("digest.html").render(
-        switch=nav.switch,
-        families=nav.families,
-        page_language=None,
-        site=config.site,
-        title=title,
-        sections=sections,
-        generated=now.astimezone(config.site.zone),
-        zone=config.site.zone,
-        rtl=is_rtl,
-        zone_label=zone_label(config.site.timezone),
-        image=image,
-        labels=labels,
-        root=root,
-    )
-    return page.encode("utf-8")
-
-
-def zone_label(timezone: str) -> str:
-    """How a page names its time zone: "Kabul time", not "Asia/Kabul"."""
-    return f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"
+    return _render("digest.html", config, now, root, nav, title=title, sections=sections)
 
 
 def _long_date(day: date) -> str:
@@ -124,13 +136,14 @@ def index_html(
     language: str | None = None,
 ) -> bytes:
     """index.html (or a language's page): the top stories, then the latest by section."""
-    zone = config.site.zone
-    today = now.astimezone(zone).date()
-    page = environment.get_template("front.html").render(
-        switch=nav.switch,
-        families=nav.families,
-        page_language=language,
-        site=config.site,
+    today = now.astimezone(config.site.zone).date()
+    return _render(
+        "front.html",
+        config,
+        now,
+        "",
+        nav,
+        language,
         title=config.site.title,
         heading=_long_date(today),
         hijri=solar_hijri(today, config.site.language),
@@ -138,15 +151,7 @@ def index_html(
         today=today,
         front=front,
         groups=group_by_category(front.latest, config),
-        generated=now.astimezone(zone),
-        zone=zone,
-        zone_label=zone_label(config.site.timezone),
-        rtl=is_rtl,
-        image=image,
-        labels=labels,
-        root="",
     )
-    return page.encode("utf-8")
 
 
 def edition_html(

@@ -9,8 +9,8 @@ from html import escape
 from markupsafe import Markup
 
 from aggregator.config import Config
-from aggregator.health import STRIP_DAYS, SourceHealth
-from aggregator.publish.digest import environment, zone_label
+from aggregator.health import STRIP_DAYS, SourceHealth, zone_label
+from aggregator.publish.digest import environment
 
 
 def status_json(rows: list[SourceHealth], now: datetime) -> bytes:
