@@ -72,15 +72,14 @@ class FrontPage:
 
     top: list[Story]
     latest: list[Story]  # newest first by publication (undated ones by when first seen)
-    more: int  # stories published in the window that the cap left out
+    more: int  # stored stories the cap left off the page (they are in the archive)
 
 
 def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP) -> FrontPage:
     """Top stories ranked by how many outlets carried them, then by recency; an undated story
     never leads. Then the newest stories up to `cap` in all."""
-    stories = _stories(store.latest_story_entries(cap + 1), config)
-    more = max(len(stories) - cap, 0)
-    stories = stories[:cap]
+    stories = _stories(store.latest_story_entries(cap), config)[:cap]
+    more = max(store.story_count() - len(stories), 0)
     since = now - TOP_WINDOW
     shared = [s for s in stories if s.also and s.entry.dated and s.entry.published >= since]
     shared.sort(key=lambda s: (len(s.also), s.entry.published), reverse=True)

@@ -450,6 +450,10 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
+    def story_count(self) -> int:
+        """How many stories the store holds."""
+        return self.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+
     def stories_first_seen_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
         """Members of the stories first seen in [start, end)."""
         rows = self.conn.execute(

@@ -44,12 +44,6 @@ class Editions:
         return (self.workspace.output / name).read_text(encoding="utf-8")
 
 
-def section(page: str, heading: str) -> str:
-    start = page.index(f"<h2>{heading}")
-    end = page.find("<h2>", start + 1)
-    return page[start : end if end > 0 else len(page)]
-
-
 def test_editions_are_cut_at_kabul_midnight(workspace, feed_server):
     editions = Editions(workspace, feed_server)
     editions.run(BEFORE_MIDNIGHT)
@@ -106,3 +100,15 @@ def test_digest_xml_gains_one_entry_per_day_at_publish_time(workspace, feed_serv
         "tag:www.aopnews.com,2026-11-28:edition",
         "tag:www.aopnews.com,2026-11-27:edition",
     ]
+
+
+def test_the_front_page_cap_counts_what_it_leaves_out(workspace, feed_server):
+    from aggregator.edition import front_page
+
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    with Store(workspace.db) as store:
+        stored = store.story_count()
+        front = front_page(store, editions.config, BEFORE_MIDNIGHT, cap=1)
+    assert stored == 3
+    assert len(front.top) + len(front.latest) == 1 and front.more == 2
