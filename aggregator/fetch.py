@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from aggregator.errors import exception_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
@@ -452,8 +453,7 @@ def fetch_one(
             return failed(TOO_SLOW)
         return failed(_describe(exc, options.timeout))
     except Exception as exc:  # whatever a hostile server provokes is this source's error
-        said = next(iter(str(exc).splitlines()), "")[:200]
-        return failed(f"fetch failed: {type(exc).__name__}: {said}")
+        return failed(f"fetch failed: {exception_line(exc, 250)}")
 
 
 def _location(url: str, location: str) -> str:

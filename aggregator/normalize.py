@@ -100,6 +100,7 @@ def _canonical_once(url: str) -> str:
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_UNSAFE = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%?]")
 _ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
 
 
@@ -110,9 +111,6 @@ def _percent(text: str, safe: str) -> str:
         return text
     encoded = quote(_STRAY_PERCENT.sub("%25", text), safe=safe)
     return _ESCAPE.sub(lambda m: m[0].upper(), encoded)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%?]")
 
 
 def _ascii_host(host: str) -> str:

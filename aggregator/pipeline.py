@@ -14,6 +14,7 @@ from pathlib import Path
 from aggregator import __version__, pacing
 from aggregator.config import Config, Source
 from aggregator.dedupe import StoryAssigner
+from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.models import (
     Entry,
@@ -51,15 +52,8 @@ def fetch_options(config: Config) -> FetchOptions:
 
 def failure_text(stage: str, exc: BaseException) -> str:
     """One line for the status page: the stage, the exception type and what it said."""
-    said = next(iter(str(exc).strip().splitlines()), "")
-    text = f"{stage} failed: {type(exc).__name__}" + (f": {said}" if said else "")
-    return text if len(text) <= 300 else text[:299] + "…"
-
-
-def _reason(exc: BaseException) -> str:
-    """An unforeseen exception as a short reason for skipping one entry."""
-    said = next(iter(str(exc).strip().splitlines()), "")
-    return f"{type(exc).__name__}: {said}"[:120]
+    prefix = f"{stage} failed: "
+    return prefix + exception_line(exc, 300 - len(prefix))
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def entries_from_body(
             skipped[str(exc)] += 1
             continue
         except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
-            skipped[_reason(exc)] += 1
+            skipped[exception_line(exc, 120)] += 1
             continue
         if keep_entry(entry, include, exclude):
             entries.append(entry)
@@ -146,7 +140,7 @@ def _store_result(
                 try:
                     new = store.upsert_entry(entry, now)
                 except Exception as exc:  # SQLite undoes just this statement; the rest stay
-                    reason = f"not stored: {_reason(exc)}"
+                    reason = f"not stored: {exception_line(exc, 120)}"
                     report.skipped[reason] = report.skipped.get(reason, 0) + 1
                     continue
                 if new is not None:

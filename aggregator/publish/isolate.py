@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from aggregator.errors import exception_line
+
 T = TypeVar("T")
 
 
@@ -24,8 +26,7 @@ def render_isolated(
         try:
             render([item])
         except Exception as exc:
-            said = next(iter(str(exc).splitlines()), "")[:160]
-            dropped.append(f"{describe(item)}: {type(exc).__name__}: {said}")
+            dropped.append(f"{describe(item)}: {exception_line(exc, 200)}")
         else:
             kept.append(item)
     return render(kept), dropped
