@@ -1,5 +1,6 @@
 """Daily editions cut at Kabul midnight, the immutable archive and digest.xml."""
 
+import re
 from datetime import UTC, datetime
 
 import feedparser
@@ -79,6 +80,32 @@ def test_the_archive_is_written_once_and_never_changed(workspace, feed_server):
     editions.run(DIGEST_TIME)
     assert "UN envoy holds talks with" in editions.read("feed.xml")
     assert page.read_bytes() == before
+
+
+def test_archive_pages_link_the_editions_before_and_after_them(workspace, feed_server):
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    editions.run(AFTER_MIDNIGHT)
+    first = editions.read("archive/2026-11-27.html")
+    assert '<a href="../index.html">Today\'s edition</a>' in first
+    assert 'rel="prev"' not in first and 'rel="next"' not in first
+
+    editions.add(2, "Second day story")
+    editions.run(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    editions.run(datetime(2026, 11, 29, 1, 30, tzinfo=UTC))
+    second = editions.read("archive/2026-11-28.html")
+    assert (
+        '<a rel="prev" href="2026-11-27.html">Previous edition: Friday 27 November 2026</a>'
+        in second
+    )
+    assert '<a href="../index.html">Today\'s edition</a>' in second
+    relinked = editions.read("archive/2026-11-27.html")
+    assert (
+        '<a rel="next" href="2026-11-28.html">Next edition: Saturday 28 November 2026</a>'
+        in relinked
+    )
+    nav = re.compile(r"<!--editions-->.*?<!--/editions-->", re.S)
+    assert nav.sub("", relinked) == nav.sub("", first)  # the edition itself is as it was written
 
 
 def test_digest_xml_gains_one_entry_per_day_at_publish_time(workspace, feed_server):

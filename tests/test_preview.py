@@ -17,11 +17,11 @@ def test_demo_runs_the_real_pipeline_offline_into_a_folder(tmp_path, capsys):
     folder = tmp_path / "demo"
     assert main(["demo", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "summary: 7 sources ok, 0 failed; 14 new entries; 10 stories published" in out
+    assert "summary: 7 sources ok, 0 failed; 13 new entries; 13 stories published" in out
     assert f"open {(folder / 'output' / 'index.html').resolve()}" in out
     output = folder / "output"
     rss = feedparser.parse(str(output / "feed.xml"))
-    assert not rss.bozo and len(rss.entries) == 10
+    assert not rss.bozo and len(rss.entries) == 13
     items = json.loads((output / "feed.json").read_text(encoding="utf-8"))["items"]
     assert {i["language"] for i in items} == {"en", "fa", "ps"}
     salang = next(i for i in items if i["title"].startswith("Salang pass reopens"))
@@ -30,6 +30,11 @@ def test_demo_runs_the_real_pipeline_offline_into_a_folder(tmp_path, capsys):
     page = (output / "index.html").read_text(encoding="utf-8")
     assert "images/bamyan.svg" in page and "(no date in the feed)" in page
     assert (folder / "feeds.yaml").is_file()  # the demo's configuration, for a look
+    yesterday = [p.name for p in (output / "archive").glob("20*.html")]
+    assert len(yesterday) == 1  # the news of a day before, fetched then, as an archived edition
+    archived = (output / "archive" / yesterday[0]).read_text(encoding="utf-8")
+    assert "First snow of the winter falls on Kabul" in archived
+    assert "Salang pass" not in archived
 
 
 def test_serve_previews_an_output_folder_until_stopped(tmp_path):
@@ -63,15 +68,15 @@ def test_each_language_has_its_page_and_feeds(tmp_path, capsys):
     capsys.readouterr()
     output = folder / "output"
     dari = feedparser.parse(str(output / "lang" / "fa.xml"))
-    assert not dari.bozo and dari.feed.language == "fa" and len(dari.entries) == 2
+    assert not dari.bozo and dari.feed.language == "fa" and len(dari.entries) == 3
     assert dari.feed.title == "AOP News - Daily Digest (demo): دری"
     pashto = json.loads((output / "lang" / "ps.json").read_text(encoding="utf-8"))
-    assert {i["language"] for i in pashto["items"]} == {"ps"} and len(pashto["items"]) == 2
+    assert {i["language"] for i in pashto["items"]} == {"ps"} and len(pashto["items"]) == 3
     assert pashto["feed_url"].endswith("/lang/ps.json")
     atom = feedparser.parse(str(output / "lang" / "en.atom.xml"))
-    assert not atom.bozo and len(atom.entries) == 6
+    assert not atom.bozo and len(atom.entries) == 7
     media = feedparser.parse(str(output / "category" / "afghan-media.xml"))
-    assert len(media.entries) == 4
+    assert len(media.entries) == 5
     page = (output / "fa.html").read_text(encoding="utf-8")
     assert '<html lang="fa" dir="rtl">' in page
     assert "شاهراه سالنگ" in page and "Salang pass" not in page

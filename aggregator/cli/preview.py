@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from datetime import timedelta
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -40,9 +41,12 @@ def demo_command(args: argparse.Namespace, _config: Config | None) -> int:
     config_path, base = demo.prepare(folder, port)
     output, db = folder / "output", folder / "aggregator.db"
     now = pipeline.utcnow()
-    routes = demo.sample_feeds(now, f"{base}images/")
+    yesterday = now - timedelta(days=1)
+    routes = demo.sample_feeds(now, f"{base}images/", as_of=yesterday)
     config = load_config(config_path)
     with demo.serving(routes, output, port), exclusive(db, 60), Store(db) as store:
+        pipeline.run(config, store, output, now=yesterday, force=True)  # yesterday's edition
+        routes.update(demo.sample_feeds(now, f"{base}images/"))
         report = pipeline.run(config, store, output, now=now, on_result=print_result, force=True)
     print(summary(report, output))
     if report.publish_error:

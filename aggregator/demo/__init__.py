@@ -146,12 +146,18 @@ KINDS = {
 }
 
 
-def sample_feeds(now: datetime, images: str) -> dict[str, tuple[bytes, str]]:
-    """Each outlet's feed as (body, Content-Type), by path, dated relative to `now`."""
+def sample_feeds(
+    now: datetime, images: str, as_of: datetime | None = None
+) -> dict[str, tuple[bytes, str]]:
+    """Each outlet's feed as (body, Content-Type), by path, dated relative to `now`, as it read
+    at `as_of` (default `now`): without the items published later (undated ones come last)."""
     outlets, items = _sample()
+    as_of = as_of or now
+    fields = [_item_fields(i, now, images) | {"outlet": i["outlet"]} for i in items]
+    shown = [f for f in fields if (f["date"] or now) <= as_of]
     feeds = {}
     for outlet in outlets:
-        mine = [_item_fields(i, now, images) for i in items if i["outlet"] == outlet.slug]
+        mine = [f for f in shown if f["outlet"] == outlet.slug]
         if outlet.format == "atom":
             body = _atom(outlet, mine, now)
         elif outlet.format == "json":

@@ -23,7 +23,13 @@ from aggregator.health import source_health
 from aggregator.languages import name_of, primary
 from aggregator.models import Story
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
-from aggregator.publish.digest import Navigation, archive_index_html, edition_html, index_html
+from aggregator.publish.digest import (
+    Navigation,
+    archive_index_html,
+    edition_html,
+    index_html,
+    relink_edition,
+)
 from aggregator.publish.feeds import (
     FeedInfo,
     atom_bytes,
@@ -92,10 +98,32 @@ def _archived_days(store: Store, folder: Path) -> list[tuple[date, int | None]]:
     return sorted(days.items())
 
 
+def _neighbours(days: list[date], day: date) -> tuple[date | None, date | None]:
+    """The editions archived just before and just after `day` (`days` sorted, holding `day`)."""
+    at = days.index(day)
+    return (days[at - 1] if at else None, days[at + 1] if at + 1 < len(days) else None)
+
+
+def _adjacent(days: list[date], new: list[date]) -> set[date]:
+    """The archived editions next to a newly archived one, whose edition links now change."""
+    return {d for day in new for d in _neighbours(days, day) if d is not None}
+
+
+def _relink_archive(folder: Path, days: list[date], pages: set[date]) -> None:
+    """Point the edition links of already archived `pages` at their new neighbours."""
+    for day in sorted(pages):
+        path = folder / f"{day.isoformat()}.html"
+        text = path.read_text(encoding="utf-8")
+        linked = relink_edition(text, *_neighbours(days, day))
+        if linked != text:
+            write_atomic(path, linked.encode("utf-8"))
+
+
 def publish(config: Config, store: Store, output: Path, now: datetime) -> Published:
     """Write every output file; a story that cannot be rendered is left out and reported.
 
-    Closed editions are archived once: an existing archive/YYYY-MM-DD.html is never rewritten.
+    Closed editions are archived once: an existing archive/YYYY-MM-DD.html is never rendered
+    again; only its previous/next edition links change when an edition next to it is archived.
     """
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output)
@@ -120,18 +148,23 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     nav = Navigation(switch, tuple(families))
     counts = closed_days(store, config, now)
     editions: dict[date, Edition] = {}  # built only for the pages that need them
-    for day in counts:
-        page = output / "archive" / f"{day.isoformat()}.html"
-        if not page.exists():
-            built = editions[day] = edition(store, config, day)
-            write_atomic(
-                page,
-                isolated(
-                    built.stories, lambda ss, e=built: edition_html(config, _only(e, ss), now, nav)
-                ),
-            )
-            with store.transaction():
-                store.record_edition(day, len(built.stories), now)
+    archive = output / "archive"
+    on_disk = {day for day, _ in _archived_days(store, archive)}
+    new_days = [day for day in counts if day not in on_disk]
+    archived = sorted(on_disk | set(new_days))
+    for day in new_days:
+        built = editions[day] = edition(store, config, day)
+        around = _neighbours(archived, day)
+        write_atomic(
+            archive / f"{day.isoformat()}.html",
+            isolated(
+                built.stories,
+                lambda ss, e=built, n=around: edition_html(config, _only(e, ss), now, nav, n),
+            ),
+        )
+        with store.transaction():
+            store.record_edition(day, len(built.stories), now)
+    _relink_archive(archive, archived, on_disk & _adjacent(archived, new_days))
     due = {day: digest_due(day, config) for day in counts}
     days = list(counts)
     sent_days = [day for day in days if due[day] <= now][-DIGEST_EDITIONS:]

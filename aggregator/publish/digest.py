@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from aggregator.calendars import solar_hijri
 from aggregator.config import Config
@@ -92,17 +94,6 @@ def _render(
     )
 
 
-def _page(
-    config: Config,
-    title: str,
-    sections: list[Section],
-    now: datetime,
-    root: str,
-    nav: Navigation = Navigation(),  # noqa: B008
-) -> bytes:
-    return _render("digest.html", config, now, root, nav, title=title, sections=sections)
-
-
 def _long_date(day: date) -> str:
     return day.strftime("%A %d %B %Y")
 
@@ -154,16 +145,39 @@ def index_html(
     )
 
 
+def editions_nav(previous: date | None, following: date | None) -> Markup:
+    """An archive page's links to the editions before and after it, between markers, so that
+    archiving a later edition can rewrite these links and nothing else of the page."""
+    links = environment.get_template("_editions.html").render(
+        previous=previous, following=following, long_date=_long_date
+    )
+    return Markup(f"{_NAV_START}{links}{_NAV_END}")
+
+
+_NAV_START, _NAV_END = "<!--editions-->", "<!--/editions-->"
+_NAV = re.compile(re.escape(_NAV_START) + ".*?" + re.escape(_NAV_END), re.S)
+
+
+def relink_edition(page: str, previous: date | None, following: date | None) -> str:
+    """`page` with its edition links pointing at `previous` and `following` (unchanged when the
+    page has no such links: pages archived before they existed are left as written)."""
+    return _NAV.sub(lambda _: str(editions_nav(previous, following)), page, count=1)
+
+
 def edition_html(
     config: Config,
     edition: Edition,
     now: datetime,
     nav: Navigation = Navigation(),  # noqa: B008
+    neighbours: tuple[date | None, date | None] = (None, None),
 ) -> bytes:
-    """archive/YYYY-MM-DD.html: one closed edition, written once."""
+    """archive/YYYY-MM-DD.html: one closed edition, written once (but for its edition links)."""
     title = f"{config.site.title}: {_long_date(edition.day)}"
     section = _section(config, _long_date(edition.day), edition)
-    return _page(config, title, [section], now, "../", nav)
+    return _render(
+        "digest.html", config, now, "../", nav,
+        title=title, sections=[section], editions=editions_nav(*neighbours),
+    )  # fmt: skip
 
 
 MONTHS_AFTER = 31  # a longer archive index is grouped under month headings
