@@ -158,8 +158,12 @@ def test_digest_groups_by_category_with_rtl_markup(workspace, sources):
         '<bdi lang="fa" dir="rtl">۷ قوس ۱۴۰۵</bdi></p>' in page
     )
     assert "(Kabul time)" in page
-    headings = [line for line in page.splitlines() if line.startswith("<h3>")]
-    assert headings == ["<h3>AOP News</h3>", "<h3>Afghan media</h3>", "<h3>Dari</h3>"]
+    headings = [line for line in page.splitlines() if line.startswith("<h3")]
+    assert headings == [
+        '<h3 dir="auto">AOP News</h3>',
+        '<h3 dir="auto">Afghan media</h3>',
+        '<h3 dir="auto">Dari</h3>',
+    ]
     assert (
         '<article lang="fa" dir="rtl">\n<h4 class="title"><a href="https://tolonews.com/fa/business-190124">'
         "بازگشايي گذرگاه تورخم براي تجارت</a></h4>"
