@@ -1,15 +1,18 @@
-"""Load `feeds.yaml` into validated pydantic models, with errors that name the file and line."""
+"""Load `feeds.yaml` (YAML 1.2, ruamel.yaml) into validated pydantic models; every problem of a
+file is reported at once as `file:line:column: message`, with a suggestion where one is close."""
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 from urllib.parse import urljoin, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,22 +23,58 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from aggregator.languages import language_tag
+from aggregator.languages import language_suggestion, language_tag
+from aggregator.normalize import canonical_url
 
 MIN_REFRESH_MINUTES = 30
 MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
 
 
-class ConfigError(Exception):
-    """A problem in the configuration file, located to a line where possible."""
+@dataclass(frozen=True)
+class Problem:
+    """One problem in the configuration file, where the editor has to look (1-based)."""
 
-    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+    line: int | None
+    column: int | None
+    message: str
+
+    def located(self, path: str) -> str:
+        where = ":".join(str(n) for n in (self.line, self.column) if n)
+        return f"{path}:{where}: {self.message}" if where else f"{path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The problems of a configuration file, each located to a line and column where possible."""
+
+    def __init__(
+        self, path: Path | str, line: int | None, message: str, column: int | None = None
+    ) -> None:
         self.path = str(path)
-        self.line = line
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
+        self.problems = [Problem(line, column, message)]
+        super().__init__()
+
+    @classmethod
+    def of(cls, path: Path | str, problems: Iterable[Problem]) -> ConfigError:
+        listed = sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+        error = cls(path, listed[0].line, listed[0].message, listed[0].column)
+        error.problems = listed
+        return error
+
+    @property
+    def line(self) -> int | None:
+        return self.problems[0].line
+
+    @property
+    def message(self) -> str:
+        return self.problems[0].message
+
+    def __str__(self) -> str:
+        return "\n".join(p.located(self.path) for p in self.problems)
 
 
 def _http_url(value: str) -> str:
@@ -49,17 +88,32 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+def _did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'x'?" for the closest of `choices`, or nothing when none is close."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _bcp47(value: str) -> str:
     tag = language_tag(value)
     if tag is None:
-        raise ValueError(f"must be a language tag such as en, fa or ps, got {value!r}")
+        hint = language_suggestion(value)
+        raise ValueError(
+            f"must be a BCP 47 language tag such as en, fa or ps, got {value!r}"
+            + (f"; did you mean {hint!r}?" if hint else "")
+        )
     return tag
 
 
 LanguageTag = Annotated[str, AfterValidator(_bcp47)]
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 class Site(_Strict):
@@ -86,7 +140,8 @@ class Site(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            hint = _did_you_mean(value, _zones())
+            raise ValueError(f"unknown time zone {value!r}{hint}") from exc
         return value
 
     @field_validator("publish_at")
@@ -201,87 +256,116 @@ class Config(_Strict):
 
 
 KeyPath = tuple[Hashable, ...]
+Position = tuple[int, int]  # line, column (1-based)
 
 
 MAX_VALUES = 200_000  # YAML values after aliases are expanded: far above any real feeds.yaml
 MAX_DEPTH = 50
 
 
-class _Budget:
-    """Counts the values an alias-laden document expands to, and the mappings being built."""
+@dataclass
+class Positions:
+    """Where each key and each value of the document starts, by its path of keys and indexes."""
 
-    def __init__(self) -> None:
-        self.values = 0
-        self.open: set[int] = set()
+    keys: dict[KeyPath, Position]
+    values: dict[KeyPath, Position]
+
+    def key(self, path: KeyPath) -> Position | None:
+        return self.keys.get(path) or self.value(path)
+
+    def value(self, path: KeyPath) -> Position | None:
+        """The position of the value at `path`, or of the nearest value that contains it."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.values:
+                return self.values[path[:end]]
+        return None
 
 
-def _construct(
-    node: yaml.Node,
-    path: KeyPath,
-    lines: dict[KeyPath, int],
-    loader: yaml.SafeLoader,
-    file: Path,
-    budget: _Budget,
-) -> object:
-    """Build plain Python data from a YAML node, recording each key's line.
+def _at(node: Node | CollectionStartEvent) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Builds plain Python data from YAML nodes, recording each key's and value's position.
 
     Aliases are expanded here, so a recursive alias or one that expands past MAX_VALUES
     (a "billion laughs" document) is a ConfigError at its line, found in well under a second."""
-    line = node.start_mark.line + 1
-    budget.values += 1
-    if budget.values > MAX_VALUES:
-        where = lines.get(path[:1], line)  # the top-level key whose value blew up
-        raise ConfigError(file, where, f"YAML aliases expand to more than {MAX_VALUES} values")
-    if len(path) > MAX_DEPTH:
-        raise ConfigError(file, line, f"nested more than {MAX_DEPTH} levels deep")
-    lines.setdefault(path, line)
-    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        return loader.construct_object(node, deep=True)
-    if id(node) in budget.open:
-        where = lines.get(path, line)  # where the alias is used, not where it points
-        raise ConfigError(file, where, "a YAML alias refers to the value that contains it")
-    budget.open.add(id(node))
-    try:
-        if isinstance(node, yaml.SequenceNode):
-            return [
-                _construct(item, path + (i,), lines, loader, file, budget)
-                for i, item in enumerate(node.value)
-            ]
-        out: dict[Hashable, object] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(file, key_line, "a mapping key must be a plain value")
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                raise ConfigError(file, key_line, "a mapping key must be a plain value")
-            if key in out:
-                raise ConfigError(file, key_line, f"duplicate key {key!r}")
-            lines[path + (key,)] = key_line
-            out[key] = _construct(value_node, path + (key,), lines, loader, file, budget)
-        return out
-    finally:
-        budget.open.discard(id(node))
+
+    def __init__(self, yaml: YAML, file: Path) -> None:
+        self.yaml, self.file = yaml, file
+        self.positions = Positions({}, {})
+        self.values = 0
+        self.open: set[int] = set()
+
+    def fail(self, position: Position | None, message: str) -> ConfigError:
+        line, column = position or (None, None)
+        return ConfigError(self.file, line, message, column)
+
+    def build(self, node: Node, path: KeyPath = ()) -> object:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            where = self.positions.keys.get(path[:1]) or _at(node)  # the top-level key
+            raise self.fail(where, f"YAML aliases expand to more than {MAX_VALUES} values")
+        if len(path) > MAX_DEPTH:
+            raise self.fail(_at(node), f"nested more than {MAX_DEPTH} levels deep")
+        self.positions.values.setdefault(path, _at(node))
+        if not isinstance(node, MappingNode | SequenceNode):
+            return self.yaml.constructor.construct_object(node, deep=True)
+        if id(node) in self.open:  # where the alias is used, not where it points
+            message = "a YAML alias refers to the value that contains it"
+            raise self.fail(self.positions.keys.get(path) or _at(node), message)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            out: dict[Hashable, object] = {}
+            for key_node, value_node in node.value:
+                key = (
+                    self.yaml.constructor.construct_object(key_node, deep=True)
+                    if isinstance(key_node, ScalarNode)
+                    else None
+                )
+                if key is None or not isinstance(key, Hashable):
+                    raise self.fail(_at(key_node), "a mapping key must be a plain value")
+                if key in out:
+                    raise self.fail(_at(key_node), f"duplicate key {key!r}")
+                self.positions.keys[path + (key,)] = _at(key_node)
+                out[key] = self.build(value_node, path + (key,))
+            return out
+        finally:
+            self.open.discard(id(node))
 
 
-def _load_yaml(text: str, file: Path) -> tuple[object, dict[KeyPath, int]]:
-    loader = yaml.SafeLoader(text)
-    lines: dict[KeyPath, int] = {}
+def _check_depth(yaml: YAML, text: str, builder: _Builder) -> None:
+    """Refuse deep nesting from the event stream, before the (recursive) composer sees it."""
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise builder.fail(_at(event), f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
+def load_yaml(text: str, file: Path) -> tuple[object, Positions]:
+    """The document as plain data (YAML 1.2: `18:30` and `no` are strings) and its positions."""
+    yaml = YAML(typ="safe", pure=True)
+    builder = _Builder(yaml, file)
     try:
-        node = loader.get_single_node()
+        _check_depth(yaml, text, builder)
+        node = yaml.compose(text)
         if node is None:
             raise ConfigError(file, 1, "the file is empty")
-        return _construct(node, (), lines, loader, file, _Budget()), lines
-    except yaml.MarkedYAMLError as exc:
+        return builder.build(node), builder.positions
+    except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(file, line, f"YAML syntax: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
+        position = (mark.line + 1, mark.column + 1) if mark else None
+        raise builder.fail(position, f"YAML syntax: {exc.problem or exc}") from exc
+    except YAMLError as exc:
         raise ConfigError(file, None, f"YAML: {exc}") from exc
     except RecursionError:
         raise ConfigError(file, None, f"nested more than {MAX_DEPTH} levels deep") from None
-    finally:
-        loader.dispose()
 
 
 def _dotted(loc: KeyPath) -> str:
@@ -291,45 +375,92 @@ def _dotted(loc: KeyPath) -> str:
     return text
 
 
-def _line_for(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_model_in, get_args(annotation))), None)
 
 
-def _first_error(exc: ValidationError, lines: dict[KeyPath, int], file: Path) -> ConfigError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
-        if len(loc) > 1:
-            message += f" in {_dotted(loc[:-1])}"
-    elif err["type"] == "missing":
-        message = f"missing required key {_dotted(loc)!r}"
-    else:
-        message = f"{_dotted(loc)}: {message}"
-    return ConfigError(file, _line_for(loc, lines), message)
+def _model_at(loc: KeyPath) -> type[BaseModel] | None:
+    """The settings model whose keys are allowed at `loc` (Source under sources[i], ...)."""
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _problems(exc: ValidationError, positions: Positions) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+            if len(loc) > 1:
+                message += f" in {_dotted(loc[:-1])}"
+            model = _model_at(loc[:-1])
+            if model is not None:
+                message += _did_you_mean(str(loc[-1]), model.model_fields)
+            position = positions.key(loc)
+        elif err["type"] == "missing":
+            message = f"missing required key {_dotted(loc)!r}"
+            position = positions.value(loc)
+        else:
+            if err["type"] == "literal_error":
+                expected = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+                message += _did_you_mean(str(err.get("input")), expected)
+            message = f"{_dotted(loc)}: {message}"
+            position = positions.value(loc)
+        line, column = position or (None, None)
+        problems.append(Problem(line, column, message))
+    return problems
+
+
+def _duplicates(data: dict[Hashable, object], positions: Positions) -> list[Problem]:
+    """Two sources with one name, or following one feed (compared as canonical URLs)."""
+    problems = []
+    names: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    sources = data.get("sources")
+    for i, source in enumerate(sources if isinstance(sources, list) else []):
+        if not isinstance(source, dict):
+            continue
+        for key, seen, same in (("name", names, str), ("url", urls, canonical_url)):
+            value = source.get(key)
+            if not isinstance(value, str) or not value:
+                continue
+            known = same(value).rstrip("/") if key == "url" else value
+            if known in seen:
+                line, column = positions.value(("sources", i, key)) or (None, None)
+                what = "source name" if key == "name" else "feed URL"
+                first = seen[known]
+                problems.append(
+                    Problem(line, column, f"duplicate {what} {value!r} (first in sources[{first}])")
+                )
+            else:
+                seen[known] = i
+    return problems
 
 
 def parse_config(text: str, file: Path | str = "feeds.yaml") -> Config:
-    """Validate configuration text; raise ConfigError naming `file:line` on the first problem."""
+    """Validate configuration text; raise ConfigError listing every problem, each located."""
     file = Path(file)
-    data, lines = _load_yaml(text, file)
+    data, positions = load_yaml(text, file)
     if not isinstance(data, dict):
-        raise ConfigError(file, 1, "the top level must be a mapping with site, defaults, sources")
+        raise ConfigError(
+            file, 1, "the top level must be a mapping with site, defaults, sources", 1
+        )
+    problems = _duplicates(data, positions)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(exc, lines, file) from None
-    config._lines = lines
-    seen: set[str] = set()
-    for i, source in enumerate(config.sources):
-        if source.name in seen:
-            line = lines.get(("sources", i, "name"))
-            raise ConfigError(file, line, f"duplicate source name {source.name!r}")
-        seen.add(source.name)
+        raise ConfigError.of(file, problems + _problems(exc, positions)) from None
+    if problems:
+        raise ConfigError.of(file, problems)
+    config._lines = {path: line for path, (line, _) in positions.keys.items()}
     return config
 
 

@@ -3,6 +3,7 @@ that story matching and right-to-left layout go by."""
 
 from __future__ import annotations
 
+import difflib
 import re
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "ps", "ur", "ckb", "he", "ug", "prs", "pbu", "sd", "yi"})
@@ -37,6 +38,13 @@ def language_tag(value: str | None) -> str | None:
         else:
             out.append(part.lower())
     return "-".join(out)
+
+
+def language_suggestion(value: str) -> str | None:
+    """The tag an editor probably meant by a misspelt language name or code ("pashtu" -> ps)."""
+    text = value.strip().lower()
+    close = difflib.get_close_matches(text, [*_NAMES, *NAMES], n=1, cutoff=0.7)
+    return (_NAMES.get(close[0]) or close[0]) if close else None
 
 
 def primary(tag: str) -> str:

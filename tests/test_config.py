@@ -50,55 +50,71 @@ def test_valid_config_and_defaults():
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "message"),
+    ("text", "where", "message"),
     [
-        (VALID.replace("    own: true", "    onw: true"), 9, "unknown key 'onw' in sources[0]"),
+        (
+            VALID.replace("    own: true", "    onw: true"),
+            "9:5",
+            "unknown key 'onw' in sources[0]; did you mean 'own'?",
+        ),
         (
             VALID.replace("timeout: 20", "timeout: soon"),
-            5,
+            "5:12",
             "defaults.timeout: Input should be a valid number",
         ),
         (
             VALID.replace('    url: "https://www.khaama.com/feed/"\n', ""),
-            10,
+            "10:5",
             "missing required key 'sources[1].url'",
         ),
         (
             VALID.replace("https://www.khaama.com/feed/", "ftp://khaama.com/feed"),
-            11,
+            "11:10",
             "must be an http or https URL",
         ),
-        (VALID.replace('"Khaama Press"', '"AOP News"'), 10, "duplicate source name 'AOP News'"),
+        (
+            VALID.replace('"Khaama Press"', '"AOP News"'),
+            "10:11",
+            "duplicate source name 'AOP News'",
+        ),
         (
             VALID.replace("defaults:\n  timeout: 20", "defaults:\n  timeout: 20\n  timeout: 30"),
-            6,
+            "6:3",
             "duplicate key 'timeout'",
         ),
-        (VALID.replace("  timeout: 20", "  timeout: [20"), 6, "YAML syntax"),
-        (VALID + "    include: ['/(unclosed/']\n", 12, "invalid regular expression"),
-        (VALID.replace("site:", "sites:"), 1, "unknown key 'sites'"),
+        (VALID.replace("  timeout: 20", "  timeout: [20"), "6:8", "YAML syntax"),
+        (VALID + "    include: ['/(unclosed/']\n", "12:14", "invalid regular expression"),
+        (VALID.replace("site:", "sites:"), "1:1", "unknown key 'sites'; did you mean 'site'?"),
         (
             VALID + "    refresh: 5\n",
-            12,
+            "12:14",
             "sources[1].refresh: Input should be greater than or equal to 30",
         ),
-        (VALID + "    refresh: 1000000000000000000000000\n", 12, "less than or equal to 10080"),
+        (
+            VALID + "    refresh: 1000000000000000000000000\n",
+            "12:14",
+            "less than or equal to 10080",
+        ),
         (
             VALID + "retention:\n  content_days: 90\n  identity_days: 30\n",
-            14,
+            "14:18",
             "retention.identity_days: must be at least content_days (90)",
         ),
-        ("- just\n- a list\n", 1, "top level must be a mapping"),
-        (VALID + "dedupe:\n  window_hour: 48\n", 13, "unknown key 'window_hour' in dedupe"),
-        (VALID + "dedupe:\n  title_threshold: 1.5\n", 13, "dedupe.title_threshold: Input should"),
-        ("", 1, "the file is empty"),
+        ("- just\n- a list\n", "1:1", "top level must be a mapping"),
+        (VALID + "dedupe:\n  window_hour: 48\n", "13:3", "unknown key 'window_hour' in dedupe"),
+        (
+            VALID + "dedupe:\n  title_threshold: 1.5\n",
+            "13:20",
+            "dedupe.title_threshold: Input should",
+        ),
+        ("", "1", "the file is empty"),
     ],
 )
-def test_errors_name_file_line_and_key(text, line, message):
+def test_errors_name_file_line_column_and_key(text, where, message):
     error = error_of(text)
-    assert error.line == line, str(error)
+    assert error.line == int(where.split(":")[0]), str(error)
     assert message in error.message
-    assert str(error).startswith(f"feeds.yaml:{line}: ")
+    assert str(error).startswith(f"feeds.yaml:{where}: ")
 
 
 def test_unknown_time_zone():
@@ -116,7 +132,7 @@ def test_cli_exits_2_with_file_and_line(tmp_path, capsys):
     config.write_text(VALID.replace("    own: true", "    onw: true"))
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"{config}:9: unknown key 'onw' in sources[0]"
+    assert err.strip() == f"{config}:9:5: unknown key 'onw' in sources[0]; did you mean 'own'?"
     assert not (tmp_path / "output").exists()
     assert not (tmp_path / "aggregator.db").exists()
 
@@ -152,7 +168,7 @@ g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
         ("sources: &s\n  - name: A\n    url: https://example.af/\n    include: *s\n", 4,
          "alias refers to the value that contains it"),
         ("x: &x [*x]\nsources: []\n", 1, "alias refers to the value that contains it"),
-        ("a: " + "[" * 3000 + "]" * 3000 + "\n", None, "nested more than"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", 1, "nested more than 50 levels deep"),
     ],
 )  # fmt: skip
 def test_hostile_yaml_is_a_located_error_within_a_second(tmp_path, capsys, text, line, message):
@@ -163,5 +179,51 @@ def test_hostile_yaml_is_a_located_error_within_a_second(tmp_path, capsys, text,
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 2 and message in err
-    assert err.startswith(f"{config}:{line}: " if line else f"{config}: ")
+    assert err.startswith(f"{config}:{line}:")
     assert elapsed < 1.0
+
+
+BROKEN = """\
+site:
+  title: "T"
+  timezone: Asia/Kabol
+  publish_at: 18:30
+defaults:
+  timeout: 20
+sources:
+  - name: "AOP News"
+    url: "https://www.aopnews.com/feed/"
+    homepge: "https://www.aopnews.com/"
+    language: pashtu
+  - name: "Khaama Press"
+    url: "https://www.khaama.com/feed"
+    include: ["/[unclosed/"]
+  - name: "Khaama Press"
+    url: "HTTPS://WWW.KHAAMA.COM/feed/"
+"""
+
+
+def test_check_reports_every_problem_at_once_with_line_column_and_suggestion(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(BROKEN, encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"{config}:3:13: site.timezone: unknown time zone 'Asia/Kabol'; did you mean 'Asia/Kabul'?",
+        f"{config}:10:5: unknown key 'homepge' in sources[0]; did you mean 'homepage'?",
+        f"{config}:11:15: sources[0].language: must be a BCP 47 language tag such as en, fa or ps, "
+        "got 'pashtu'; did you mean 'ps'?",
+        f"{config}:14:14: sources[1].include: invalid regular expression '/[unclosed/': "
+        "unterminated character set at position 0",
+        f"{config}:15:11: duplicate source name 'Khaama Press' (first in sources[1])",
+        f"{config}:16:10: duplicate feed URL 'HTTPS://WWW.KHAAMA.COM/feed/' (first in sources[1])",
+    ]
+
+
+def test_yaml_1_2_reads_clock_times_and_words_as_strings():
+    config = parse_config(
+        VALID.replace('  title: "T"', "  title: no\n  publish_at: 18:30\n  description: 2026")
+    )
+    assert config.site.publish_at == "18:30"  # YAML 1.1 read this as the number 1110
+    assert config.site.title == "no"  # and this as false
+    assert config.site.description == "2026"  # a number where text is wanted is that text

@@ -125,7 +125,7 @@ def test_daemon_rereads_an_edited_feeds_yaml_and_survives_a_broken_edit(workspac
         broken = workspace.config.read_text(encoding="utf-8").replace("sources:", "sourcez:")
         workspace.config.write_text(broken, encoding="utf-8")
         error = log.wait_for("not reloaded")
-        assert re.search(rf"{re.escape(str(workspace.config))}:\d+: ", error)
+        assert re.search(rf"{re.escape(str(workspace.config))}:\d+:\d+: ", error)
         assert "previous configuration stays" in error
         assert "0 ok, 0 failed, 2 not due" in log.wait_for(" cycle: ")  # still both sources
         daemon.send_signal(signal.SIGHUP)  # rereads at once, file changed or not

@@ -9,6 +9,7 @@ into the output and their URLs point at `http://127.0.0.1:PORT/images/`, the add
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import shutil
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import yaml
+from ruamel.yaml import YAML
 
 PREVIEW_PORT = 8000
 HERE = resources.files(__package__)
@@ -41,7 +42,7 @@ class Outlet:
 
 
 def _sample() -> tuple[list[Outlet], list[dict[str, Any]]]:
-    data = yaml.safe_load((HERE / "stories.yaml").read_text(encoding="utf-8"))
+    data = YAML(typ="safe", pure=True).load((HERE / "stories.yaml").read_text(encoding="utf-8"))
     return [Outlet(**o) for o in data["outlets"]], data["items"]
 
 
@@ -192,7 +193,9 @@ def config_text(base_url: str) -> str:
         "sources": sources,
     }
     header = "# Written by `aggregator demo`: sample outlets served on a loopback server.\n"
-    return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    out = io.StringIO()
+    YAML().dump(document, out)  # round-trip dumper: key order and Unicode kept
+    return header + out.getvalue()
 
 
 def free_port(preferred: int = PREVIEW_PORT) -> int:
