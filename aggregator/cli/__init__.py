@@ -1,6 +1,7 @@
 """The `aggregator` command line: one module per group of commands, one handler per command.
 
-cycle.py: run, fetch, publish · sources.py: check, status · stories.py: explain ·
+cycle.py: run, fetch, publish · sources.py: check, status · desk.py: add, remove ·
+stories.py: explain ·
 maintenance.py: prune, schedule · preview.py: demo, serve · common.py: paths, lock, database,
 exit codes.
 """
@@ -11,7 +12,7 @@ import argparse
 import sys
 
 from aggregator import __version__
-from aggregator.cli import cycle, maintenance, preview, sources, stories
+from aggregator.cli import cycle, desk, maintenance, preview, sources, stories
 from aggregator.cli.common import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_options()
-    for group in (cycle, sources, stories, maintenance, preview):
+    for group in (cycle, sources, desk, stories, maintenance, preview):
         group.add_parsers(commands, common)
     return parser
 

@@ -1,0 +1,113 @@
+"""Find a site's feed from any URL an editor pastes: the URL itself when it is a feed, else the
+feeds its page advertises (`<link rel="alternate">`), else the usual paths. Every candidate is
+fetched with the same limits as `run` and must parse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from aggregator.fetch import FetchOptions, fetch_one
+from aggregator.languages import language_tag
+from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
+from aggregator.parse import NotAFeed, parse_feed
+
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/rdf+xml",
+    "application/x-rss+xml",
+    "application/json",
+)
+USUAL_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml")
+MAX_ADVERTISED = 6  # candidates tried from one page, so a hostile page cannot send us far
+
+
+@dataclass(frozen=True)
+class Found:
+    """A working feed: where it is, what it calls itself, and how it was found."""
+
+    url: str
+    title: str
+    language: str | None  # BCP 47, from the feed
+    entries: int
+    page: str | None  # the web page it was found from, when the URL was a page
+    how: str  # "the URL is a feed", "advertised by the page", "at /feed/"
+
+
+class NoFeed(Exception):
+    """No feed at or behind the URL; the message says what was tried."""
+
+
+def feed_links(body: bytes, base_url: str) -> list[str]:
+    """The feeds a page advertises, in page order, site feeds before comment feeds."""
+    try:
+        root = lxml.html.fromstring(body[:2_000_000])
+    except (etree.ParserError, ValueError):
+        return []
+    links: list[str] = []
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" in rel and kind in FEED_TYPES and href:
+            url = urljoin(base_url, href)
+            if urlsplit(url).scheme in ("http", "https") and url not in links:
+                links.append(url)
+    return sorted(links, key=lambda u: "comment" in u.lower())
+
+
+def _fetch(url: str, options: FetchOptions) -> FetchResult:
+    return fetch_one(FetchRequest("discovery", url), options)
+
+
+def _parsed(result: FetchResult) -> ParsedFeed | None:
+    if result.status is not FetchStatus.OK or not result.body:
+        return None
+    try:
+        return parse_feed(result.body, result.headers, result.final_url)
+    except NotAFeed:
+        return None
+    except Exception:  # a candidate nobody foresaw: not a feed we can follow
+        return None
+
+
+def _found(result: FetchResult, feed: ParsedFeed, page: str | None, how: str) -> Found:
+    language = language_tag(feed.language) if feed.language else None
+    return Found(result.final_url, feed.title.strip(), language, len(feed.entries), page, how)
+
+
+def discover(url: str, options: FetchOptions) -> Found:
+    """The feed at or behind `url`; NoFeed (saying what was tried) when there is none."""
+    first = _fetch(url, options)
+    if first.status is not FetchStatus.OK:
+        raise NoFeed(f"{url}: {first.error or first.status}")
+    feed = _parsed(first)
+    if feed is not None:
+        return _found(first, feed, None, "the URL is a feed")
+    page = first.final_url
+    advertised = feed_links(first.body or b"", page)[:MAX_ADVERTISED]
+    folder = urlsplit(page).path.rsplit("/", 1)[0] + "/"  # a site in a sub-folder: /fa/feed/
+    usual = [
+        urljoin(page, root + path.lstrip("/")) for root in (folder, "/") for path in USUAL_PATHS
+    ]
+    for candidate in dict.fromkeys([*advertised, *usual]):
+        result = _fetch(candidate, options)
+        feed = _parsed(result)
+        if feed is not None:
+            how = "advertised by the page" if candidate in advertised else f"at {candidate}"
+            return _found(result, feed, page, how)
+    advert = (
+        f"none of the {len(advertised)} feeds the page advertises parses"
+        if advertised
+        else "the page advertises no feed"
+    )
+    raise NoFeed(
+        f"no feed found at {url}: {advert}, and none of {', '.join(USUAL_PATHS)} (on the "
+        "site or beside the page) is a feed. "
+        "Follow the page itself as an html source (type: html with CSS selectors; see README)."
+    )

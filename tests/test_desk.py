@@ -1,0 +1,157 @@
+"""`add` and `remove` against a local server: feed discovery, and feeds.yaml edited in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.cli import main
+from aggregator.config import load_config
+from aggregator.discover import feed_links
+
+# An editor's file: comments, odd spacing and quoting that an edit must not touch.
+EDITED_BY_HAND = """\
+# AOP News sources, kept by the desk.  Last review: November.
+site:
+  title: 'AOP News - Daily Digest'   # shown on every page
+  link: "https://www.aopnews.com/"
+  publish_at: 06:30
+
+sources:
+  # our own site first
+  - name: "AOP News"
+    url: "{base}/aop/feed/"
+    own: yes          # YAML 1.2: a string, read as true
+
+  - name: Khaama Press
+    url: {base}/khaama/feed/
+    category:   "Afghan media"
+    # refresh: 30   (too often for them)
+
+# retention stays at the defaults
+retention: {{content_days: 90}}
+"""
+
+PAGE_WITH_LINKS = b"""<!doctype html><html lang="fa"><head><title>Amu</title>
+<link rel="alternate" type="application/rss+xml" title="Comments" href="/comments/feed/">
+<link rel="alternate" type="application/rss+xml" title="Amu TV" href="/amu/feed/">
+<link rel="stylesheet" href="/style.css">
+</head><body><h1>Amu TV</h1></body></html>"""
+
+PASHTO_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>پژواک</title><link>https://pajhwok.com/ps/</link><language>ps-af</language>
+<item><title>د کابل خبر</title><link>https://pajhwok.com/ps/1/</link></item>
+</channel></rss>""".encode()
+
+PAGE_WITHOUT_LINKS = (
+    b"<!doctype html><html><head><title>Pajhwok</title></head><body>news</body></html>"
+)
+
+
+@pytest.fixture
+def desk(workspace, feed_server):
+    base = feed_server.url("")
+    feed_server.feed("/aop/feed/", "aop_wordpress.xml")
+    feed_server.feed("/khaama/feed/", "khaama_wordpress.xml")
+    workspace.config.write_text(EDITED_BY_HAND.format(base=base), encoding="utf-8")
+    return workspace
+
+
+def run(workspace, *args: str) -> int:
+    return main([*args, "--config", str(workspace.config)])
+
+
+def lines_other_than(text: str, added: list[str]) -> list[str]:
+    lines = text.splitlines(keepends=True)
+    for line in added:
+        lines.remove(line)
+    return lines
+
+
+def test_feed_links_in_page_order_site_feeds_before_comment_feeds():
+    assert feed_links(PAGE_WITH_LINKS, "https://amu.tv/fa/") == [
+        "https://amu.tv/amu/feed/",
+        "https://amu.tv/comments/feed/",
+    ]
+    assert feed_links(b"\x00\xff not html", "https://x.example/") == []
+
+
+def test_add_a_page_with_autodiscovery_keeps_every_other_byte(desk, feed_server, capsys):
+    page = feed_server.add("/amu/", PAGE_WITH_LINKS, headers={"Content-Type": "text/html"})
+    feed_server.feed("/amu/feed/", "tolonews_atom.xml", "application/atom+xml")
+    before = desk.config.read_text(encoding="utf-8")
+    assert run(desk, "add", page, "--category", "Afghan media", "--language", "fa") == 0
+    out = capsys.readouterr().out
+    assert "advertised by the page" in out
+    after = desk.config.read_text(encoding="utf-8")
+    added = [
+        '  - name: "TOLOnews"\n',
+        f'    url: "{feed_server.url("/amu/feed/")}"\n',
+        f'    homepage: "{page}"\n',
+        '    language: "fa"\n',
+        '    category: "Afghan media"\n',
+    ]
+    assert lines_other_than(after, added) == before.splitlines(keepends=True)
+    assert after.index(added[0]) > after.index("# refresh: 30")  # after the last source
+    assert after.index(added[-1]) < after.index("# retention stays")
+    config = load_config(desk.config)
+    assert [s.name for s in config.sources] == ["AOP News", "Khaama Press", "TOLOnews"]
+    assert config.sources[0].own is True and config.site.publish_at == "06:30"
+
+
+def test_add_a_page_with_only_the_usual_path(desk, feed_server, capsys):
+    page = feed_server.add("/pajhwok/", PAGE_WITHOUT_LINKS, headers={"Content-Type": "text/html"})
+    feed_server.add("/pajhwok/feed/", PASHTO_FEED, headers={"Content-Type": "application/rss+xml"})
+    assert run(desk, "add", page) == 0
+    assert f"at {feed_server.url('/pajhwok/feed/')}" in capsys.readouterr().out
+    source = load_config(desk.config).source("پژواک")  # the name and language the feed gives
+    assert source.url == feed_server.url("/pajhwok/feed/") and source.language == "ps-AF"
+    assert source.homepage == page
+
+
+def test_a_feed_without_a_language_is_added_with_a_hint(desk, feed_server, capsys):
+    url = feed_server.feed("/tolo/fa/feed/", "tolonews_dari_cp1256.xml")
+    assert run(desk, "add", url, "--name", "TOLOnews Dari") == 0
+    assert "the feed declares no language" in capsys.readouterr().out
+    assert load_config(desk.config).source("TOLOnews Dari").language == "en"
+
+
+def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys):
+    page = feed_server.add("/nofeed/", PAGE_WITHOUT_LINKS, headers={"Content-Type": "text/html"})
+    before = desk.config.read_bytes()
+    assert run(desk, "add", page) == 1
+    err = capsys.readouterr().err
+    assert "no feed found" in err and "the page advertises no feed" in err
+    assert "html source" in err
+    assert desk.config.read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["same URL", "same feed behind a page", "same name"])
+def test_a_duplicate_is_refused_and_the_file_untouched(desk, feed_server, capsys, how):
+    page = feed_server.add("/k/", PAGE_WITH_LINKS.replace(b"/amu/feed/", b"/khaama/feed/"))
+    feed_server.feed("/other/feed/", "tolonews_atom.xml", "application/atom+xml")
+    args = {
+        "same URL": [feed_server.url("/khaama/feed?utm_source=desk")],
+        "same feed behind a page": [page],
+        "same name": [feed_server.url("/other/feed/"), "--name", "Khaama Press"],
+    }[how]
+    before = desk.config.read_bytes()
+    assert run(desk, "add", *args) == 2
+    err = capsys.readouterr().err
+    assert "already followed as 'Khaama Press'" in err or "exists already" in err
+    assert desk.config.read_bytes() == before
+
+
+def test_remove_takes_out_one_source_and_nothing_else(desk, capsys):
+    before = desk.config.read_text(encoding="utf-8")
+    assert run(desk, "remove", "AOP News") == 0
+    after = desk.config.read_text(encoding="utf-8")
+    removed = [
+        '  - name: "AOP News"\n',
+        '    url: "' + before.split('url: "')[1].split('"')[0] + '"\n',
+        "    own: yes          # YAML 1.2: a string, read as true\n",
+    ]
+    assert lines_other_than(before, removed) == after.splitlines(keepends=True)
+    assert [s.name for s in load_config(desk.config).sources] == ["Khaama Press"]
+    assert run(desk, "remove", "Khaama Press") == 2  # the last source stays
+    assert "the only source" in capsys.readouterr().err
+    assert run(desk, "remove", "Nobody") == 2
