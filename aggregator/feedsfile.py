@@ -70,6 +70,8 @@ def _indent(line: str) -> int:
 
 def _layout(text: str) -> _Layout:
     root = YAML(typ="safe", pure=True).compose(text)
+    if root is None:  # an empty file
+        return _Layout([], 2, 4, None)
     if not isinstance(root, MappingNode):
         raise EditError("the top level of the file is not a mapping")
     key_node, value = next(
@@ -119,13 +121,13 @@ def _validated(text: str, path: Path) -> Config:
         raise EditError(f"the edited file would not be valid:\n{exc}") from None
 
 
-def add_source(text: str, fields: dict[str, object], path: Path) -> tuple[str, Config]:
-    """`text` with one more source after the last one; every other line unchanged."""
+def add_sources(text: str, sources: list[dict[str, object]], path: Path) -> tuple[str, Config]:
+    """`text` with `sources` appended after the last source; every other line unchanged."""
     layout = _layout(text)
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    new = source_text(fields, layout.dash, layout.key)
+    new = [line for fields in sources for line in source_text(fields, layout.dash, layout.key)]
     if layout.items:
         at = layout.items[-1].last + 1
         edited = lines[:at] + new + lines[at:]
@@ -140,6 +142,11 @@ def add_source(text: str, fields: dict[str, object], path: Path) -> tuple[str, C
         edited = [*lines[:row], line, *new, *lines[row + 1 :]]
     result = "".join(edited)
     return result, _validated(result, path)
+
+
+def add_source(text: str, fields: dict[str, object], path: Path) -> tuple[str, Config]:
+    """`text` with one more source after the last one; every other line unchanged."""
+    return add_sources(text, [fields], path)
 
 
 def remove_source(text: str, name: str, path: Path) -> tuple[str, Config]:

@@ -28,6 +28,7 @@ OUTPUTS = (
     "index.html",
     "archive/index.html",
     "digest.xml",
+    "feeds.opml",
     "status.json",
     "status.html",
 )

@@ -1,19 +1,21 @@
-"""`add` and `remove`: the editors' desk changes feeds.yaml, keeping every other byte of it."""
+"""`add`, `remove` and `opml`: the editors' desk changes feeds.yaml, keeping every other byte."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed
-from aggregator.config import Config
+from aggregator.config import Config, ConfigError, load_yaml
 from aggregator.discover import Found, NoFeed, discover
-from aggregator.feedsfile import EditError, add_source, remove_source, write_config
+from aggregator.feedsfile import EditError, add_source, add_sources, remove_source, write_config
 from aggregator.languages import language_tag
 from aggregator.normalize import canonical_url
+from aggregator.opml import OpmlError, opml_bytes, read_opml
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -29,6 +31,17 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     remove_p = commands.add_parser("remove", parents=[common], help="remove a source")
     remove_p.add_argument("name")
     remove_p.set_defaults(handler=remove)
+    opml_p = commands.add_parser("opml", help="the sources as OPML, or sources from OPML")
+    opml_commands = opml_p.add_subparsers(dest="opml_command", required=True, metavar="ACTION")
+    export_p = opml_commands.add_parser("export", parents=[common], help="write OPML 2.0")
+    export_p.add_argument("-o", "--out", type=Path, help="file to write (default: stdout)")
+    export_p.set_defaults(handler=opml_export)
+    import_p = opml_commands.add_parser(
+        "import", parents=[common], help="add the feeds of an OPML file that are not followed"
+    )
+    import_p.add_argument("file", type=Path)
+    import_p.add_argument("--category", help="for every imported feed (default: its folder)")
+    import_p.set_defaults(handler=opml_import, needs_config=False)
 
 
 def same_feed(config: Config, url: str) -> str | None:
@@ -95,4 +108,73 @@ def remove(args: argparse.Namespace, config: Config) -> int:
         raise CommandFailed(f"{path}: {exc}", EXIT_USAGE) from None
     write_config(path, text)
     print(f"removed {args.name!r} from {path}")
+    return EXIT_OK
+
+
+def opml_export(args: argparse.Namespace, config: Config) -> int:
+    data = opml_bytes(config)
+    if args.out:
+        write_config(args.out, data.decode("utf-8"))
+        print(f"wrote {len(config.sources)} sources to {args.out}")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return EXIT_OK
+
+
+def _followed(path: Path, text: str) -> tuple[set[str], set[str]]:
+    """Names and canonical feed URLs already in feeds.yaml, read even from a file that does
+    not validate yet (an empty one, before the first import)."""
+    blank = all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+    data, _ = ({}, None) if blank else load_yaml(text, path)
+    sources = data.get("sources") if isinstance(data, dict) else None
+    names, urls = set(), set()
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict):
+            names.add(str(source.get("name")))
+            urls.add(canonical_url(str(source.get("url", ""))).rstrip("/"))
+    return names, urls
+
+
+def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
+    path: Path = args.config
+    try:
+        outlines = read_opml(args.file.read_bytes())
+    except (OSError, OpmlError) as exc:
+        raise CommandFailed(f"{args.file}: {exc}", EXIT_USAGE) from None
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        names, urls = _followed(path, text)
+    except ConfigError as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+    new: list[dict[str, object]] = []
+    for outline in outlines:
+        url = canonical_url(outline.xml_url).rstrip("/")
+        name = outline.title or urlsplit(outline.xml_url).hostname or outline.xml_url
+        if url in urls:
+            print(f"skipped {name!r}: already followed")
+            continue
+        if name in names:
+            name = f"{name} ({urlsplit(outline.xml_url).hostname})"
+        if name in names:
+            print(f"skipped {outline.xml_url}: the name {name!r} is taken")
+            continue
+        fields: dict[str, object] = {"name": name, "url": outline.xml_url}
+        if outline.html_url:
+            fields["homepage"] = outline.html_url
+        if outline.language:
+            fields["language"] = outline.language
+        if args.category or outline.category:
+            fields["category"] = args.category or outline.category
+        new.append(fields)
+        names.add(name)
+        urls.add(url)
+    if not new:
+        print(f"nothing to import: every feed of {args.file} is followed already")
+        return EXIT_OK
+    try:
+        text, _ = add_sources(text, new, path)
+    except EditError as exc:
+        raise CommandFailed(f"{path}: {exc}") from None
+    write_config(path, text)
+    print(f"imported {len(new)} of {len(outlines)} feeds from {args.file} into {path}")
     return EXIT_OK

@@ -22,6 +22,7 @@ from aggregator.edition import (
 from aggregator.health import source_health
 from aggregator.languages import name_of, primary
 from aggregator.models import Story
+from aggregator.opml import opml_bytes
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
 from aggregator.publish.digest import (
     Navigation,
@@ -193,6 +194,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
                 config.site, [_only(e, ss) for e in sent], {e.day: due[e.day] for e in sent}
             ),
         ),
+        output / "feeds.opml": opml_bytes(config),
         status_folder / "status.json": status_json(health, now),
         status_folder / "status.html": status_html(config, health, now),
     }

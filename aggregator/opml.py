@@ -1,0 +1,95 @@
+"""OPML 2.0, the subscription list every feed reader speaks: the sources as outlines grouped by
+category, and the feeds of an OPML file exported by another reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from aggregator.config import Config
+from aggregator.languages import language_tag
+from aggregator.normalize import xml_safe
+
+
+@dataclass(frozen=True)
+class Outline:
+    """One feed of an OPML file."""
+
+    title: str
+    xml_url: str
+    html_url: str | None
+    language: str | None
+    category: str | None  # the innermost folder it sits in
+
+
+def opml_bytes(config: Config) -> bytes:
+    """Every source as an OPML 2.0 document, one outline group per category (no date in it, so
+    the file changes only when the sources do)."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = f"{config.site.title}: sources"
+    body = etree.SubElement(root, "body")
+    groups: dict[str, etree._Element] = {}
+    for source in config.sources:
+        category = xml_safe(source.category)  # feeds.yaml may hold what XML cannot
+        if category not in groups:
+            groups[category] = etree.SubElement(body, "outline", text=category, title=category)
+        attributes = {
+            "type": "rss",
+            "text": xml_safe(source.name),
+            "title": xml_safe(source.name),
+            "xmlUrl": xml_safe(source.url),
+            **({"htmlUrl": xml_safe(source.homepage)} if source.homepage else {}),
+            "language": source.language,
+        }
+        etree.SubElement(groups[category], "outline", attributes)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+class OpmlError(Exception):
+    """The file is not an OPML document we can read."""
+
+
+def _http(url: str | None) -> str | None:
+    url = (url or "").strip()
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def read_opml(data: bytes) -> list[Outline]:
+    """The feeds of an OPML file (any version, folders nested to any depth, extra attributes
+    ignored); a file that declares entities is refused and nothing is fetched while parsing."""
+    if b"<!ENTITY" in data:
+        raise OpmlError("entity declarations are not read in OPML (they can expand without end)")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise OpmlError(f"not well-formed XML: {exc}") from None
+    if root.tag != "opml" or root.find("body") is None:
+        raise OpmlError("not an OPML document (no <opml><body>)")
+    found: list[Outline] = []
+
+    def walk(element: etree._Element, folder: str | None) -> None:
+        for outline in element.iterfind("outline"):
+            title = (outline.get("title") or outline.get("text") or "").strip()
+            xml_url = _http(outline.get("xmlUrl") or outline.get("xmlurl"))
+            if xml_url:
+                category = folder
+                if not category and outline.get("category"):
+                    category = outline.get("category", "").split(",")[0].strip("/ ").split("/")[-1]
+                found.append(
+                    Outline(
+                        title,
+                        xml_url,
+                        _http(outline.get("htmlUrl") or outline.get("htmlurl")),
+                        language_tag(outline.get("language")),
+                        category or None,
+                    )
+                )
+            walk(outline, title or folder)
+
+    walk(root.find("body"), None)
+    return found

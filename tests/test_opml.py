@@ -1,0 +1,113 @@
+"""OPML 2.0: export, import (our own files and other readers'), and output/feeds.opml."""
+
+from __future__ import annotations
+
+from aggregator.cli import main
+from aggregator.config import load_config
+from aggregator.opml import read_opml
+
+REPO_CONFIG = "feeds.yaml"
+
+# The shape other readers export: nested folders, type="rss", extra attributes, a folder-less
+# feed with an OPML 2.0 category, a feed with no xmlUrl, a non-http one and one already followed.
+OTHER_READER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0">
+  <head><title>Subscriptions from Inoreader [https://www.inoreader.com]</title></head>
+  <body>
+    <outline text="News" title="News">
+      <outline text="Afghanistan" title="Afghanistan">
+        <outline text="Amu TV" title="Amu TV" type="rss" xmlUrl="https://amu.tv/feed/"
+                 htmlUrl="https://amu.tv/" inoreader:pinned="1"
+                 xmlns:inoreader="https://www.inoreader.com/" />
+        <outline text="KabulNow" type="rss" xmlUrl="https://kabulnow.com/feed/"
+                 language="en-us" description="Independent news" />
+      </outline>
+      <outline text="Pajhwok Pashto" type="rss" xmlUrl="https://pajhwok.com/ps/feed/"
+               language="ps"/>
+    </outline>
+    <outline text="Hasht-e Subh" type="rss" xmlUrl="https://8am.media/fa/feed/"
+             category="/Dari/Afghan"/>
+    <outline text="A podcast" type="rss" xmlUrl="ftp://example.org/feed"/>
+    <outline text="Just a link" type="link" url="https://example.org/"/>
+    <outline text="Khaama again" type="rss" xmlUrl="https://www.khaama.com/feed"/>
+  </body>
+</opml>"""
+
+SEED = """\
+site:
+  title: "Desk"   # a comment that must stay
+sources:
+  - name: "Khaama Press"
+    url: "https://www.khaama.com/feed/"
+"""
+
+
+def test_round_trip_export_then_import_into_an_empty_config(tmp_path, capsys):
+    exported = tmp_path / "sources.opml"
+    assert main(["opml", "export", "--config", REPO_CONFIG, "-o", str(exported)]) == 0
+    empty = tmp_path / "feeds.yaml"
+    empty.write_text("# an empty desk\n", encoding="utf-8")
+    assert main(["opml", "import", str(exported), "--config", str(empty)]) == 0
+    assert "imported 22 of 22 feeds" in capsys.readouterr().out
+    original = load_config(REPO_CONFIG)
+    imported = load_config(empty)
+    assert [(s.name, s.url, s.homepage, s.language, s.category) for s in imported.sources] == [
+        (s.name, s.url, s.homepage, s.language, s.category) for s in original.sources
+    ]
+    assert empty.read_text(encoding="utf-8").startswith("# an empty desk\nsources:\n")
+    assert main(["opml", "import", str(exported), "--config", str(empty)]) == 0
+    assert "nothing to import" in capsys.readouterr().out  # a second import adds nothing
+
+
+def test_import_the_shape_other_readers_export(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(SEED, encoding="utf-8")
+    other = tmp_path / "inoreader.opml"
+    other.write_bytes(OTHER_READER)
+    assert main(["opml", "import", str(other), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 'Khaama again': already followed" in out
+    assert "imported 4 of 5 feeds" in out
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith(SEED)  # the file as it was, then the new sources
+    sources = {s.name: s for s in load_config(config).sources}
+    assert sources["Amu TV"].category == "Afghanistan" and sources["Amu TV"].homepage
+    assert sources["KabulNow"].language == "en-US"
+    assert (
+        sources["Pajhwok Pashto"].category == "News" and sources["Pajhwok Pashto"].language == "ps"
+    )
+    assert sources["Hasht-e Subh"].category == "Afghan"
+
+
+def test_import_with_a_category_and_a_broken_file(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(SEED, encoding="utf-8")
+    other = tmp_path / "x.opml"
+    other.write_bytes(OTHER_READER)
+    assert (
+        main(["opml", "import", str(other), "--config", str(config), "--category", "Imported"]) == 0
+    )
+    assert {s.category for s in load_config(config).sources[1:]} == {"Imported"}
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<opml version="2.0"><body><outline text="&b;" xmlUrl="https://x.example/feed"/></body></opml>'
+    )
+    assert main(["opml", "import", str(bomb), "--config", str(config)]) == 2
+    assert "entity declarations are not read" in capsys.readouterr().err
+    (tmp_path / "bad.opml").write_text("<opml><body>", encoding="utf-8")
+    assert main(["opml", "import", str(tmp_path / "bad.opml"), "--config", str(config)]) == 2
+    assert "not well-formed XML" in capsys.readouterr().err
+
+
+def test_publish_writes_feeds_opml_with_every_source(workspace, feed_server):
+    from aggregator.pipeline import run
+    from aggregator.store import Store
+
+    url = feed_server.feed("/aop/feed/", "aop_wordpress.xml")
+    workspace.write_config([{"name": "AOP News", "url": url, "own": True, "category": "AOP"}])
+    with Store(workspace.db) as store:
+        run(load_config(workspace.config), store, workspace.output)
+    outlines = read_opml((workspace.output / "feeds.opml").read_bytes())
+    assert [(o.title, o.xml_url, o.category) for o in outlines] == [("AOP News", url, "AOP")]
