@@ -1,4 +1,5 @@
-"""Cluster entries into stories: exact keys, link-outs, then title and lede similarity with guards.
+"""Match entries to each other, purely: features, guards and the windowed clusterer (link-outs,
+then title and lede similarity). `stories.py` reads and writes the stories it decides.
 
 Candidates are found through an inverted index on each entry's rarest words and compared only
 within a time window, so clustering N entries costs close to O(N) rather than all pairs.
@@ -6,37 +7,18 @@ within a time window, so clustering N entries costs close to O(N) rather than al
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from aggregator.config import Config, Dedupe, Source
+from aggregator.config import Config, Dedupe
 from aggregator.languages import primary
 from aggregator.matchtext import Boilerplate, canonical, is_number, number_value, stem, tokens
-from aggregator.models import Entry, StoredEntry
+from aggregator.models import Entry
 from aggregator.places import places_in
-from aggregator.store import Store
-
-
-def story_id(site_link: str, url: str, first_seen: datetime) -> str:
-    """A `tag:` URI minted once, when the story is first seen, and never changed."""
-    host = urlsplit(site_link).hostname or "aggregator.invalid"
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
-    return f"tag:{host},{first_seen:%Y-%m-%d}:story/{digest}"
-
-
-def representative(members: Sequence[StoredEntry], sources: dict[str, Source]) -> StoredEntry:
-    """The entry shown for a story: own sources first, then higher priority, then earliest."""
-
-    def rank(member: StoredEntry) -> tuple[bool, int, datetime, int]:
-        source = sources[member.entry.source]
-        return (not source.own, -source.priority, member.entry.published, member.id)
-
-    return min(members, key=rank)
 
 
 def _site(url: str) -> str:
@@ -378,102 +360,3 @@ class EntryFeatures:
             self.lede_words,
             entry.source,
         )
-
-
-def _shifted(moment: datetime, delta: timedelta) -> datetime:
-    """`moment + delta`, held at the ends of the calendar rather than overflowing."""
-    try:
-        return moment + delta
-    except OverflowError:
-        edge = datetime.max if delta > timedelta(0) else datetime.min
-        return edge.replace(tzinfo=moment.tzinfo)
-
-
-def _window_clusterer(
-    store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
-) -> tuple[Clusterer, dict[int, StoredEntry]]:
-    """A clusterer holding the stored entries published near `around` (clustered before
-    `before` in match order, if given)."""
-    window = timedelta(hours=config.dedupe.window_hours)
-    clusterer = Clusterer(config.dedupe)
-    loaded = {}
-    start, end = _shifted(around, -2 * window), _shifted(around, window)
-    for member in store.entries_published_between(start, end):
-        if before is None or (member.match_order or 0) < before:
-            clusterer.add(make(member.id, member.entry), member.story_id)
-            loaded[member.id] = member
-    return clusterer, loaded
-
-
-class StoryAssigner:
-    """Puts new entries into stories: the same URL at any age, else a similar entry in the window.
-
-    The window's entries are loaded from the store once per run, so stories from earlier runs
-    and days keep gaining members instead of being published again.
-    """
-
-    def __init__(self, store: Store, config: Config, now: datetime) -> None:
-        self.store = store
-        self.site_link = config.site.link
-        self.features = EntryFeatures(config)
-        self.clusterer, _ = _window_clusterer(store, config, now, self.features)
-        self.order = store.last_match_order()
-
-    def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
-        """Attach a new entry to its story, or start one; True if it started a story."""
-        f = self.features(entry_id, entry)
-        story = self.store.story_for_url(entry.url, other_than=entry.source)
-        reason = "same URL" if story else None
-        if story is None:
-            story, reason = self._same_outlet_same_text(f, entry)
-        if story is None:
-            story, comparison = self.clusterer.match(f)
-            reason = describe(comparison) if story and comparison else None
-        started = story is None
-        if story is None:
-            key = entry.url
-            if self.store.story_key_taken(key):  # this outlet used the URL for another story
-                key = f"{entry.url}#{entry.source}/{entry.guid}"
-            story = story_id(self.site_link, key, now)
-            self.store.add_story(story, key, now)
-        self.order += 1
-        self.store.attach(entry_id, story, reason, self.order)
-        self.clusterer.add(f, story)
-        return started
-
-    def _same_outlet_same_text(self, f: Features, entry: Entry) -> tuple[str | None, str | None]:
-        """The story of an earlier item of this outlet at the same URL whose text agrees,
-        however old: a re-post under a new guid. Items that merely share a link stay apart."""
-        for other in self.store.entries_at_url(entry.url, entry.source):
-            comparison = self.clusterer.compare(
-                f, self.features(other.id, other.entry), any_age=True
-            )
-            if comparison.same:
-                return other.story_id, f"same URL and {describe(comparison)}"
-        return None, None
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why an entry is in its story: the stored decision and a fresh comparison with neighbours."""
-
-    entry: StoredEntry
-    members: list[StoredEntry]
-    comparisons: list[tuple[StoredEntry, Comparison]]
-
-
-def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanation | None:
-    """Re-run matching for the entry at `url` against what was stored before it arrived."""
-    target = store.entry_by_url(url)
-    if target is None:
-        return None
-    make = EntryFeatures(config)
-    clusterer, earlier = _window_clusterer(
-        store, config, target.entry.published, make, before=target.match_order or 0
-    )
-    found = clusterer.compare_all(make(target.id, target.entry))[:limit]
-    return Explanation(
-        entry=target,
-        members=store.story_members(target.story_id),
-        comparisons=[(earlier[c.other], c) for c in found],
-    )

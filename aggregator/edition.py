@@ -8,16 +8,26 @@ edition never changes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.config import Config
-from aggregator.dedupe import representative
+from aggregator.config import Config, Source
 from aggregator.languages import primary
 from aggregator.models import Mention, StoredEntry, Story
 from aggregator.normalize import canonical_url, strip_bidi
 from aggregator.store import Store
+
+
+def representative(members: Sequence[StoredEntry], sources: dict[str, Source]) -> StoredEntry:
+    """The entry shown for a story: own sources first, then higher priority, then earliest."""
+
+    def rank(member: StoredEntry) -> tuple[bool, int, datetime, int]:
+        source = sources[member.entry.source]
+        return (not source.own, -source.priority, member.entry.published, member.id)
+
+    return min(members, key=rank)
 
 
 def _uri(url: str) -> str:

@@ -132,6 +132,24 @@ class Story:
     source_feed: str | None = None  # the outlet's own feed URL, for RSS <source url>
 
 
+class OverrideKind(StrEnum):
+    """An editor's correction of story matching."""
+
+    SPLIT = "split"  # the entry at `url` stands alone, whatever it resembles
+    MERGE = "merge"  # the entries at `url` and `other_url` share one story
+
+
+@dataclass(frozen=True)
+class Override:
+    """One correction, kept in the database and applied on every later run."""
+
+    kind: OverrideKind
+    url: str
+    other_url: str  # "" for a split
+    from_story: str | None  # the entry's story before the correction, for --undo
+    created: datetime
+
+
 class Outcome(StrEnum):
     """What happened to one source in a run."""
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from aggregator import __version__, pacing
 from aggregator.config import Config, Source
-from aggregator.dedupe import StoryAssigner
 from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.models import (
@@ -31,6 +30,7 @@ from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.store import Store
+from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
 ResultCallback = Callable[[SourceResult], None]

@@ -10,7 +10,15 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aggregator.models import Entry, Media, RunReport, SourceState, StoredEntry
+from aggregator.models import (
+    Entry,
+    Media,
+    Override,
+    OverrideKind,
+    RunReport,
+    SourceState,
+    StoredEntry,
+)
 
 MIGRATIONS: list[str] = [
     """
@@ -106,6 +114,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX runs_started ON runs(started);
     CREATE TABLE editions (day TEXT PRIMARY KEY, stories INTEGER NOT NULL, written TEXT NOT NULL);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+    """,
+    """
+    CREATE TABLE overrides (
+        kind TEXT NOT NULL CHECK (kind IN ('split', 'merge')),
+        url TEXT NOT NULL,
+        other_url TEXT NOT NULL DEFAULT '',
+        from_story TEXT,
+        created TEXT NOT NULL,
+        PRIMARY KEY (kind, url, other_url)
+    );
+    CREATE INDEX overrides_other ON overrides(other_url)
     """,
 ]
 
@@ -395,6 +414,67 @@ class Store:
             (story_id, match, order, entry_id),
         )
 
+    def move_entry(self, entry_id: int, story_id: str, match: str) -> None:
+        """Put a stored entry into another story (an editor's correction), keeping its order."""
+        self.conn.execute(
+            "UPDATE entries SET story_id = ?, match = ? WHERE id = ?", (story_id, match, entry_id)
+        )
+
+    def story_with_key(self, key: str) -> str | None:
+        """The story started under this key (its first URL), if any."""
+        row = self.conn.execute("SELECT id FROM stories WHERE url = ?", (key,)).fetchone()
+        return row["id"] if row else None
+
+    def story_exists(self, story_id: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return row is not None
+
+    # editors' overrides of story matching
+
+    def add_override(self, override: Override) -> None:
+        """Record a correction; made twice, the first one (and the story it undoes to) stays."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO overrides (kind, url, other_url, from_story, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                override.kind.value,
+                override.url,
+                override.other_url,
+                override.from_story,
+                ts(override.created),
+            ),
+        )
+
+    def remove_override(self, kind: OverrideKind, url: str, other_url: str = "") -> Override | None:
+        """Forget a correction (either order of the two URLs of a merge); the one forgotten."""
+        for a, b in ((url, other_url), (other_url, url)) if other_url else ((url, ""),):
+            row = self.conn.execute(
+                "SELECT * FROM overrides WHERE kind = ? AND url = ? AND other_url = ?",
+                (kind.value, a, b),
+            ).fetchone()
+            if row:
+                self.conn.execute(
+                    "DELETE FROM overrides WHERE kind = ? AND url = ? AND other_url = ?",
+                    (kind.value, a, b),
+                )
+                return _override(row)
+        return None
+
+    def overrides(self, url: str | None = None) -> list[Override]:
+        """Every correction, oldest first; with `url`, those that name it."""
+        if url is None:
+            rows = self.conn.execute("SELECT * FROM overrides ORDER BY created, url").fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM overrides WHERE url = ? OR other_url = ? ORDER BY created, url",
+                (url, url),
+            ).fetchall()
+        return [_override(row) for row in rows]
+
+    def split_urls(self) -> set[str]:
+        rows = self.conn.execute("SELECT url FROM overrides WHERE kind = 'split'").fetchall()
+        return {row[0] for row in rows}
+
     def last_match_order(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(match_order), 0) FROM entries").fetchone()[0]
 
@@ -603,6 +683,14 @@ def _source_state(row: sqlite3.Row) -> SourceState:
         ttl=row["ttl"],
         added=from_ts(row["added"]),
         last_skipped=row["last_skipped"],
+    )
+
+
+def _override(row: sqlite3.Row) -> Override:
+    created = from_ts(row["created"])
+    assert created is not None
+    return Override(
+        OverrideKind(row["kind"]), row["url"], row["other_url"], row["from_story"], created
     )
 
 

@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.config import Config, Dedupe, Source
-from aggregator.dedupe import Clusterer, StoryAssigner, features, representative, story_id
+from aggregator.dedupe import Clusterer, features
+from aggregator.edition import representative
 from aggregator.matchtext import Boilerplate
 from aggregator.models import Entry, StoredEntry
 from aggregator.store import Store
+from aggregator.stories import StoryAssigner, story_id
 from tests.conftest import NOW
 from tests.dedupe_eval import cluster, load, score
 from tests.test_store import entry

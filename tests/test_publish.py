@@ -221,7 +221,7 @@ def test_feed_metadata_and_item_source(workspace, sources):
     [
         ("aggregator.store.Store.upsert_entry", 2),  # inside a source's transaction
         ("aggregator.store.Store.record_success", 3),  # between two sources' commits
-        ("aggregator.dedupe.StoryAssigner.assign", 5),  # while clustering the new entries
+        ("aggregator.stories.StoryAssigner.assign", 5),  # while clustering the new entries
         ("os.replace", 3),  # while publishing
     ],
 )

@@ -1,14 +1,19 @@
-"""`explain`: why an entry joined its story, for editors asking "why did these merge?"."""
+"""`explain`, `split`, `merge` and `overrides`: why an entry is in its story, and an editor's
+corrections when the matching got it wrong."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
-from aggregator.cli.common import EXIT_FAILED, EXIT_OK, error, open_store
+from aggregator import pipeline
+from aggregator.cli.common import EXIT_FAILED, EXIT_OK, CommandFailed, error, locked, open_store
 from aggregator.config import Config
-from aggregator.dedupe import explain
+from aggregator.models import OverrideKind
 from aggregator.normalize import canonical_url
+from aggregator.store import Store
+from aggregator.stories import OverrideError, explain, merge, split, undo
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -17,6 +22,64 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     explain_p.add_argument("url", help="the entry's link (tracking parameters are ignored)")
     explain_p.set_defaults(handler=explain_command)
+    split_p = commands.add_parser(
+        "split", parents=[common], help="take an entry out of its story, and keep it out"
+    )
+    split_p.add_argument("url", help="the entry's link")
+    split_p.add_argument("--undo", action="store_true", help="forget the split")
+    split_p.set_defaults(handler=split_command)
+    merge_p = commands.add_parser(
+        "merge", parents=[common], help="put an entry into another entry's story, for good"
+    )
+    merge_p.add_argument("url", help="the entry to move")
+    merge_p.add_argument("other_url", help="an entry of the story it belongs to")
+    merge_p.add_argument("--undo", action="store_true", help="forget the merge")
+    merge_p.set_defaults(handler=merge_command)
+    overrides_p = commands.add_parser(
+        "overrides", parents=[common], help="list the editors' splits and merges"
+    )
+    overrides_p.set_defaults(handler=overrides_command)
+
+
+AFTER = "the published files change at the next run (or `aggregator publish`)"
+
+
+def _correct(args: argparse.Namespace, change: Callable[[Store], str]) -> int:
+    """Make one correction in a transaction, holding the lock as a run does."""
+    with locked(args), open_store(args, create=False) as store:
+        try:
+            with store.transaction():
+                print(change(store))
+        except OverrideError as exc:
+            raise CommandFailed(str(exc)) from None
+    print(AFTER)
+    return EXIT_OK
+
+
+def split_command(args: argparse.Namespace, config: Config) -> int:
+    url, now = canonical_url(args.url), pipeline.utcnow()
+    if args.undo:
+        return _correct(args, lambda store: undo(store, OverrideKind.SPLIT, url))
+    return _correct(args, lambda store: split(store, config.site.link, url, now))
+
+
+def merge_command(args: argparse.Namespace, _config: Config) -> int:
+    url, other, now = canonical_url(args.url), canonical_url(args.other_url), pipeline.utcnow()
+    if args.undo:
+        return _correct(args, lambda store: undo(store, OverrideKind.MERGE, url, other))
+    return _correct(args, lambda store: merge(store, url, other, now))
+
+
+def overrides_command(args: argparse.Namespace, _config: Config) -> int:
+    with open_store(args, create=False) as store:
+        listed = store.overrides()
+    for override in listed:
+        when = f"{override.created:%Y-%m-%d %H:%M} UTC"
+        other = f" {override.other_url}" if override.other_url else ""
+        print(f"{override.kind.value:<6} {override.url}{other}  ({when})")
+    if not listed:
+        print("no overrides: every story is as the matching made it")
+    return EXIT_OK
 
 
 def explain_command(args: argparse.Namespace, config: Config) -> int:
@@ -38,6 +101,12 @@ def explain_command(args: argparse.Namespace, config: Config) -> int:
         mark = "*" if member.id == entry.id else "-"
         print(f"  {mark} {member.entry.source}: {member.entry.title}  (entry {member.id})")
     print(f"decision: {entry.match or 'started the story (no earlier entry matched)'}")
+    for override in found.overrides:
+        other = f" with {override.other_url}" if override.other_url else ""
+        print(
+            f"editor's override: {override.kind.value} {override.url}{other} "
+            f"({override.created:%Y-%m-%d %H:%M} UTC; undo with --undo)"
+        )
     print("earlier entries in the window, best match first:")
     for other, c in found.comparisons:
         verdict = "same" if c.same else "diff"

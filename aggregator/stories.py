@@ -1,0 +1,225 @@
+"""Entries into stories, in the database: the same URL at any age, an editor's override, or a
+match from the clusterer within the window; editors' corrections (split, merge, undo) and
+`explain`, which replays a decision."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from aggregator.config import Config
+from aggregator.dedupe import Clusterer, Comparison, EntryFeatures, Features, describe
+from aggregator.models import Entry, Override, OverrideKind, StoredEntry
+from aggregator.store import Store
+
+
+def story_id(site_link: str, url: str, first_seen: datetime) -> str:
+    """A `tag:` URI minted once, when the story is first seen, and never changed."""
+    host = urlsplit(site_link).hostname or "aggregator.invalid"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
+    return f"tag:{host},{first_seen:%Y-%m-%d}:story/{digest}"
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held at the ends of the calendar rather than overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
+
+
+def _window_clusterer(
+    store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
+) -> tuple[Clusterer, dict[int, StoredEntry]]:
+    """A clusterer holding the stored entries published near `around` (clustered before
+    `before` in match order, if given)."""
+    window = timedelta(hours=config.dedupe.window_hours)
+    clusterer = Clusterer(config.dedupe)
+    loaded = {}
+    start, end = _shifted(around, -2 * window), _shifted(around, window)
+    apart = store.split_urls()
+    for member in store.entries_published_between(start, end):
+        if member.entry.url in apart:
+            continue
+        if before is None or (member.match_order or 0) < before:
+            clusterer.add(make(member.id, member.entry), member.story_id)
+            loaded[member.id] = member
+    return clusterer, loaded
+
+
+class StoryAssigner:
+    """Puts new entries into stories: the same URL at any age, else a similar entry in the window.
+
+    The window's entries are loaded from the store once per run, so stories from earlier runs
+    and days keep gaining members instead of being published again.
+    """
+
+    def __init__(self, store: Store, config: Config, now: datetime) -> None:
+        self.store = store
+        self.site_link = config.site.link
+        self.features = EntryFeatures(config)
+        self.clusterer, _ = _window_clusterer(store, config, now, self.features)
+        self.order = store.last_match_order()
+
+    def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
+        """Attach a new entry to its story, or start one; True if it started a story."""
+        f = self.features(entry_id, entry)
+        forced = forced_story(self.store, entry.url)
+        story: str | None = None
+        reason: str | None = None
+        if forced is not None:
+            story, reason = forced.story, forced.reason
+        else:
+            story = self.store.story_for_url(entry.url, other_than=entry.source)
+            reason = "same URL" if story else None
+        if story is None and forced is None:
+            story, reason = self._same_outlet_same_text(f, entry)
+        if story is None and forced is None:
+            story, comparison = self.clusterer.match(f)
+            reason = describe(comparison) if story and comparison else None
+        started = story is None
+        if story is None:
+            key = entry.url
+            if self.store.story_key_taken(key):  # this outlet used the URL for another story
+                key = f"{entry.url}#{entry.source}/{entry.guid}"
+            story = story_id(self.site_link, key, now)
+            self.store.add_story(story, key, now)
+        self.order += 1
+        self.store.attach(entry_id, story, reason, self.order)
+        if not (forced and forced.alone):  # a split entry is never a match for others
+            self.clusterer.add(f, story)
+        return started
+
+    def _same_outlet_same_text(self, f: Features, entry: Entry) -> tuple[str | None, str | None]:
+        """The story of an earlier item of this outlet at the same URL whose text agrees,
+        however old: a re-post under a new guid. Items that merely share a link stay apart."""
+        for other in self.store.entries_at_url(entry.url, entry.source):
+            comparison = self.clusterer.compare(
+                f, self.features(other.id, other.entry), any_age=True
+            )
+            if comparison.same:
+                return other.story_id, f"same URL and {describe(comparison)}"
+        return None, None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an entry is in its story: the stored decision and a fresh comparison with neighbours."""
+
+    entry: StoredEntry
+    members: list[StoredEntry]
+    comparisons: list[tuple[StoredEntry, Comparison]]
+    overrides: list[Override]
+
+
+def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanation | None:
+    """Re-run matching for the entry at `url` against what was stored before it arrived."""
+    target = store.entry_by_url(url)
+    if target is None:
+        return None
+    make = EntryFeatures(config)
+    clusterer, earlier = _window_clusterer(
+        store, config, target.entry.published, make, before=target.match_order or 0
+    )
+    found = clusterer.compare_all(make(target.id, target.entry))[:limit]
+    return Explanation(
+        entry=target,
+        members=store.story_members(target.story_id),
+        comparisons=[(earlier[c.other], c) for c in found],
+        overrides=store.overrides(url),
+    )
+
+
+# editors' corrections
+
+SPLIT_REASON = "kept apart by an editor (aggregator split)"
+
+
+class OverrideError(Exception):
+    """The correction cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class Forced:
+    """What an override decides for an entry arriving at a URL."""
+
+    story: str | None  # the story to join (None: start its own)
+    reason: str
+    alone: bool  # a split entry: in a story of its own, and never a match for others
+
+
+def merge_reason(other_url: str) -> str:
+    return f"merged by an editor with {other_url} (aggregator merge)"
+
+
+def forced_story(store: Store, url: str) -> Forced | None:
+    """The story an editor's override puts an entry at `url` in, if any applies."""
+    merge = None
+    for override in store.overrides(url):
+        if override.kind is OverrideKind.SPLIT:
+            return Forced(None, SPLIT_REASON, alone=True)
+        partner = override.other_url if override.url == url else override.url
+        found = store.entry_by_url(partner)
+        if found is not None and merge is None:
+            merge = Forced(found.story_id, merge_reason(partner), alone=False)
+    return merge
+
+
+def _entry(store: Store, url: str) -> StoredEntry:
+    found = store.entry_by_url(url)
+    if found is None:
+        raise OverrideError(f"no stored entry has the URL {url}")
+    return found
+
+
+def _own_story(store: Store, site_link: str, entry: StoredEntry) -> str:
+    """A story for the entry alone, the same one each time it is split off."""
+    key = f"{entry.entry.url}#split"
+    existing = store.story_with_key(key)
+    if existing:
+        return existing
+    story = story_id(site_link, key, entry.first_seen)
+    store.add_story(story, key, entry.first_seen)
+    return story
+
+
+def split(store: Store, site_link: str, url: str, now: datetime) -> str:
+    """Take the entry at `url` out of its story and keep it out; a line saying what happened."""
+    entry = _entry(store, url)
+    alone = len(store.story_members(entry.story_id)) == 1
+    store.add_override(Override(OverrideKind.SPLIT, url, "", entry.story_id, now))
+    if alone:
+        return f"{url} is alone in its story already; it stays apart from now on"
+    store.move_entry(entry.id, _own_story(store, site_link, entry), SPLIT_REASON)
+    return f"{url} taken out of story {entry.story_id}; it stays apart from now on"
+
+
+def merge(store: Store, url: str, other_url: str, now: datetime) -> str:
+    """Put the entry at `url` into the story of the entry at `other_url`, now and later."""
+    if url == other_url:
+        raise OverrideError("merge needs two different URLs")
+    entry, other = _entry(store, url), _entry(store, other_url)
+    if url in store.split_urls():
+        raise OverrideError(f"{url} was split off by an editor: `aggregator split {url} --undo`")
+    store.add_override(Override(OverrideKind.MERGE, url, other_url, entry.story_id, now))
+    if entry.story_id == other.story_id:
+        return f"{url} and {other_url} are in one story already; they stay together"
+    store.move_entry(entry.id, other.story_id, merge_reason(other_url))
+    return f"{url} moved into story {other.story_id}, beside {other_url}"
+
+
+def undo(store: Store, kind: OverrideKind, url: str, other_url: str = "") -> str:
+    """Forget a split or a merge and put the entry back in the story it came from."""
+    removed = store.remove_override(kind, url, other_url)
+    if removed is None:
+        what = f"{kind.value} of {url}" + (f" and {other_url}" if other_url else "")
+        raise OverrideError(f"no {what} to undo (see `aggregator overrides`)")
+    entry = store.entry_by_url(removed.url)
+    back = removed.from_story
+    if entry and back and entry.story_id != back and store.story_exists(back):
+        store.move_entry(entry.id, back, f"back after an editor undid a {kind}")
+        return f"{removed.url} is back in story {back}"
+    return f"{kind.value} of {removed.url} forgotten; later runs match it as usual"
