@@ -9,10 +9,11 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from cssselect import GenericTranslator, SelectorError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -167,11 +169,36 @@ class Defaults(_Strict):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
 
+def _css(value: str) -> str:
+    try:
+        GenericTranslator().css_to_xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
+CssSelector = Annotated[str, AfterValidator(_css)]
+
+
+class Selectors(_Strict):
+    """Where the entries are on a listing page without a feed (`type: html`); all but `item` are
+    looked for inside each item."""
+
+    item: CssSelector
+    title: CssSelector
+    link: CssSelector  # an <a href>, or an element holding one
+    date: CssSelector | None = None  # a <time datetime> or text that reads as a date
+    summary: CssSelector | None = None
+    image: CssSelector | None = None  # an <img>, or an element holding one
+
+
 class Source(_Strict):
-    """One feed the aggregator follows."""
+    """One feed (or, with `type: html`, one listing page) the aggregator follows."""
 
     name: str = Field(min_length=1)
     url: HttpUrl
+    type: Literal["feed", "html"] = "feed"
+    selectors: Selectors | None = None
     homepage: HttpUrl | None = None
     language: LanguageTag = "en"
     category: str = "News"
@@ -181,6 +208,14 @@ class Source(_Strict):
     exclude: list[str] = []
     max_items: int | None = Field(None, ge=1, le=1000)
     refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
+
+    @model_validator(mode="after")
+    def _selectors_for_html(self) -> Source:
+        if self.type == "html" and self.selectors is None:
+            raise ValueError("type: html needs selectors (item, title, link)")
+        if self.type == "feed" and self.selectors is not None:
+            raise ValueError("selectors are for type: html sources")
+        return self
 
     @field_validator("include", "exclude")
     @classmethod

@@ -15,6 +15,7 @@ from aggregator import __version__, pacing
 from aggregator.config import Config, Source
 from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
+from aggregator.listing import parse_listing
 from aggregator.models import (
     Entry,
     FetchRequest,
@@ -71,7 +72,11 @@ def entries_from_body(
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process."""
-    parsed = parse_feed(result.body or b"", result.headers, result.final_url)
+    body = result.body or b""
+    if source.type == "html" and source.selectors is not None:
+        parsed = parse_listing(body, result.final_url, source.selectors)
+    else:
+        parsed = parse_feed(body, result.headers, result.final_url)
     include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
     skipped: Counter[str] = Counter()

@@ -1,0 +1,110 @@
+"""Turn a listing page of an outlet without a feed into entries, with the CSS selectors of its
+`type: html` source. Downstream they are ordinary entries: normalize cleans them as any other."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from aggregator.config import Selectors
+from aggregator.dates import parse_date
+from aggregator.models import Media, ParsedFeed, RawEntry
+from aggregator.parse import NotAFeed
+
+MAX_ITEMS = 1000  # items read from one page, whatever it holds
+MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
+
+
+def _first(element: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
+    if not selector:
+        return None
+    found = element.cssselect(selector)
+    return found[0] if found else None
+
+
+def _text(element: lxml.html.HtmlElement | None) -> str:
+    return " ".join(element.text_content().split()) if element is not None else ""
+
+
+def _href(element: lxml.html.HtmlElement | None, base: str) -> str | None:
+    """The http(s) link an element is, or holds."""
+    if element is None:
+        return None
+    anchors = [element] if element.get("href") else element.cssselect("a[href]")
+    for anchor in anchors:
+        url = urljoin(base, anchor.get("href", "").strip())
+        if urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
+
+
+def _image(element: lxml.html.HtmlElement | None, base: str) -> str | None:
+    if element is None:
+        return None
+    images = [element] if element.tag == "img" else element.cssselect("img")
+    for image in images:
+        source = image.get("src") or image.get("data-src") or ""
+        if not source and image.get("srcset"):
+            source = image.get("srcset", "").split(",")[0].split()[0]
+        url = urljoin(base, source.strip()) if source.strip() else ""
+        if urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
+
+
+def _date(element: lxml.html.HtmlElement | None) -> tuple[object, str | None]:
+    if element is None:
+        return None, None
+    text = element.get("datetime") or element.get("content") or _text(element)
+    moment = parse_date(text)
+    return moment, (None if moment else text or None)
+
+
+def parse_listing(body: bytes, final_url: str, selectors: Selectors) -> ParsedFeed:
+    """The items `selectors` find on the page, as raw entries; NotAFeed when none is found."""
+    try:
+        root = lxml.html.fromstring(body[:MAX_PAGE])
+    except (etree.ParserError, ValueError) as exc:
+        raise NotAFeed(f"not an HTML page: {exc}") from None
+    base = final_url
+    for tag in root.iter("base"):
+        if tag.get("href"):
+            base = urljoin(final_url, tag.get("href", ""))
+            break
+    items = root.cssselect(selectors.item)[:MAX_ITEMS]
+    if not items:
+        raise NotAFeed(f"the item selector {selectors.item!r} matched nothing on the page")
+    entries: list[RawEntry] = []
+    unreadable = 0
+    for item in items:
+        title = _text(_first(item, selectors.title))
+        link = _href(_first(item, selectors.link), base)
+        if not title or not link:
+            unreadable += 1
+            continue
+        published, date_text = _date(_first(item, selectors.date))
+        summary = _text(_first(item, selectors.summary))
+        image = _image(_first(item, selectors.image), base)
+        entries.append(
+            RawEntry(
+                guid=link,
+                link=link,
+                title=html.escape(title, quote=False),
+                summary=f"<p>{html.escape(summary, quote=False)}</p>" if summary else "",
+                content="",
+                published=published,  # type: ignore[arg-type]
+                date_text=date_text,
+                media=(Media(image, medium="image", role="thumbnail"),) if image else (),
+            )
+        )
+    title_tag = root.find(".//title")
+    return ParsedFeed(
+        title=_text(title_tag),
+        link=final_url,
+        language=root.get("lang"),
+        entries=entries,
+        unreadable=unreadable,
+    )

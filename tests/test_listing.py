@@ -1,0 +1,90 @@
+"""Pages without a feed: `type: html` sources turned into entries by CSS selectors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import feedparser
+
+from aggregator.cli import main
+from aggregator.config import Selectors, load_config
+from aggregator.listing import parse_listing
+from aggregator.parse import NotAFeed
+from tests.conftest import data_file
+
+SELECTORS = {
+    "item": "article.news-item",
+    "title": "h2.title",
+    "link": "h2.title",
+    "date": "time",
+    "summary": "p.lead",
+    "image": "img",
+}
+
+
+def test_a_listing_page_becomes_entries_with_absolute_links_dates_and_pictures():
+    page = data_file("listing_pajhwok.html")
+    parsed = parse_listing(page, "https://pajhwok.example/ps/latest", Selectors(**SELECTORS))
+    assert parsed.language == "ps" and parsed.title == "پژواک - تازه خبرونه"
+    assert parsed.unreadable == 2  # no link, and a javascript: link
+    first, second = parsed.entries
+    assert first.link == "https://pajhwok.example/ps/2026/11/28/kabul-water/"  # <base> applied
+    assert first.published == datetime(2026, 11, 28, 1, 10, tzinfo=UTC)  # Kabul time read
+    assert first.media[0].url == "https://pajhwok.example/images/water.jpg"
+    assert second.title == "د هرات اورګاډي &amp; سوداګري"  # as text, escaped once
+    assert second.published == datetime(2026, 11, 28, 3, 10, tzinfo=UTC)
+    assert second.summary == "<p>د هرات – خواف اورګاډي کرښه بیا فعاله شوه.</p>"
+    assert second.media[0].url == "https://pajhwok.example/ps/images/rail.webp"
+
+
+def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():
+    try:
+        parse_listing(b"<html><body><p>redesigned</p></body></html>", "https://x.example/",
+                      Selectors(**SELECTORS))  # fmt: skip
+    except NotAFeed as exc:
+        assert "matched nothing" in str(exc)
+    else:
+        raise AssertionError("an empty listing must be reported")
+
+
+def test_an_html_source_runs_end_to_end_into_feed_xml(workspace, feed_server):
+    url = feed_server.add(
+        "/ps/latest", data_file("listing_pajhwok.html"),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )  # fmt: skip
+    workspace.write_config(
+        [{"name": "Pajhwok Pashto", "url": url, "type": "html", "language": "ps",
+          "category": "Pashto", "selectors": SELECTORS}]
+    )  # fmt: skip
+    assert load_config(workspace.config).sources[0].type == "html"
+    assert main(workspace.args("run")) == 0
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert not rss.bozo
+    assert {e.link for e in rss.entries} == {
+        "https://pajhwok.example/ps/2026/11/28/kabul-water/",
+        "https://pajhwok.example/ps/2026/11/28/herat-rail/",
+    }
+    rail = next(e for e in rss.entries if "herat-rail" in e.link)
+    assert rail.title == "د هرات اورګاډي & سوداګري"
+    assert rail.published_parsed[:5] == (2026, 11, 28, 3, 10)
+    assert "<b>" not in rail.summary
+
+
+def test_html_source_mistakes_are_reported_with_their_lines(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - name: A\n    url: https://a.example/\n    type: htm\n"
+        "  - name: B\n    url: https://b.example/\n    type: html\n"
+        "  - name: C\n    url: https://c.example/\n    type: html\n"
+        "    selectors: {item: 'div.x[', title: h2, link: a, dat: time}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{config}:4:11: sources[0].type: Input should be 'feed' or 'html'; did you mean 'html'?",
+        f"{config}:5:5: sources[1]: type: html needs selectors (item, title, link)",
+        f"{config}:11:23: sources[2].selectors.item: invalid CSS selector 'div.x[': "
+        "Expected ident or '*', got <EOF at 6>",
+        f"{config}:11:53: unknown key 'dat' in sources[2].selectors; did you mean 'date'?",
+    ]
