@@ -180,6 +180,20 @@ def _css(value: str) -> str:
 CssSelector = Annotated[str, AfterValidator(_css)]
 
 
+def _rule(value: str) -> str:
+    if len(value) > 2 and value.startswith("/") and value.endswith("/"):
+        try:
+            re.compile(value[1:-1])
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    elif not value.strip():
+        raise ValueError("an empty rule would match everything")
+    return value
+
+
+Rule = Annotated[str, AfterValidator(_rule)]  # a keyword, or /regex/
+
+
 class Selectors(_Strict):
     """Where the entries are on a listing page without a feed (`type: html`); all but `item` are
     looked for inside each item."""
@@ -204,8 +218,8 @@ class Source(_Strict):
     category: str = "News"
     own: bool = False
     priority: int = 0
-    include: list[str] = []
-    exclude: list[str] = []
+    include: list[Rule] = []
+    exclude: list[Rule] = []
     max_items: int | None = Field(None, ge=1, le=1000)
     refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
 
@@ -216,17 +230,6 @@ class Source(_Strict):
         if self.type == "feed" and self.selectors is not None:
             raise ValueError("selectors are for type: html sources")
         return self
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _valid_patterns(cls, rules: list[str]) -> list[str]:
-        for rule in rules:
-            if len(rule) > 2 and rule.startswith("/") and rule.endswith("/"):
-                try:
-                    re.compile(rule[1:-1])
-                except re.error as exc:
-                    raise ValueError(f"invalid regular expression {rule!r}: {exc}") from exc
-        return rules
 
 
 class Dedupe(_Strict):
@@ -267,6 +270,8 @@ class Config(_Strict):
     defaults: Defaults = Defaults()
     dedupe: Dedupe = Dedupe()
     retention: Retention = Retention()
+    include: list[Rule] = []  # applied to every source, before its own rules
+    exclude: list[Rule] = []
     sources: list[Source] = Field(min_length=1)
 
     _lines: dict[tuple[Hashable, ...], int] = PrivateAttr(default_factory=dict)

@@ -300,24 +300,3 @@ def normalize_entry(
         dated=dated_as is not None,
         date_text=None if dated_as else _date_text(raw),
     )
-
-
-def compile_rules(rules: list[str]) -> list[re.Pattern[str]]:
-    """Keyword rules match case-insensitively as words; `/regex/` rules as regular expressions."""
-    patterns = []
-    for rule in rules:
-        if len(rule) > 2 and rule.startswith("/") and rule.endswith("/"):
-            patterns.append(re.compile(rule[1:-1], re.IGNORECASE))
-        else:
-            patterns.append(re.compile(rf"(?<!\w){re.escape(rule)}", re.IGNORECASE))
-    return patterns
-
-
-def keep_entry(
-    entry: Entry, include: list[re.Pattern[str]], exclude: list[re.Pattern[str]]
-) -> bool:
-    """Apply a source's include/exclude rules to an entry's title and excerpt."""
-    text = f"{entry.title}\n{entry.excerpt}\n{' '.join(entry.categories)}"
-    if include and not any(p.search(text) for p in include):
-        return False
-    return not any(p.search(text) for p in exclude)

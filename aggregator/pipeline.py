@@ -26,10 +26,11 @@ from aggregator.models import (
     SourceResult,
     SourceState,
 )
-from aggregator.normalize import SkipEntry, compile_rules, keep_entry, normalize_entry
+from aggregator.normalize import SkipEntry, normalize_entry
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
+from aggregator.rules import Rules, RuleSet
 from aggregator.store import Store
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
@@ -64,11 +65,22 @@ class Cleaned:
     entries: list[Entry]
     warning: str | None = None
     ttl: int | None = None
-    skipped: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # unreadable entries, by reason
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (title, rule) by the rules
+
+
+def rules_for(config: Config, source: Source) -> Rules:
+    """The include/exclude rules a source's entries answer to: the top level's, then its own."""
+    return Rules(
+        (
+            RuleSet.of("feeds.yaml", config.include, config.exclude),
+            RuleSet.of("source", source.include, source.exclude),
+        )
+    )
 
 
 def entries_from_body(
-    source: Source, max_items: int, result: FetchResult, now: datetime
+    source: Source, max_items: int, result: FetchResult, now: datetime, rules: Rules
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process."""
@@ -77,8 +89,8 @@ def entries_from_body(
         parsed = parse_listing(body, result.final_url, source.selectors)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
-    include, exclude = compile_rules(source.include), compile_rules(source.exclude)
     entries: list[Entry] = []
+    dropped: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
     if parsed.unreadable:
         skipped["entry could not be read"] = parsed.unreadable
@@ -91,10 +103,13 @@ def entries_from_body(
         except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
             skipped[exception_line(exc, 120)] += 1
             continue
-        if keep_entry(entry, include, exclude):
+        verdict = rules.verdict(entry)
+        if verdict is None:
             entries.append(entry)
+        else:
+            dropped.append((entry.title, verdict))
     entries.sort(key=lambda e: e.published, reverse=True)
-    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped))
+    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped), dropped)
 
 
 @dataclass
@@ -262,7 +277,9 @@ def _fetch_and_store(
                     return fetched
                 source = config.source(result.request.source)
                 max_items = source.max_items or config.defaults.max_items
-                fetched.cleaned = parsers.run(entries_from_body, source, max_items, result, now)
+                fetched.cleaned = parsers.run(
+                    entries_from_body, source, max_items, result, now, rules_for(config, source)
+                )
             except NotAFeed as exc:
                 fetched.error = str(exc)
             except Exception as exc:  # one unreadable source must not stop the run

@@ -83,7 +83,7 @@ def test_valid_config_and_defaults():
             "duplicate key 'timeout'",
         ),
         (VALID.replace("  timeout: 20", "  timeout: [20"), "6:8", "YAML syntax"),
-        (VALID + "    include: ['/(unclosed/']\n", "12:14", "invalid regular expression"),
+        (VALID + "    include: ['/(unclosed/']\n", "12:15", "invalid regular expression"),
         (VALID.replace("site:", "sites:"), "1:1", "unknown key 'sites'; did you mean 'site'?"),
         (
             VALID + "    refresh: 5\n",
@@ -213,7 +213,7 @@ def test_check_reports_every_problem_at_once_with_line_column_and_suggestion(tmp
         f"{config}:10:5: unknown key 'homepge' in sources[0]; did you mean 'homepage'?",
         f"{config}:11:15: sources[0].language: must be a BCP 47 language tag such as en, fa or ps, "
         "got 'pashtu'; did you mean 'ps'?",
-        f"{config}:14:14: sources[1].include: invalid regular expression '/[unclosed/': "
+        f"{config}:14:15: sources[1].include[0]: invalid regular expression '/[unclosed/': "
         "unterminated character set at position 0",
         f"{config}:15:11: duplicate source name 'Khaama Press' (first in sources[1])",
         f"{config}:16:10: duplicate feed URL 'HTTPS://WWW.KHAAMA.COM/feed/' (first in sources[1])",

@@ -9,12 +9,11 @@ from aggregator.normalize import (
     SkipEntry,
     canonical_url,
     clean_title,
-    compile_rules,
     excerpt,
-    keep_entry,
     normalize_entry,
     sanitize_html,
 )
+from aggregator.rules import Rules, RuleSet
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -168,10 +167,11 @@ def test_include_and_exclude_rules():
         raw(title="Afghanistan: talks resume", summary="Kabul"), "AJ", "en", NOW
     )
     other = normalize_entry(raw(title="Football results", summary="Scores"), "AJ", "en", NOW)
-    include = compile_rules(["Afghan", "/\\bTaliban\\b/"])
-    assert keep_entry(entry, include, [])
-    assert not keep_entry(other, include, [])
-    assert not keep_entry(entry, [], compile_rules(["kabul"]))
+    include = Rules((RuleSet.of("source", ["Afghan", "/\\bTaliban\\b/"], []),))
+    assert include.verdict(entry) is None
+    assert include.verdict(other) == "no source include rule matches"
+    exclude = Rules((RuleSet.of("source", [], ["kabul"]),))
+    assert exclude.verdict(entry) == "source exclude rule 'kabul' matches"
 
 
 def test_characters_xml_cannot_carry_are_dropped():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -14,14 +15,23 @@ from aggregator.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, locke
 from aggregator.config import Config
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
-from aggregator.models import FetchRequest, FetchStatus, Outcome, SourceResult
+from aggregator.models import FetchRequest, FetchResult, FetchStatus, Outcome, SourceResult
 from aggregator.parse import NotAFeed
-from aggregator.pipeline import entries_from_body, failure_text, fetch_options
+from aggregator.pipeline import (
+    Cleaned,
+    entries_from_body,
+    failure_text,
+    fetch_options,
+    rules_for,
+)
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     check_p = commands.add_parser("check", parents=[common], help="validate feeds.yaml")
     check_p.add_argument("--live", action="store_true", help="also fetch and parse each source")
+    check_p.add_argument(
+        "--rules", metavar="NAME", help="fetch one source: what its include/exclude rules keep"
+    )
     check_p.set_defaults(handler=check)
     status_p = commands.add_parser("status", parents=[common], help="health of every source")
     status_p.add_argument(
@@ -30,8 +40,26 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     status_p.set_defaults(handler=status)
 
 
+def _cleaned(config: Config, result: FetchResult, now: datetime) -> Cleaned | str:
+    """The same parse, normalize and rules as `run` (nothing stored), or why it failed."""
+    if result.status is FetchStatus.ERROR:
+        return result.error or "fetch failed"
+    source = config.source(result.request.source)
+    try:
+        return entries_from_body(source, MAX_SHOWN, result, now, rules_for(config, source))
+    except NotAFeed as exc:
+        return str(exc)
+    except Exception as exc:
+        return failure_text("parsing", exc)
+
+
+MAX_SHOWN = 1000
+
+
 def check(args: argparse.Namespace, config: Config) -> int:
     print(f"{args.config}: OK, {len(config.sources)} sources")
+    if args.rules:
+        return _check_rules(args, config)
     if not args.live:
         return EXIT_OK
     failures = 0
@@ -39,26 +67,40 @@ def check(args: argparse.Namespace, config: Config) -> int:
     requests = [FetchRequest(s.name, s.url) for s in config.sources]
     for result in fetch_all(requests, fetch_options(config)):
         name = result.request.source
-        if result.status is FetchStatus.ERROR:
+        cleaned = _cleaned(config, result, now)
+        if isinstance(cleaned, str):
             failures += 1
-            print(f"FAILED  {name}: {result.error}")
-            continue
-        source = config.source(name)
-        try:  # the same parse and normalize as `run`, without storing anything
-            cleaned = entries_from_body(source, source.max_items or 1000, result, now)
-        except NotAFeed as exc:
-            failures += 1
-            print(f"FAILED  {name}: {exc}")
-            continue
-        except Exception as exc:
-            failures += 1
-            print(f"FAILED  {name}: {failure_text('parsing', exc)}")
+            print(f"FAILED  {name}: {cleaned}")
             continue
         skipped = SourceResult(name, Outcome.OK, skipped=cleaned.skipped).skipped_text
-        print(f"ok      {name}: {len(cleaned.entries)} entries{f'; {skipped}' if skipped else ''}")
+        kept = min(len(cleaned.entries), config.source(name).max_items or config.defaults.max_items)
+        print(f"ok      {name}: {kept} entries{f'; {skipped}' if skipped else ''}")
+        if cleaned.dropped:
+            print(f"        {name}: {len(cleaned.dropped)} dropped by include/exclude rules")
         if cleaned.warning:
             print(f"warning {name}: {cleaned.warning}")
     return EXIT_OK if not failures else EXIT_FAILED
+
+
+def _check_rules(args: argparse.Namespace, config: Config) -> int:
+    """Fetch one source and print which of its entries the rules keep and drop, and why."""
+    if args.rules not in {s.name for s in config.sources}:
+        error(f"no source named {args.rules!r} in {args.config}")
+        return EXIT_USAGE
+    source = config.source(args.rules)
+    [result] = fetch_all([FetchRequest(source.name, source.url)], fetch_options(config))
+    cleaned = _cleaned(config, result, pipeline.utcnow())
+    if isinstance(cleaned, str):
+        print(f"FAILED  {source.name}: {cleaned}")
+        return EXIT_FAILED
+    for entry in cleaned.entries:
+        print(f"keep  {entry.title}")
+    for title, reason in cleaned.dropped:
+        print(f"drop  {title}  ({reason})")
+    print(
+        f"{source.name}: {len(cleaned.entries)} kept, {len(cleaned.dropped)} dropped by the rules"
+    )
+    return EXIT_OK
 
 
 def status(args: argparse.Namespace, config: Config) -> int:
