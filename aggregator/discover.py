@@ -111,3 +111,16 @@ def discover(url: str, options: FetchOptions) -> Found:
         "site or beside the page) is a feed. "
         "Follow the page itself as an html source (type: html with CSS selectors; see README)."
     )
+
+
+def feed_problem(url: str, options: FetchOptions, listing: bool = False) -> str | None:
+    """Why the feed at `url` cannot be followed as it is (None: it works), or "moved:NEW" when
+    every redirect on the way was permanent. A listing page (`listing`) need only load."""
+    result = _fetch(url, options)
+    if result.status is not FetchStatus.OK and result.status is not FetchStatus.NOT_MODIFIED:
+        return result.error or str(result.status)
+    if result.moved_to:
+        return f"moved:{result.moved_to}"
+    if listing or _parsed(result) is not None:
+        return None
+    return "the URL no longer gives a feed"

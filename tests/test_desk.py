@@ -7,6 +7,7 @@ import pytest
 from aggregator.cli import main
 from aggregator.config import load_config
 from aggregator.discover import feed_links
+from tests.conftest import FeedServer
 
 # An editor's file: comments, odd spacing and quoting that an edit must not touch.
 EDITED_BY_HAND = """\
@@ -155,3 +156,72 @@ def test_remove_takes_out_one_source_and_nothing_else(desk, capsys):
     assert run(desk, "remove", "Khaama Press") == 2  # the last source stays
     assert "the only source" in capsys.readouterr().err
     assert run(desk, "remove", "Nobody") == 2
+
+
+@pytest.fixture
+def sites():
+    """Four outside sites, each its own server (its own host:port, as separate outlets are)."""
+    servers = [FeedServer() for _ in range(4)]
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_links_reconciles_the_links_page_with_feeds_yaml(desk, feed_server, sites, capsys):
+    amu, pajhwok, khaama, moved = sites
+    amu.add("/", PAGE_WITH_LINKS, headers={"Content-Type": "text/html"})
+    amu.feed("/amu/feed/", "tolonews_atom.xml", "application/atom+xml")
+    pajhwok.add("/", PAGE_WITHOUT_LINKS, headers={"Content-Type": "text/html"})
+    khaama.feed("/feed/", "khaama_wordpress.xml")
+    khaama.add("/", b"<html><body>Khaama</body></html>", headers={"Content-Type": "text/html"})
+    moved.add("/", PAGE_WITH_LINKS.replace(b"/amu/feed/", b"/rss/new.xml"))
+    moved.feed("/rss/new.xml", "aop_wordpress.xml")
+    # feeds.yaml follows Khaama here, a site whose feed has gone, and one no longer linked
+    text = desk.config.read_text(encoding="utf-8")
+    text = text.replace(f"{feed_server.url('')}/khaama/feed/", khaama.url("/feed/"))
+    text = text.replace(
+        "# retention stays",
+        f"  - name: Hasht-e Subh\n    url: {moved.url('/old/feed/')}\n"
+        f"  - name: Zan Times\n    url: https://zantimes.com/feed/\n# retention stays",
+    )
+    desk.config.write_text(text, encoding="utf-8")
+    page = feed_server.add(
+        "/links-to-more-news/",
+        (
+            '<html><body><nav><a href="/">Home</a> <a href="https://www.facebook.com/aop">f</a>'
+            f'</nav><main><ul><li><a href="{amu.url("/")}">Amu TV</a></li>'
+            f'<li><a href="{pajhwok.url("/")}">Pajhwok</a></li>'
+            f'<li><a href="{khaama.url("/")}">Khaama Press</a></li>'
+            f'<li><a href="{khaama.url("/category/news")}">Khaama news</a></li>'
+            f'<li><a href="{moved.url("/")}">Hasht-e Subh</a></li></ul></main></body></html>'
+        ).encode(),
+        headers={"Content-Type": "text/html"},
+    )
+    before = desk.config.read_bytes()
+    assert run(desk, "links", page) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{page}: 4 outside sites linked; 1 followed as they are"
+    assert (
+        f"+ Amu TV ({amu.url('/')}): feed {amu.url('/amu/feed/')} (advertised by the page, "
+        in out[1]
+    )
+    assert out[2].startswith(
+        f"+ Pajhwok ({pajhwok.url('/')}): no feed: candidate for an html source"
+    )
+    assert "- Zan Times: followed (feeds.yaml line " in "\n".join(out)
+    assert (
+        f"~ Hasht-e Subh: feed moved: {moved.url('/old/feed/')} -> {moved.url('/rss/new.xml')}"
+        in "\n".join(out)
+    )
+    assert not any(line.startswith("- AOP News") for line in out)  # the desk's own site
+    assert desk.config.read_bytes() == before  # nothing changes without --apply
+
+    assert run(desk, "links", page, "--apply") == 0
+    assert "added 1 sources" in capsys.readouterr().out
+    after = desk.config.read_text(encoding="utf-8")
+    assert after.startswith(before.decode("utf-8").split("# retention stays")[0])
+    names = [s.name for s in load_config(desk.config).sources]
+    assert names == ["AOP News", "Khaama Press", "Hasht-e Subh", "Zan Times", "Amu TV"]
+    assert load_config(desk.config).source("Amu TV").homepage == amu.url("/")

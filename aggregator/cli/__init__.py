@@ -1,9 +1,8 @@
 """The `aggregator` command line: one module per group of commands, one handler per command.
 
-cycle.py: run, fetch, publish · sources.py: check, status · desk.py: add, remove ·
-stories.py: explain, split, merge, overrides ·
-maintenance.py: prune, schedule · preview.py: demo, serve · common.py: paths, lock, database,
-exit codes.
+cycle.py: run, fetch, publish · sources.py: check, status · desk.py: add, remove, links, opml ·
+stories.py: explain, split, merge, overrides · maintenance.py: prune, schedule ·
+preview.py: demo, serve · common.py: paths, lock, database, exit codes.
 """
 
 from __future__ import annotations

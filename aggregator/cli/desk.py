@@ -1,4 +1,5 @@
-"""`add`, `remove` and `opml`: the editors' desk changes feeds.yaml, keeping every other byte."""
+"""`add`, `remove`, `links` and `opml`: the editors' desk changes feeds.yaml, keeping every
+other byte of it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from urllib.parse import urlsplit
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed
 from aggregator.config import Config, ConfigError, load_yaml
-from aggregator.discover import Found, NoFeed, discover
-from aggregator.feedsfile import EditError, add_source, add_sources, remove_source, write_config
+from aggregator.discover import Found, NoFeed, discover, feed_problem
+from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
+from aggregator.fetch import fetch_one
 from aggregator.languages import language_tag
+from aggregator.links import Reconciliation, linked_sites, reconcile
+from aggregator.models import FetchRequest, FetchStatus
 from aggregator.normalize import canonical_url
 from aggregator.opml import OpmlError, opml_bytes, read_opml
 
@@ -31,6 +35,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     remove_p = commands.add_parser("remove", parents=[common], help="remove a source")
     remove_p.add_argument("name")
     remove_p.set_defaults(handler=remove)
+    links_p = commands.add_parser(
+        "links", parents=[common], help="compare the desk's links page with feeds.yaml"
+    )
+    links_p.add_argument("page", help='the "Links to More News" page')
+    links_p.add_argument("--apply", action="store_true", help="add the linked sites with a feed")
+    links_p.set_defaults(handler=links_command)
     opml_p = commands.add_parser("opml", help="the sources as OPML, or sources from OPML")
     opml_commands = opml_p.add_subparsers(dest="opml_command", required=True, metavar="ACTION")
     export_p = opml_commands.add_parser("export", parents=[common], help="write OPML 2.0")
@@ -67,6 +77,17 @@ def source_fields(found: Found, name: str | None = None, **given: object) -> dic
     return fields
 
 
+def _append(path: Path, sources: list[dict[str, object]], text: str | None = None) -> None:
+    """Append sources to feeds.yaml (its current `text`, if read already) and replace it."""
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    try:
+        edited, _ = add_sources(text, sources, path)
+    except EditError as exc:
+        raise CommandFailed(f"{path}: {exc}") from None
+    write_config(path, edited)
+
+
 def add(args: argparse.Namespace, config: Config) -> int:
     if args.language and language_tag(args.language) is None:
         raise CommandFailed(f"--language {args.language!r} is not a BCP 47 tag", EXIT_USAGE)
@@ -88,12 +109,7 @@ def add(args: argparse.Namespace, config: Config) -> int:
             f"a source named {fields['name']!r} exists already: choose another with --name",
             EXIT_USAGE,
         )
-    path: Path = args.config
-    try:
-        text, _ = add_source(path.read_text(encoding="utf-8"), fields, path)
-    except EditError as exc:
-        raise CommandFailed(f"{path}: {exc}") from None
-    write_config(path, text)
+    _append(args.config, [fields])
     print(f"added {fields['name']!r}: {found.url} ({found.how}; {found.entries} entries)")
     if "language" not in fields:
         print("note: the feed declares no language, so it is read as en: pass --language fa or ps")
@@ -171,10 +187,64 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     if not new:
         print(f"nothing to import: every feed of {args.file} is followed already")
         return EXIT_OK
-    try:
-        text, _ = add_sources(text, new, path)
-    except EditError as exc:
-        raise CommandFailed(f"{path}: {exc}") from None
-    write_config(path, text)
+    _append(path, new, text)
     print(f"imported {len(new)} of {len(outlines)} feeds from {args.file} into {path}")
     return EXIT_OK
+
+
+def links_command(args: argparse.Namespace, config: Config) -> int:
+    options = pipeline.fetch_options(config)
+    page = fetch_one(FetchRequest("links page", args.page), options)
+    if page.status is not FetchStatus.OK:
+        raise CommandFailed(f"{args.page}: {page.error or page.status}")
+    own = [config.site.link, *(s.homepage or s.url for s in config.sources if s.own)]
+    sites = linked_sites(page.body or b"", page.final_url, own)
+    report = reconcile(
+        config,
+        sites,
+        lambda url: discover(url, options),
+        lambda source: feed_problem(source.url, options, listing=source.type == "html"),
+        options.concurrency,
+    )
+    _print_links(args, config, report)
+    if not args.apply:
+        return EXIT_OK
+    names = {s.name for s in config.sources}
+    new = []
+    for site, found, _ in report.new:
+        if found is None:
+            continue
+        fields = source_fields(found, site.text or None)
+        fields["homepage"] = site.url
+        if fields["name"] in names:
+            fields["name"] = f"{fields['name']} ({site.key})"
+        names.add(str(fields["name"]))
+        new.append(fields)
+    if not new:
+        print("nothing to add: no new linked site has a feed")
+        return EXIT_OK
+    _append(args.config, new)
+    print(f"added {len(new)} sources to {args.config}: {', '.join(str(f['name']) for f in new)}")
+    return EXIT_OK
+
+
+def _print_links(args: argparse.Namespace, config: Config, report: Reconciliation) -> None:
+    """The diff: + linked, not followed; - followed, no longer linked; ~ moved; ! failing."""
+    print(f"{args.page}: {report.linked} outside sites linked; {report.same} followed as they are")
+    for site, found, why in report.new:
+        name = site.text or site.key
+        if found:
+            print(f"+ {name} ({site.url}): feed {found.url} ({found.how}, {found.entries} entries)")
+        else:
+            reason = why.split(":", 1)[0] if why.startswith("no feed found") else why
+            print(f"+ {name} ({site.url}): no feed: candidate for an html source ({reason})")
+    for source in report.unlinked:
+        line = config.line_of(source.name, "name")
+        print(f"- {source.name}: followed (feeds.yaml line {line}) but no longer linked")
+    for source, new_url in report.moved:
+        line = config.line_of(source.name, "url")
+        print(f"~ {source.name}: feed moved: {source.url} -> {new_url} (feeds.yaml line {line})")
+    for source, problem in report.failing:
+        print(f"! {source.name}: feed fails: {problem}")
+    if not args.apply:
+        print("nothing was changed; --apply adds the new sites that have a feed")
