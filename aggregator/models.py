@@ -245,6 +245,7 @@ class RunReport:
     finished: datetime | None = None
     problems: list[str] = field(default_factory=list)  # entries or stories skipped after storing
     pruned: PruneReport | None = None  # when this run pruned
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for benchmarks
 
     @property
     def sources_ok(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class Cleaned:
     ttl: int | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # unreadable entries, by reason
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (title, rule) by the rules
+    seconds: tuple[float, float] = (0.0, 0.0)  # spent parsing, then normalizing (in the worker)
 
 
 def rules_for(config: Config, source: Source) -> Rules:
@@ -84,11 +86,13 @@ def entries_from_body(
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process."""
+    started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
         parsed = parse_listing(body, result.final_url, source.selectors)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
+    parsed_at = time.perf_counter()
     entries: list[Entry] = []
     dropped: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
@@ -109,7 +113,8 @@ def entries_from_body(
         else:
             dropped.append((entry.title, verdict))
     entries.sort(key=lambda e: e.published, reverse=True)
-    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped), dropped)
+    seconds = (parsed_at - started, time.perf_counter() - parsed_at)
+    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
 
 
 @dataclass
@@ -232,8 +237,10 @@ def fetch_sources(
     on_result: ResultCallback | None = None,
     force: bool = False,
     rng: random.Random | None = None,
+    stages: dict[str, float] | None = None,
 ) -> list[SourceResult]:
-    """Fetch the due sources concurrently, parse new bodies on all cores, store each."""
+    """Fetch the due sources concurrently, parse new bodies on all cores, store each; the
+    seconds spent per stage are added to `stages`."""
     with store.transaction():
         states = {s.name: store.sync_source(s.name, s.url, now) for s in config.sources}
     results: dict[str, SourceResult] = {}
@@ -247,7 +254,7 @@ def fetch_sources(
         else:
             requests.append(FetchRequest(state.name, state.url, state.etag, state.last_modified))
     if requests:
-        for report in _fetch_and_store(config, store, states, requests, now, rng):
+        for report in _fetch_and_store(config, store, states, requests, now, rng, stages):
             results[report.source] = report
             if on_result:
                 on_result(report)
@@ -261,8 +268,11 @@ def _fetch_and_store(
     requests: list[FetchRequest],
     now: datetime,
     rng: random.Random | None,
+    stages: dict[str, float] | None = None,
 ) -> Iterator[SourceResult]:
     """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
+    spent = Counter[str]()
+    started = time.perf_counter()
     with ParserPool(inline=len(requests) < INLINE_BELOW) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
@@ -287,7 +297,17 @@ def _fetch_and_store(
             return fetched
 
         for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            yield _stored(config, store, fetched, now, rng)
+            if fetched.cleaned:
+                spent["parse"] += fetched.cleaned.seconds[0]
+                spent["normalize"] += fetched.cleaned.seconds[1]
+            storing = time.perf_counter()
+            stored = _stored(config, store, fetched, now, rng)
+            spent["store"] += time.perf_counter() - storing
+            yield stored
+    if stages is not None:
+        stages["fetch (wall)"] = time.perf_counter() - started
+        for stage, seconds in spent.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
 
 
 def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
@@ -331,9 +351,12 @@ def run(
     now = now or utcnow()
     report = RunReport(started=now)
     if fetch:
-        report.results = fetch_sources(config, store, now, on_result, force, rng)
+        report.results = fetch_sources(config, store, now, on_result, force, rng, report.stages)
+        clustering = time.perf_counter()
         report.problems += assign_stories(config, store, now)
+        report.stages["cluster"] = time.perf_counter() - clustering
     if publish_outputs:
+        publishing = time.perf_counter()
         try:
             published = publish(config, store, output, now)
             report.stories_published = published.stories
@@ -342,6 +365,7 @@ def run(
             report.publish_error = f"cannot write to {output}: {exc.strerror or exc}"
         except Exception as exc:  # reported and exit code 1; stored state stays intact
             report.publish_error = f"publishing failed: {type(exc).__name__}: {exc}"
+        report.stages["publish"] = time.perf_counter() - publishing
     if fetch:  # at the end, once the outputs are out
         try:
             report.pruned = prune_if_due(store, config.retention, now)

@@ -1,4 +1,5 @@
-"""Parser worker processes: started on first use, replaced when one dies, deaf to stop signals.
+"""Parser worker processes: started on first use, replaced when one dies, deaf to stop signals,
+gone when the run that started them is gone.
 
 feedparser is CPU-bound (about 30 ms a feed), so new bodies are parsed on every core. A run in
 which nothing needs parsing (all 304s, refused connections) starts no process at all, and a run
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
 import threading
 from collections.abc import Callable
@@ -21,10 +23,30 @@ T = TypeVar("T")
 INLINE_BELOW = 8  # fewer sources to fetch than this: parse in this process
 
 
-def _ignore_stop_signals() -> None:
-    """Workers leave SIGINT and SIGTERM to the parent, which lets their work finish."""
+def _follow(parent: int) -> None:
+    """Exit when the process that started the pool is gone: a run killed with SIGKILL (OOM,
+    a power cut of the cron job) must not leave its workers waiting for work for ever."""
+    try:
+        handle = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # no pidfd here: look once a second
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+            threading.Event().wait(1.0)
+    select.select([handle], [], [])
+    os._exit(0)
+
+
+def _start_worker(parent: int) -> None:
+    """Workers leave SIGINT and SIGTERM to the parent, which lets their work finish, and go
+    when the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_follow, args=(parent,), daemon=True).start()
 
 
 class ParserPool:
@@ -42,7 +64,8 @@ class ParserPool:
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=_ignore_stop_signals,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

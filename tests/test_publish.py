@@ -1,10 +1,12 @@
 import json
 import os
 import re
+import select
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import feedparser
@@ -61,8 +63,44 @@ def run_once(workspace, now=NOW):
         return run(load_config(workspace.config), store, workspace.output, now=now)
 
 
-def kill_at(target: str, nth: int, args: list[str]) -> None:
-    """Run the CLI in a subprocess and SIGKILL it at the n-th call of `target`."""
+def descendants(root: int) -> list[int]:
+    """The processes started by `root`, and theirs (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [root]
+    while todo:
+        current = todo.pop()
+        children = [pid for pid, parent in parents.items() if parent == current]
+        found += children
+        todo += children
+    return found
+
+
+def gone_within(pids: list[int], seconds: float) -> list[int]:
+    """The processes of `pids` still running after `seconds` (each watched with a pidfd)."""
+    deadline = time.monotonic() + seconds
+    alive = []
+    for pid in pids:
+        try:
+            handle = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        ready, _, _ = select.select([handle], [], [], max(0.0, deadline - time.monotonic()))
+        os.close(handle)
+        if not ready:
+            alive.append(pid)
+    return alive
+
+
+def kill_at(target: str, nth: int, args: list[str]) -> list[int]:
+    """Run the CLI in a subprocess and SIGKILL it at the n-th call of `target`; the processes
+    it had started."""
     command = [sys.executable, "-m", "tests.killpoint", target, str(nth), "--", *args]
     process = subprocess.Popen(
         command,
@@ -79,11 +117,13 @@ def kill_at(target: str, nth: int, args: list[str]) -> None:
             break
     else:
         pytest.fail(f"never reached the kill point: {lines} {process.stderr.read()}")
+    started = descendants(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait()
     for stream in (process.stdout, process.stderr, process.stdin):
         stream.close()
     assert process.returncode == -signal.SIGKILL
+    return started
 
 
 def assert_complete(output: Path) -> None:
@@ -228,7 +268,10 @@ def test_feed_metadata_and_item_source(workspace, sources):
 def test_sigkill_at_any_point_then_the_next_run_finishes_the_work(
     workspace, sources, capsys, target, nth
 ):
-    kill_at(target, nth, workspace.args("run"))
+    started = kill_at(target, nth, workspace.args("run"))
+    if target == "aggregator.store.Store.upsert_entry":
+        assert len(started) >= 3  # the forkserver and the parser workers had started
+    assert gone_within(started, 10) == []  # none is left behind waiting for work
     db = sqlite3.connect(workspace.db)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
