@@ -71,6 +71,7 @@ class RawEntry:
     language: str | None = None
     media: tuple[Media, ...] = ()
     date_text: str | None = None  # the feed's date as written, when it could not be read
+    base: str | None = None  # what relative URLs in its HTML are relative to (xml:base, feed URL)
 
 
 @dataclass(frozen=True)

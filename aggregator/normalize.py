@@ -182,17 +182,21 @@ def clean_title(title: str) -> str:
     return collapse(strip_bidi(title if _TAG.search(decoded) else decoded))
 
 
-def sanitize_html(fragment: str) -> str:
-    """Allow-list sanitizing: no script, style, iframe, event handlers, javascript:, data: URLs."""
+def sanitize_html(fragment: str, base: str | None = None) -> str:
+    """Allow-list sanitizing: no script, style, iframe, event handlers, javascript:, data: URLs.
+    Relative links and pictures are made absolute against `base` (an http(s) URL), or dropped."""
     if not fragment.strip():
         return ""
+    relative: str | tuple[str, str] = "deny"
+    if base and is_http_url(base):
+        relative = ("rewrite_with_base", base)
     return nh3.clean(
         xml_safe(fragment),
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},
-        url_relative="deny",
+        url_relative=relative,
         link_rel="noopener noreferrer nofollow",
     ).strip()
 
@@ -268,8 +272,8 @@ def normalize_entry(
     if link is None:
         raise SkipEntry(link_problem(raw.link) or "no link")
     url = canonical_url(link)
-    summary = sanitize_html(raw.summary)
-    content = sanitize_html(raw.content)
+    summary = sanitize_html(raw.summary, raw.base)
+    content = sanitize_html(raw.content, raw.base)
     text = plain_text(content or summary)
     title = clean_title(raw.title) or excerpt(text, 80) or url
     dated_as = _plausible(raw.published) or _plausible(raw.updated)

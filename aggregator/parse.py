@@ -59,7 +59,15 @@ def _media(entry: Any) -> tuple[Media, ...]:
     return tuple(found.values())
 
 
-def _raw_entry(entry: Any) -> RawEntry:
+def _base(entry: Any, default: str) -> str:
+    """What the entry's HTML is relative to: its own xml:base, else the feed's URL."""
+    for part in [*(entry.get("content") or []), entry.get("summary_detail") or {}]:
+        if part.get("base"):
+            return str(part["base"])
+    return default
+
+
+def _raw_entry(entry: Any, feed_url: str = "") -> RawEntry:
     link = entry.get("feedburner_origlink") or entry.get("link")
     written = dict.get(entry, "published") or dict.get(entry, "updated")
     published = from_struct_time(entry.get("published_parsed")) or parse_date(
@@ -82,6 +90,7 @@ def _raw_entry(entry: Any) -> RawEntry:
         date_text=None if published or updated else (written or None),
         language=title_detail.get("language") or None,
         media=_media(entry),
+        base=_base(entry, feed_url),
     )
 
 
@@ -192,13 +201,16 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     if document is not None:
         return _json_feed(document, final_url)
     response_headers["content-location"] = final_url
-    result = feedparser.parse(
-        io.BytesIO(body), response_headers=response_headers, resolve_relative_uris=True
+    result = feedparser.parse(  # normalize sanitizes and resolves links, with nh3
+        io.BytesIO(body),
+        response_headers=response_headers,
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
     entries, unreadable = [], 0
     for item in result.entries:
         try:
-            entries.append(_raw_entry(item))
+            entries.append(_raw_entry(item, final_url))
         except Exception:  # one odd entry (a tag list that is not a list...) drops only itself
             unreadable += 1
     bozo = result.get("bozo") and result.get("bozo_exception")

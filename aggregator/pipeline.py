@@ -310,6 +310,9 @@ def _fetch_and_store(
             stages[stage] = stages.get(stage, 0.0) + seconds
 
 
+CLUSTER_BATCH = 500  # entries read from the database at a time while clustering
+
+
 def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     """Put every entry without a story into one, in order of publication; one transaction.
 
@@ -320,17 +323,20 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     problems: list[str] = []
     try:
         with store.transaction():
-            pending = store.entries_without_story()
+            pending = store.unclustered_ids()
             assigner = StoryAssigner(store, config, now) if pending else None
-            for entry_id, entry in pending:
-                try:
-                    with store.savepoint():
-                        assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
-                except Exception as exc:
-                    problems.append(
-                        f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
-                        + failure_text("clustering", exc)
-                    )
+            for start in range(0, len(pending), CLUSTER_BATCH):
+                for entry_id, entry in store.entries_for_matching(
+                    pending[start : start + CLUSTER_BATCH]
+                ):
+                    try:
+                        with store.savepoint():
+                            assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
+                    except Exception as exc:
+                        problems.append(
+                            f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
+                            + failure_text("clustering", exc)
+                        )
     except Exception as exc:
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
     return problems

@@ -478,23 +478,36 @@ class Store:
     def last_match_order(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(match_order), 0) FROM entries").fetchone()[0]
 
-    def entries_published_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
-        """Entries with a story, published in [start, end], oldest first: the matching window."""
-        rows = self.conn.execute(
-            "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
+    def entries_published_between(self, start: datetime, end: datetime) -> Iterator[StoredEntry]:
+        """Entries with a story, published in [start, end], oldest first: the matching window.
+
+        Streamed, and lean: only what matching reads (no HTML, media or categories)."""
+        cursor = self.conn.execute(
+            f"SELECT {_MATCHING}, s.first_seen AS story_first_seen FROM entries e "
             "JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
             "ORDER BY e.published, e.id",
             (ts(start), ts(end)),
-        ).fetchall()
-        return [_stored_entry(row) for row in rows]
+        )
+        for row in cursor:
+            yield _stored_entry(row)
 
-    def entries_without_story(self) -> list[tuple[int, Entry]]:
-        """Stored entries not yet clustered, oldest publication first."""
+    def unclustered_ids(self) -> list[int]:
+        """Stored entries not yet in a story, oldest publication first."""
         rows = self.conn.execute(
-            "SELECT e.*, e.first_seen AS story_first_seen FROM entries e "
-            "WHERE e.story_id IS NULL ORDER BY e.published, e.id"
+            "SELECT id FROM entries WHERE story_id IS NULL ORDER BY published, id"
         ).fetchall()
-        return [(row["id"], _stored_entry(row).entry) for row in rows]
+        return [row[0] for row in rows]
+
+    def entries_for_matching(self, ids: list[int]) -> list[tuple[int, Entry]]:
+        """These entries, lean (what matching reads), in the order of `ids`."""
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT {_MATCHING}, e.first_seen AS story_first_seen FROM entries e "
+            f"WHERE e.id IN ({marks})",
+            ids,
+        ).fetchall()
+        by_id = {row["id"]: _stored_entry(row).entry for row in rows}
+        return [(i, by_id[i]) for i in ids if i in by_id]
 
     def entry_by_url(self, url: str) -> StoredEntry | None:
         """The first stored entry with this canonical URL."""
@@ -692,6 +705,15 @@ def _override(row: sqlite3.Row) -> Override:
     return Override(
         OverrideKind(row["kind"]), row["url"], row["other_url"], row["from_story"], created
     )
+
+
+# what matching reads of an entry: the HTML, media and categories stay on disk
+_MATCHING = (
+    "e.id, e.story_id, e.source, e.guid, e.url, e.title, '' AS summary_html, "
+    "'' AS content_html, e.excerpt, e.published, NULL AS updated, e.language, NULL AS author, "
+    "'[]' AS categories, e.links, '[]' AS media, e.dated, e.date_text, e.first_seen, e.match, "
+    "e.match_order"
+)
 
 
 def _stored_entry(row: sqlite3.Row) -> StoredEntry:

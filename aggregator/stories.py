@@ -32,10 +32,15 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
 
 
 def _window_clusterer(
-    store: Store, config: Config, around: datetime, make: EntryFeatures, before: int | None = None
+    store: Store,
+    config: Config,
+    around: datetime,
+    make: EntryFeatures,
+    before: int | None = None,
+    keep: bool = False,
 ) -> tuple[Clusterer, dict[int, StoredEntry]]:
     """A clusterer holding the stored entries published near `around` (clustered before
-    `before` in match order, if given)."""
+    `before` in match order, if given), and the entries themselves if `keep`."""
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
     loaded = {}
@@ -46,7 +51,8 @@ def _window_clusterer(
             continue
         if before is None or (member.match_order or 0) < before:
             clusterer.add(make(member.id, member.entry), member.story_id)
-            loaded[member.id] = member
+            if keep:
+                loaded[member.id] = member
     return clusterer, loaded
 
 
@@ -122,7 +128,7 @@ def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanati
         return None
     make = EntryFeatures(config)
     clusterer, earlier = _window_clusterer(
-        store, config, target.entry.published, make, before=target.match_order or 0
+        store, config, target.entry.published, make, before=target.match_order or 0, keep=True
     )
     found = clusterer.compare_all(make(target.id, target.entry))[:limit]
     return Explanation(

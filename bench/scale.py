@@ -1,0 +1,413 @@
+"""Scale benchmark: aggregator and lemon24/reader on the same N synthetic sources, in one run.
+
+    pip install reader          # once; the comparison is skipped (and said so) without it
+    python bench/scale.py [--sources 5000] [--latency 0.1] [--hosts 50] [--concurrency 32]
+                          [--no-reader] [--write-results]
+
+N WordPress-like sources (30 to 50 items of ~2 KB HTML written from a 20,000-word vocabulary
+with news-like (Zipf) word frequencies; 10% of items are near-duplicate wire stories carried by
+several sources; all inside the matching window) are served from a separate
+process on `--hosts` loopback addresses with a fixed latency and ETags. Each program runs in
+its own child process, three times on one database: cold (all 200), warm (all 304) and after
+10% of the sources changed. For each run it prints wall time, CPU of the child and its workers,
+the memory of the whole process tree at its peak (the sum of PSS, so pages the workers share
+are counted once; sampled every 50 ms), the requests the server answered, the ratio to the floor
+and, for ours, the time per stage. The floor is the network floor (N x latency /
+min(concurrency, 2 x hosts): we send at most 2 requests to a host at once; reader has no such
+limit, which only helps it) plus an lxml parse of the same bodies on all cores.
+`--write-results` replaces the table in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SYLLABLES = [a + b for a in "bdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "an")]
+
+
+def _vocabulary(size: int = 20_000) -> tuple[list[str], list[float]]:
+    """Pseudo-words drawn as news words are: a Zipf distribution over a 20,000-word vocabulary."""
+    rng = random.Random(3)
+    words = sorted(
+        {"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))) for _ in range(size)}
+    )
+    rng.shuffle(words)
+    weights = [1 / rank for rank in range(1, len(words) + 1)]
+    cumulative, total = [], 0.0
+    for weight in weights:
+        total += weight
+        cumulative.append(total)
+    return words, cumulative
+
+
+WORDS, CUMULATIVE = _vocabulary()
+
+
+def _words(rng: random.Random, count: int) -> str:
+    return " ".join(rng.choices(WORDS, cum_weights=CUMULATIVE, k=count))
+
+
+def _paragraphs() -> list[str]:
+    rng = random.Random(7)
+    return [_words(rng, 60) for _ in range(400)]
+
+
+PARAGRAPHS = _paragraphs()
+START = datetime.now(UTC).replace(microsecond=0)
+
+
+def items_of(feed: int, version: int) -> list[tuple[str, str, str, str, datetime]]:
+    """(guid, link, title, html, published) of one source's items at one version."""
+    rng = random.Random(feed * 1000 + version)
+    count = 30 + feed % 21
+    items = []
+    for i in range(count + 3 * version):  # a changed source gains 3 items per version
+        n = i - 3 * version  # new items get negative numbers: the newest first
+        published = START - timedelta(minutes=(n + 3 * version) * 47 + feed % 60)
+        if n % 10 == 0:  # a wire story, carried by ~10% of items across the sources
+            wire = random.Random((feed // 7) * 31 + n)  # shared by 7 neighbouring sources
+            title = f"{_words(wire, 7)} {rng.choice(['says', 'reports', 'confirms'])}"
+            lede = _words(wire, 40)
+        else:
+            title = _words(rng, 8)
+            lede = _words(rng, 40)
+        body = "".join(f"<p>{PARAGRAPHS[(feed + n * 3 + k) % 400]}</p>" for k in range(4))
+        link = f"https://outlet{feed}.example/{n}/"
+        items.append((f"{link}?p", link, title, f"<p>{lede}</p>{body}", published))
+    return items
+
+
+def feed_xml(feed: int, version: int) -> bytes:
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        f"<title>Outlet {feed}</title><link>https://outlet{feed}.example/</link>"
+        "<description>scale bench</description><language>en</language>"
+    ]
+    for guid, link, title, html, published in items_of(feed, version):
+        parts.append(
+            f"<item><title>{title}</title><link>{link}?utm_source=rss</link>"
+            f'<guid isPermaLink="false">{guid}</guid>'
+            f"<pubDate>{format_datetime(published)}</pubDate>"
+            f"<description><![CDATA[{html[:300]}]]></description>"
+            f"<content:encoded><![CDATA[{html}]]></content:encoded></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def serve(ready: multiprocessing.Queue, sources: int, latency: float, hosts: int) -> None:
+    """Serve every source from `hosts` loopback addresses; `/__change` moves 10% of the
+    sources to their next version (new items, new ETag)."""
+    versions = [0] * sources
+    answered = [0, 0]  # 200s, 304s
+    bodies: dict[int, bytes] = {n: feed_xml(n, 0) for n in range(sources)}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/__count":
+                body = json.dumps(answered).encode()
+                answered[:] = [0, 0]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if self.path == "/__change":
+                for n in range(0, sources, 10):
+                    versions[n] += 1
+                    bodies[n] = feed_xml(n, versions[n])
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            time.sleep(latency)
+            n = int(self.path.rsplit("/", 1)[1])
+            etag = f'"{n}-{versions[n]}"'
+            if self.headers.get("If-None-Match") == etag:
+                answered[1] += 1
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = bodies[n]
+            answered[0] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    ThreadingHTTPServer.request_queue_size = 512
+    servers = [ThreadingHTTPServer((f"127.0.0.{h + 1}", 0), Handler) for h in range(hosts)]
+    for httpd in servers:
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    ready.put([httpd.server_address for httpd in servers])
+    threading.Event().wait()
+
+
+def urls(addresses: list[tuple[str, int]], sources: int) -> list[str]:
+    return [
+        "http://{}:{}/feed/{}".format(*addresses[n % len(addresses)], n) for n in range(sources)
+    ]
+
+
+# children: one program, one run, on a database that persists between runs
+
+
+def child_ours(folder: Path, feed_urls: list[str], concurrency: int) -> dict:
+    import yaml
+
+    from aggregator.config import load_config
+    from aggregator.pipeline import run
+    from aggregator.store import Store
+
+    config_path = folder / "feeds.yaml"
+    if not config_path.exists():
+        document = {
+            "site": {"link": "https://www.aopnews.com/"},
+            "defaults": {"timeout": 60, "concurrency": concurrency, "max_items": 50},
+            "sources": [{"name": f"Outlet {n}", "url": u} for n, u in enumerate(feed_urls)],
+        }
+        config_path.write_text(yaml.safe_dump(document))
+    config = load_config(config_path)
+    with Store(folder / "aggregator.db") as store:
+        report = run(config, store, folder / "output", force=True)
+    return {
+        "ok": report.sources_ok,
+        "failed": report.sources_failed,
+        "new": report.new_entries,
+        "stages": report.stages,
+        "errors": [r.error for r in report.results if r.failed][:3],
+    }
+
+
+def child_reader(folder: Path, feed_urls: list[str], concurrency: int) -> dict:
+    from reader import make_reader
+
+    reader = make_reader(str(folder / "reader.sqlite"))
+    for url in feed_urls:
+        reader.add_feed(url, exist_ok=True)
+    reader.update_feeds(workers=concurrency, scheduled=False)  # every feed, as ours with force
+    counts = reader.get_entry_counts()
+    errors = sum(1 for f in reader.get_feeds() if f.last_exception)
+    reader.close()
+    return {"entries": counts.total, "failed": errors}
+
+
+def measure(program: str, folder: Path, addresses: str, sources: int, concurrency: int) -> dict:
+    """Run one child and measure wall, CPU of it and its workers, and the tree's peak RSS."""
+    command = [sys.executable, __file__, "--child", program, str(folder), addresses,
+               str(sources), str(concurrency)]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, tree_rss(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = child.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if child.returncode != 0:
+        raise SystemExit(f"{program} failed (exit {child.returncode}); its output is above")
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 1024, **result}
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size in KB: resident memory with pages shared between processes (the
+    workers forked from one server) divided among them, so the tree's sum counts each once."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for text in rollup:
+            if text.startswith("Pss:"):
+                return int(text.split()[1])
+    return 0
+
+
+def tree_rss(root: int) -> int:
+    """Memory in KB of a process and all its descendants (PSS), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        with contextlib.suppress(OSError, ValueError):
+            total += _pss(pid)
+        todo.extend(p for p, parent in parents.items() if parent == pid)
+    return total
+
+
+def _parse(body: bytes) -> int:
+    from lxml import etree
+
+    return len(etree.fromstring(body))
+
+
+def parse_floor(sources: int) -> float:
+    """An lxml parse of every body, on all cores."""
+    bodies = [feed_xml(n, 0) for n in range(sources)]
+    started = time.perf_counter()
+    with multiprocessing.Pool(os.cpu_count() or 1) as pool:
+        pool.map(_parse, bodies, chunksize=16)
+    return time.perf_counter() - started
+
+
+def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dict]:
+    ready: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(
+        target=serve, args=(ready, sources, args.latency, args.hosts), daemon=True
+    )
+    server.start()
+    addresses = ready.get(timeout=600)
+    encoded = json.dumps(addresses)
+    network = sources * args.latency / min(args.concurrency, 2 * args.hosts)
+    floor = network + parse_floor(sources)
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as ours, tempfile.TemporaryDirectory() as theirs:
+            programs = [("aggregator", Path(ours))]
+            if with_reader:
+                programs.insert(0, ("reader", Path(theirs)))
+            control = "http://{}:{}/".format(*addresses[0])
+            for phase in ("cold", "warm", "10% changed"):
+                if phase == "10% changed":
+                    _get(control + "__change")
+                for name, folder in programs:
+                    _get(control + "__count")
+                    measured = measure(
+                        "ours" if name == "aggregator" else "reader",
+                        folder, encoded, sources, args.concurrency,
+                    )  # fmt: skip
+                    answered = json.loads(_get(control + "__count"))
+                    row = {"sources": sources, "program": name, "phase": phase, "floor": floor,
+                           "network": network, "answered": answered, **measured}  # fmt: skip
+                    rows.append(row)
+                    print(line(row), flush=True)
+    finally:
+        server.terminate()
+    return rows
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=600) as answer:
+        return answer.read()
+
+
+def line(row: dict) -> str:
+    text = (
+        f"N={row['sources']:>5} {row['program']:<10} {row['phase']:<12} "
+        f"wall {row['wall']:7.1f} s  cpu {row['cpu']:7.1f} s  rss {row['rss_mb']:6.0f} MB  "
+        f"x floor {row['wall'] / row['floor']:5.2f} (floor {row['floor']:.1f} s, "
+        f"network {row['network']:.1f} s); server answered {row['answered'][0]} x 200, "
+        f"{row['answered'][1]} x 304"
+    )
+    if row.get("stages"):
+        text += "\n      stages: " + ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
+    if row.get("failed"):
+        text += f"\n      FAILED sources: {row['failed']} {row.get('errors', '')}"
+    return text
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| N | program | run | wall (s) | CPU (s) | peak RSS (MB) | x floor | vs reader |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        theirs = next(
+            (r for r in rows if r["program"] == "reader" and r["phase"] == row["phase"]
+             and r["sources"] == row["sources"]),
+            None,
+        )  # fmt: skip
+        versus = (
+            f"{theirs['wall'] / row['wall']:.2f}x faster"
+            if theirs and row["program"] == "aggregator"
+            else ""
+        )
+        lines.append(
+            f"| {row['sources']:,} | {row['program']} | {row['phase']} | {row['wall']:.1f} | "
+            f"{row['cpu']:.1f} | {row['rss_mb']:.0f} | {row['wall'] / row['floor']:.2f} | "
+            f"{versus} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        program, folder, addresses, sources, concurrency = sys.argv[2:7]
+        feed_urls = urls([tuple(a) for a in json.loads(addresses)], int(sources))
+        run_child = child_ours if program == "ours" else child_reader
+        print(json.dumps(run_child(Path(folder), feed_urls, int(concurrency))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, nargs="+", default=[5000])
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--no-reader", action="store_true")
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    try:
+        import reader  # noqa: F401
+
+        with_reader = not args.no_reader
+    except ImportError:
+        print("lemon24/reader is not installed (pip install reader): measuring ours only")
+        with_reader = False
+    rows = [row for n in args.sources for row in bench(n, args, with_reader)]
+    print()
+    print(table(rows))
+    if args.write_results:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        (HERE / "RESULTS.md").write_text(
+            f"# bench/scale.py results ({stamp}, this 2-core machine)\n\n"
+            f"`python bench/scale.py {' '.join(sys.argv[1:])}`\n\n{table(rows)}\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
