@@ -121,3 +121,11 @@ def after_failure(
     if not_before and not_before > due:
         due = not_before
     return clamp(due, now), not_before
+
+
+MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week
+
+
+def feed_ttl(value: object) -> int | None:
+    """RSS `<ttl>` minutes in ASCII digits, clamped to a week; None when absent or not a number."""
+    return seconds(str(value or ""), MAX_TTL_MINUTES)  # the same clamped reading as headers

@@ -13,12 +13,12 @@ import feedparser
 
 from aggregator.dates import from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
-from aggregator.pacing import seconds
+from aggregator.pacing import feed_ttl
+from aggregator.rss import parse_rss
 
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
 )
-MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week
 _HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
@@ -108,11 +108,6 @@ def advertised_feed(body: bytes, base_url: str) -> str | None:
     return None
 
 
-def feed_ttl(value: object) -> int | None:
-    """RSS `<ttl>` minutes in ASCII digits, clamped to a week; None when absent or not a number."""
-    return seconds(str(value or ""), MAX_TTL_MINUTES)  # the same clamped reading as headers
-
-
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -195,11 +190,18 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
 
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse a feed body (RSS, Atom or JSON Feed); raise NotAFeed when it holds no entries and
-    no feed at all."""
+    no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
     response_headers = {k.lower(): v for k, v in headers.items()}
     document = _json_document(body, response_headers.get("content-type", "").lower())
     if document is not None:
         return _json_feed(document, final_url)
+    fast = parse_rss(body, response_headers.get("content-type", ""), final_url)
+    return fast if fast is not None else feedparser_feed(body, headers, final_url)
+
+
+def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
+    """Any feed feedparser can read (RSS 0.9x to 2.0, RSS 1.0, Atom, CDF, malformed XML)."""
+    response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers["content-location"] = final_url
     result = feedparser.parse(  # normalize sanitizes and resolves links, with nh3
         io.BytesIO(body),

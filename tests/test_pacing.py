@@ -93,7 +93,7 @@ def test_header_rules_never_raise_and_stay_in_range(headers, ttl, failures):
 @settings(max_examples=300, deadline=None)
 @given(HEADER_VALUES)
 def test_feed_ttl_never_raises_and_stays_in_range(value):
-    from aggregator.parse import MAX_TTL_MINUTES, feed_ttl
+    from aggregator.pacing import MAX_TTL_MINUTES, feed_ttl
 
     ttl = feed_ttl(value)
     assert ttl is None or 0 <= ttl <= MAX_TTL_MINUTES
