@@ -164,7 +164,7 @@ class Defaults(_Strict):
 
     timeout: float = Field(20, gt=0, le=300)
     refresh: int = Field(60, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
-    concurrency: int = Field(8, ge=1, le=64)
+    concurrency: int | None = Field(None, ge=1, le=64)  # None: by the number of hosts
     max_items: int = Field(50, ge=1, le=1000)
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
@@ -285,6 +285,16 @@ class Config(_Strict):
             return None
         folder = Path(self.site.status_dir).expanduser()
         return folder if folder.is_absolute() else (self._base or Path(".")) / folder
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once: as configured, else one per distinct host (at most 2
+        go to a host anyway), at least 8 and at most 64, so a few dozen sources and a few
+        thousand on hundreds of hosts are both served well."""
+        if self.defaults.concurrency:
+            return self.defaults.concurrency
+        hosts = {(urlsplit(s.url).hostname or "").lower() for s in self.sources}
+        return min(64, max(8, len(hosts)))
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)

@@ -49,7 +49,7 @@ def fetch_options(config: Config) -> FetchOptions:
         user_agent=f"aggregator/{__version__} (+{config.site.link})",
         timeout=config.defaults.timeout,
         max_bytes=config.defaults.max_bytes,
-        concurrency=config.defaults.concurrency,
+        concurrency=config.concurrency,
     )
 
 

@@ -471,6 +471,11 @@ class Store:
             ).fetchall()
         return [_override(row) for row in rows]
 
+    def overridden_urls(self) -> set[str]:
+        """Every URL an editor's correction names."""
+        rows = self.conn.execute("SELECT url, other_url FROM overrides").fetchall()
+        return {url for row in rows for url in row if url}
+
     def split_urls(self) -> set[str]:
         rows = self.conn.execute("SELECT url FROM overrides WHERE kind = 'split'").fetchall()
         return {row[0] for row in rows}

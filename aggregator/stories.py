@@ -69,11 +69,12 @@ class StoryAssigner:
         self.features = EntryFeatures(config)
         self.clusterer, _ = _window_clusterer(store, config, now, self.features)
         self.order = store.last_match_order()
+        self.overridden = store.overridden_urls()  # editors' corrections are rare: look once
 
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         """Attach a new entry to its story, or start one; True if it started a story."""
         f = self.features(entry_id, entry)
-        forced = forced_story(self.store, entry.url)
+        forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         story: str | None = None
         reason: str | None = None
         if forced is not None:

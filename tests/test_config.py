@@ -227,3 +227,16 @@ def test_yaml_1_2_reads_clock_times_and_words_as_strings():
     assert config.site.publish_at == "18:30"  # YAML 1.1 read this as the number 1110
     assert config.site.title == "no"  # and this as false
     assert config.site.description == "2026"  # a number where text is wanted is that text
+
+
+def test_concurrency_follows_the_number_of_hosts_unless_set():
+    def config_with(hosts: int, extra: str = "") -> object:
+        sources = "".join(
+            f"  - name: S{n}\n    url: https://h{n % hosts}.example/feed/{n}\n" for n in range(120)
+        )
+        return parse_config(f"{extra}sources:\n{sources}")
+
+    assert config_with(3).concurrency == 8  # a small desk: a few at a time
+    assert config_with(30).concurrency == 30  # one per host (each takes at most 2)
+    assert config_with(100).concurrency == 64  # the ceiling
+    assert config_with(100, "defaults:\n  concurrency: 12\n").concurrency == 12

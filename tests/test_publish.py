@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import feedparser
@@ -332,3 +333,25 @@ def test_status_pages_can_live_outside_the_public_folder(workspace, feed_server)
     assert (private / "status.html").is_file() and (private / "status.json").is_file()
     assert not (workspace.output / "status.html").exists()
     assert not (workspace.output / "status.json").exists()
+
+
+def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server):
+    url = feed_server.feed("/aop/feed/", "aop_wordpress.xml", etag='"v1"')
+    other = feed_server.feed("/k/feed/", "khaama_wordpress.xml")  # no validators: a full 200
+    workspace.write_config([{"name": "AOP News", "url": url}, {"name": "Khaama", "url": other}])
+    run_once(workspace, NOW)
+    files = [p for p in workspace.output.rglob("*") if p.is_file()]
+    stamps = {p: p.stat().st_mtime_ns for p in files}
+    assert len(files) > 10
+    run_once(workspace, NOW + timedelta(hours=1))  # a 304 and an unchanged body: same stories
+    assert {p: p.stat().st_mtime_ns for p in files} == stamps
+    assert sorted(p for p in workspace.output.rglob("*") if p.is_file()) == sorted(files)
+
+    route = feed_server.routes["/aop/feed/"]
+    route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
+    route.etag = '"v2"'
+    run_once(workspace, NOW + timedelta(hours=2))  # one story's headline changed
+    assert (workspace.output / "index.html").stat().st_mtime_ns != stamps[
+        workspace.output / "index.html"
+    ]
+    assert "UN envoy holds talks with" in (workspace.output / "feed.xml").read_text("utf-8")

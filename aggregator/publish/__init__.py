@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from aggregator.edition import (
     front_page,
     section_feeds,
 )
-from aggregator.health import source_health
+from aggregator.health import SourceHealth, source_health
 from aggregator.languages import name_of, primary
 from aggregator.models import Story
 from aggregator.opml import opml_bytes
@@ -44,6 +45,7 @@ from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
 
 DIGEST_EDITIONS = 30
+PAGES_KEY, STATUS_KEY = "publish.pages", "publish.status"  # meta: fingerprints of the last publish
 _ARCHIVE_PAGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.html")
 
 
@@ -53,6 +55,17 @@ class Published:
 
     stories: int
     problems: list[str] = field(default_factory=list)
+    written: int = 0  # files written (0: nothing had changed)
+
+
+def _fingerprint(*parts: object) -> str:
+    """A digest of what outputs are made from (dataclasses, dates and lists repr stably)."""
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+def _timeless(row: SourceHealth) -> SourceHealth:
+    """A source's health without the times that move at every check."""
+    return replace(row, last_success=None, next_check=None, last_new_entry=None)
 
 
 def _only(edition: Edition, stories: list[Story]) -> Edition:
@@ -125,6 +138,9 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
 
     Closed editions are archived once: an existing archive/YYYY-MM-DD.html is never rendered
     again; only its previous/next edition links change when an edition next to it is archived.
+    Nothing is rewritten when nothing it shows changed: the pages and feeds are compared by a
+    fingerprint of what they are made from (stories, editions, settings, the local day), the
+    status files by the sources' health without its clock times.
     """
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output)
@@ -148,70 +164,82 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     switch = tuple((code, name_of(code)) for code in by_language) if len(by_language) > 1 else ()
     nav = Navigation(switch, tuple(families))
     counts = closed_days(store, config, now)
-    editions: dict[date, Edition] = {}  # built only for the pages that need them
-    archive = output / "archive"
-    on_disk = {day for day, _ in _archived_days(store, archive)}
-    new_days = [day for day in counts if day not in on_disk]
-    archived = sorted(on_disk | set(new_days))
-    for day in new_days:
-        built = editions[day] = edition(store, config, day)
-        around = _neighbours(archived, day)
-        write_atomic(
-            archive / f"{day.isoformat()}.html",
-            isolated(
-                built.stories,
-                lambda ss, e=built, n=around: edition_html(config, _only(e, ss), now, nav, n),
-            ),
-        )
-        with store.transaction():
-            store.record_edition(day, len(built.stories), now)
-    _relink_archive(archive, archived, on_disk & _adjacent(archived, new_days))
     due = {day: digest_due(day, config) for day in counts}
-    days = list(counts)
-    sent_days = [day for day in days if due[day] <= now][-DIGEST_EDITIONS:]
-    for day in set(sent_days) - editions.keys():
-        editions[day] = edition(store, config, day)
+    sent_days = [day for day in counts if due[day] <= now][-DIGEST_EDITIONS:]
+    editions: dict[date, Edition] = {day: edition(store, config, day) for day in sent_days}
     sent = [editions[day] for day in sent_days]
     front = front_page(store, config, now)
-    on_index = front.top + front.latest
-    in_digest = [s for e in sent for s in e.stories]
     health = source_health(store, config, now)
     status_folder = config.status_folder or output
-    rendered = {
-        output / "feed.xml": isolated(stories, lambda ss: rss_bytes(config.site, ss, now)),
-        output / "atom.xml": isolated(stories, lambda ss: atom_bytes(config.site, ss, now)),
-        output / "feed.json": isolated(stories, lambda ss: json_feed_bytes(config.site, ss, now)),
-        output / "index.html": isolated(
-            on_index,
-            lambda ss: index_html(config, _front_only(front, ss), now, nav),
-        ),
-        output / "archive/index.html": archive_index_html(
-            config, _archived_days(store, output / "archive")
-        ),
-        output / "digest.xml": isolated(
-            in_digest,
-            lambda ss: editions_atom(
-                config.site, [_only(e, ss) for e in sent], {e.day: due[e.day] for e in sent}
-            ),
-        ),
-        output / "feeds.opml": opml_bytes(config),
-        status_folder / "status.json": status_json(health, now),
-        status_folder / "status.html": status_html(config, health, now),
-    }
-    for code in switch and by_language:  # a page per language, linked by the switch
-        mine = _front_language(front, code)
-        rendered[output / f"{code}.html"] = isolated(
-            mine.top + mine.latest,
-            lambda ss, m=mine, c=code: index_html(config, _front_only(m, ss), now, nav, c),
-        )
-    for (_, info), part in zip(families, parts, strict=True):
-        for name, render in (
-            (info.rss, rss_bytes), (info.atom, atom_bytes), (info.json, json_feed_bytes)
-        ):  # fmt: skip
-            rendered[output / name] = isolated(
-                part, lambda ss, r=render, i=info: r(site, ss, now, i)
+    today = now.astimezone(site.zone).date()
+    pages = _fingerprint(
+        config.model_dump(mode="json"), today, stories, by_language, by_category,
+        list(counts.items()), [(e.day, e.stories, due[e.day]) for e in sent], front,
+    )  # fmt: skip
+    status = _fingerprint([_timeless(row) for row in health])
+    rendered: dict[Path, bytes] = {}
+    core = [output / "index.html", output / "feed.xml"]
+    if store.get_meta(PAGES_KEY) != pages or not all(path.exists() for path in core):
+        archive = output / "archive"
+        on_disk = {day for day, _ in _archived_days(store, archive)}
+        new_days = [day for day in counts if day not in on_disk]
+        archived = sorted(on_disk | set(new_days))
+        for day in new_days:
+            built = editions.get(day) or edition(store, config, day)
+            around = _neighbours(archived, day)
+            write_atomic(
+                archive / f"{day.isoformat()}.html",
+                isolated(
+                    built.stories,
+                    lambda ss, e=built, n=around: edition_html(config, _only(e, ss), now, nav, n),
+                ),
             )
+            with store.transaction():
+                store.record_edition(day, len(built.stories), now)
+        _relink_archive(archive, archived, on_disk & _adjacent(archived, new_days))
+        on_index = front.top + front.latest
+        in_digest = [s for e in sent for s in e.stories]
+        rendered = {
+            output / "feed.xml": isolated(stories, lambda ss: rss_bytes(site, ss, now)),
+            output / "atom.xml": isolated(stories, lambda ss: atom_bytes(site, ss, now)),
+            output / "feed.json": isolated(stories, lambda ss: json_feed_bytes(site, ss, now)),
+            output / "index.html": isolated(
+                on_index,
+                lambda ss: index_html(config, _front_only(front, ss), now, nav),
+            ),
+            output / "archive/index.html": archive_index_html(
+                config, _archived_days(store, output / "archive")
+            ),
+            output / "digest.xml": isolated(
+                in_digest,
+                lambda ss: editions_atom(
+                    site, [_only(e, ss) for e in sent], {e.day: due[e.day] for e in sent}
+                ),
+            ),
+            output / "feeds.opml": opml_bytes(config),
+        }
+        for code in switch and by_language:  # a page per language, linked by the switch
+            mine = _front_language(front, code)
+            rendered[output / f"{code}.html"] = isolated(
+                mine.top + mine.latest,
+                lambda ss, m=mine, c=code: index_html(config, _front_only(m, ss), now, nav, c),
+            )
+        for (_, info), part in zip(families, parts, strict=True):
+            for name, render in (
+                (info.rss, rss_bytes), (info.atom, atom_bytes), (info.json, json_feed_bytes)
+            ):  # fmt: skip
+                rendered[output / name] = isolated(
+                    part, lambda ss, r=render, i=info: r(site, ss, now, i)
+                )
+    status_files = [status_folder / "status.json", status_folder / "status.html"]
+    if store.get_meta(STATUS_KEY) != status or not all(path.exists() for path in status_files):
+        rendered[status_files[0]] = status_json(health, now)
+        rendered[status_files[1]] = status_html(config, health, now)
     for path, data in rendered.items():
         write_atomic(path, data)
+    with store.transaction():  # what these files show: the next publish compares
+        store.set_meta(PAGES_KEY, "" if report.problems else pages)  # left-out stories: retry
+        store.set_meta(STATUS_KEY, status)
     report.stories = len(stories)
+    report.written = len(rendered)
     return report
