@@ -241,3 +241,25 @@ def test_unusable_database_folder_is_a_clear_error(workspace, sources, capsys):
     args[args.index("--db") + 1] = str(workspace.config / "aggregator.db")  # under a file
     assert main(args) == 1
     assert "error: cannot use the database folder" in capsys.readouterr().err
+
+
+def test_a_terminal_gets_a_progress_bar_and_only_the_lines_that_need_attention():
+    import io
+
+    from rich.console import Console
+
+    from aggregator.cli.cycle import ProgressReport
+    from aggregator.models import Outcome, SourceResult
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with ProgressReport(3, console) as progress:
+        progress(SourceResult("AOP News", Outcome.OK, 200, entries_seen=3, new_entries=3))
+        progress(SourceResult("Gone", Outcome.FAILED, 410, error="HTTP 410 Gone"))
+        progress(SourceResult("Zan", Outcome.OK, 200, warning="feed is malformed but readable"))
+        assert progress.progress.tasks[0].completed == 3
+        assert progress.progress.tasks[0].description == "merging and publishing"
+    shown = screen.getvalue()
+    assert "FAILED     Gone: HTTP 410 Gone" in shown
+    assert "warning    Zan: feed is malformed but readable" in shown
+    assert "ok         AOP News" not in shown  # the bar counts it; no line for it

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aggregator.cli.common import EXIT_FAILED, EXIT_OK, Handler, error, locked, open_store, paths
 from aggregator.config import Config
@@ -56,6 +62,42 @@ def print_result(result: SourceResult) -> None:
         print(f"warning    {result.source}: {result.skipped_text}", flush=True)
 
 
+class ProgressReport:
+    """For a person at a terminal: a progress bar over the sources, with only the lines that
+    need attention (failures, warnings) printed above it. Cron and logs get `print_result`."""
+
+    def __init__(self, total: int, console: Console | None = None) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("fetching", total=total)
+
+    def __enter__(self) -> ProgressReport:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, result: SourceResult) -> None:
+        text = line(result)
+        if result.failed or result.outcome is Outcome.DISABLED:
+            self.progress.console.print(text, markup=False, highlight=False)
+        for warning in filter(None, (result.warning, result.skipped_text)):
+            self.progress.console.print(
+                f"warning    {result.source}: {warning}", markup=False, highlight=False
+            )
+        self.progress.advance(self.task)
+        task = self.progress.tasks[0]
+        if task.completed >= (task.total or 0):
+            self.progress.update(self.task, description="merging and publishing")
+
+
 def summary(report: RunReport, output: Path) -> str:
     skipped = f", {report.sources_skipped} not fetched" if report.sources_skipped else ""
     text = (
@@ -94,12 +136,18 @@ def cycle_handler(fetch: bool, publish: bool) -> Handler:
     def handle(args: argparse.Namespace, config: Config) -> int:
         _, output = paths(args)
         quiet = getattr(args, "json", False)
-        with locked(args), open_store(args) as store:
+        interactive = not quiet and fetch and sys.stdout.isatty()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(locked(args))
+            store = stack.enter_context(open_store(args))
+            on_result: Callable[[SourceResult], None] | None = None if quiet else print_result
+            if interactive:
+                on_result = stack.enter_context(ProgressReport(len(config.sources)))
             report = run(
                 config,
                 store,
                 output,
-                on_result=None if quiet else print_result,
+                on_result=on_result,
                 fetch=fetch,
                 publish_outputs=publish,
                 force=getattr(args, "force", False),
