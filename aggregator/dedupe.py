@@ -8,6 +8,7 @@ within a time window, so clustering N entries costs close to O(N) rather than al
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -81,11 +82,12 @@ def features(
     return Features(
         key=key,
         url=url,
-        source=source,
-        language=language,
+        source=sys.intern(source),
+        language=sys.intern(language),
         published=published.timestamp(),
-        title=frozenset(canonical(stem(w)) for w in title_words),
-        lede=frozenset(canonical(stem(w)) for w in lede_tokens),
+        # interned: the window holds each word once, however many entries use it
+        title=frozenset(sys.intern(canonical(stem(w))) for w in title_words),
+        lede=frozenset(sys.intern(canonical(stem(w))) for w in lede_tokens),
         title_numbers=frozenset(w for w in title_words if is_number(w)),
         numbers=frozenset(w for w in all_words if is_number(w)),
         title_places=places_in(title_words),

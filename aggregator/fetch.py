@@ -549,8 +549,9 @@ def fetch_all(
     workers = min(options.concurrency, len(requests_))
     try:
         with ThreadPoolExecutor(workers, "fetch", initializer=start_worker) as pool:
-            futures = [pool.submit(job, r) for r in requests_]
+            futures = {pool.submit(job, r) for r in requests_}
             for future in as_completed(futures):
+                futures.discard(future)  # a result held here would keep every body to the end
                 yield future.result()
     finally:
         for session in sessions:
