@@ -304,3 +304,4 @@ class StoredEntry:
     entry: Entry
     match: str | None = None
     match_order: int | None = None  # when it was clustered: explain compares with what came before
+    words: str | None = None  # its matching word sets as stored (dedupe.EntryFeatures.dump)

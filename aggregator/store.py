@@ -126,6 +126,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX overrides_other ON overrides(other_url)
     """,
+    """
+    ALTER TABLE entries ADD COLUMN words TEXT
+    """,
 ]
 
 
@@ -406,12 +409,14 @@ class Store:
             (story_id, url, ts(first_seen)),
         )
 
-    def attach(self, entry_id: int, story_id: str, match: str | None, order: int) -> None:
-        """Make an entry a member of a story, noting why it joined (None: it started it) and
-        its place in the clustering order."""
+    def attach(
+        self, entry_id: int, story_id: str, match: str | None, order: int, words: str | None = None
+    ) -> None:
+        """Make an entry a member of a story, noting why it joined (None: it started it), its
+        place in the clustering order and the word sets it was matched on."""
         self.conn.execute(
-            "UPDATE entries SET story_id = ?, match = ?, match_order = ? WHERE id = ?",
-            (story_id, match, order, entry_id),
+            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, words = ? WHERE id = ?",
+            (story_id, match, order, words, entry_id),
         )
 
     def move_entry(self, entry_id: int, story_id: str, match: str) -> None:
@@ -608,7 +613,8 @@ class Store:
         cuts = self._cuts(content, identity, runs)
         run = self.conn.execute
         cleared = run(
-            "UPDATE entries SET summary_html = '', content_html = '', links = '[]' WHERE rowid "
+            "UPDATE entries SET summary_html = '', content_html = '', links = '[]', words = NULL "
+            "WHERE rowid "
             f"IN (SELECT rowid {self._CONTENT})",
             cuts,
         ).rowcount
@@ -717,7 +723,7 @@ _MATCHING = (
     "e.id, e.story_id, e.source, e.guid, e.url, e.title, '' AS summary_html, "
     "'' AS content_html, e.excerpt, e.published, NULL AS updated, e.language, NULL AS author, "
     "'[]' AS categories, e.links, '[]' AS media, e.dated, e.date_text, e.first_seen, e.match, "
-    "e.match_order"
+    "e.match_order, e.words"
 )
 
 
@@ -748,4 +754,5 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         entry=entry,
         match=row["match"],
         match_order=row["match_order"],
+        words=row["words"],
     )

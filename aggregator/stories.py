@@ -50,7 +50,7 @@ def _window_clusterer(
         if member.entry.url in apart:
             continue
         if before is None or (member.match_order or 0) < before:
-            clusterer.add(make(member.id, member.entry), member.story_id)
+            clusterer.add(make.stored(member.id, member.entry, member.words), member.story_id)
             if keep:
                 loaded[member.id] = member
     return clusterer, loaded
@@ -95,7 +95,7 @@ class StoryAssigner:
             story = story_id(self.site_link, key, now)
             self.store.add_story(story, key, now)
         self.order += 1
-        self.store.attach(entry_id, story, reason, self.order)
+        self.store.attach(entry_id, story, reason, self.order, self.features.dump(f))
         if not (forced and forced.alone):  # a split entry is never a match for others
             self.clusterer.add(f, story)
         return started

@@ -168,3 +168,25 @@ def test_stories_persist_across_runs_and_days(tmp_path):
         assert reasons["1"] is None and reasons["6"] == "same URL"
         assert reasons["9"].startswith("title ")
         assert store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 2
+
+
+def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_change():
+    from aggregator.dedupe import EntryFeatures
+
+    entries = [
+        Entry(source=i.outlet, guid=i.url, url=i.url, title=i.title, summary_html="",
+              content_html="", excerpt=i.lede, published=i.published, updated=None,
+              language=i.language, links=i.links)
+        for i in load()
+    ]  # fmt: skip
+    config = Config(sources=[Source(name=o, url=f"https://{o}.example/") for o in ("a", "b")])
+    make = EntryFeatures(config)
+    for key, item in enumerate(entries):
+        computed = make(key, item)
+        assert make.stored(key, item, make.dump(computed)) == computed
+    assert len(entries) > 100
+    other = EntryFeatures(config.model_copy(update={"dedupe": Dedupe(lede_words=10)}))
+    first = entries[0]
+    stale = make.dump(make(0, first))  # made with 40 lede words; `other` reads 10
+    assert other.stored(0, first, stale) == other(0, first)
+    assert make.stored(0, first, None) == make(0, first)
