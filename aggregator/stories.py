@@ -5,6 +5,7 @@ match from the clusterer within the window; editors' corrections (split, merge, 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -46,13 +47,17 @@ def _window_clusterer(
     loaded = {}
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
-    for member in store.entries_published_between(start, end):
-        if member.entry.url in apart:
-            continue
-        if before is None or (member.match_order or 0) < before:
-            clusterer.add(make.stored(member.id, member.entry, member.words), member.story_id)
-            if keep:
-                loaded[member.id] = member
+
+    def members() -> Iterator[tuple[Features, str]]:
+        for member in store.entries_published_between(start, end):
+            if member.entry.url in apart:
+                continue
+            if before is None or (member.match_order or 0) < before:
+                if keep:
+                    loaded[member.id] = member
+                yield make.stored(member.id, member.entry, member.words), member.story_id
+
+    clusterer.load(members())
     return clusterer, loaded
 
 
