@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe
@@ -151,8 +152,7 @@ class Clusterer:
 
     def _weight_of(self, words: frozenset[str]) -> float:
         unseen = math.log(2.0 + len(self.items))
-        weight = self.weights.get
-        return sum(weight(w, unseen) for w in words)
+        return sum(map(self.weights.get, words, repeat(unseen, len(words))))
 
     def totals(self, f: Features) -> tuple[float, float, float]:
         """Summed word weights of an entry's title, lede and both, for fast Jaccard."""
