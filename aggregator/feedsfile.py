@@ -64,6 +64,14 @@ def source_text(fields: dict[str, object], dash: int = 2, key: int = 4) -> list[
     return lines
 
 
+def _lines(text: str) -> list[str]:
+    """The file's lines as YAML counts them (only LF and CRLF end one, not U+2028 or a form
+    feed inside a title), each with its line end."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
@@ -87,7 +95,7 @@ def _layout(text: str) -> _Layout:
         raise EditError("`sources:` is not a list")
     if value.flow_style and value.value:
         raise EditError("`sources:` is written as a [...] list; edit it by hand")
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     items: list[_Item] = []
     dash, key = 2, 4
     for node in value.value:
@@ -124,7 +132,7 @@ def _validated(text: str, path: Path) -> Config:
 def add_sources(text: str, sources: list[dict[str, object]], path: Path) -> tuple[str, Config]:
     """`text` with `sources` appended after the last source; every other line unchanged."""
     layout = _layout(text)
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     new = [line for fields in sources for line in source_text(fields, layout.dash, layout.key)]
@@ -157,7 +165,7 @@ def remove_source(text: str, name: str, path: Path) -> tuple[str, Config]:
         raise EditError(f"no source named {name!r}")
     if len(layout.items) == 1:
         raise EditError(f"{name!r} is the only source; a configuration needs at least one")
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     result = "".join(lines[: item.first] + lines[item.last + 1 :])
     return result, _validated(result, path)
 

@@ -225,3 +225,17 @@ def test_links_reconciles_the_links_page_with_feeds_yaml(desk, feed_server, site
     names = [s.name for s in load_config(desk.config).sources]
     assert names == ["AOP News", "Khaama Press", "Hasht-e Subh", "Zan Times", "Amu TV"]
     assert load_config(desk.config).source("Amu TV").homepage == amu.url("/")
+
+
+def test_a_title_with_a_line_separator_does_not_shift_the_edit(tmp_path):
+    from aggregator.feedsfile import add_source
+
+    text = (
+        'site:\n  title: "AOP\u2028News"\n'
+        "sources:\n  - name: A\n    url: https://a.example/feed\n# end\n"
+    )
+    edited, config = add_source(text, {"name": "B", "url": "https://b.example/feed"}, tmp_path)
+    assert edited == text.replace(
+        "# end", '  - name: "B"\n    url: "https://b.example/feed"\n# end'
+    )
+    assert [s.name for s in config.sources] == ["A", "B"]

@@ -101,8 +101,9 @@ def add(args: argparse.Namespace, config: Config) -> int:
     known = same_feed(config, found.url)
     if known:
         raise CommandFailed(f"{found.url} is already followed as {known!r}", EXIT_USAGE)
+    language = language_tag(args.language) if args.language else None  # "Dari" -> fa
     fields = source_fields(
-        found, args.name, category=args.category, language=args.language, own=args.own
+        found, args.name, category=args.category, language=language, own=args.own
     )
     if fields["name"] in {s.name for s in config.sources}:
         raise CommandFailed(
