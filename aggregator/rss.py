@@ -25,9 +25,6 @@ FEEDBURNER_ORIGLINK = "{http://rssnamespace.org/feedburner/ext/1.0}origLink"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
-)
 MAX_ITEMS = 5000  # items read from one body; feedparser's path has its own limits
 
 
@@ -145,7 +142,10 @@ def parse_rss(body: bytes, content_type: str, final_url: str) -> ParsedFeed | No
     if not _utf8(body, content_type):
         return None
     try:
-        root = etree.fromstring(body, _PARSER)
+        parser = etree.XMLParser(  # one per call: lxml parsers are not to be shared by threads
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+        )
+        root = etree.fromstring(body, parser)
     except (etree.XMLSyntaxError, ValueError):
         return None
     if root.tag != "rss" or not (root.get("version") or "").startswith("2."):
