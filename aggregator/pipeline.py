@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import random
 import time
@@ -313,6 +314,19 @@ def _fetch_and_store(
 CLUSTER_BATCH = 500  # entries read from the database at a time while clustering
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Clustering builds millions of small objects that hold no cycles; Python's cycle
+    collector would walk all of them again and again (time growing faster than the work)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     """Put every entry without a story into one, in order of publication; one transaction.
 
@@ -322,7 +336,7 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     """
     problems: list[str] = []
     try:
-        with store.transaction():
+        with _no_cycle_collection(), store.transaction():
             pending = store.unclustered_ids()
             assigner = StoryAssigner(store, config, now) if pending else None
             for start in range(0, len(pending), CLUSTER_BATCH):
