@@ -152,7 +152,8 @@ class Clusterer:
 
     def _weight_of(self, words: frozenset[str]) -> float:
         unseen = math.log(2.0 + len(self.items))
-        return sum(map(self.weights.get, words, repeat(unseen, len(words))))
+        # fsum: the same total whatever order a set iterates in (it follows the hash seed)
+        return math.fsum(map(self.weights.get, words, repeat(unseen, len(words))))
 
     def totals(self, f: Features) -> tuple[float, float, float]:
         """Summed word weights of an entry's title, lede and both, for fast Jaccard."""
@@ -254,7 +255,8 @@ class Clusterer:
         """
         s = self.settings
         words = sorted(
-            (w for w in f.title | f.lede if w in self.postings), key=lambda w: len(self.postings[w])
+            (w for w in f.title | f.lede if w in self.postings),
+            key=lambda w: (len(self.postings[w]), w),  # ties by the word: no hash-seed order
         )
         counts: dict[int, int] = defaultdict(int)
         for word in words[: s.block_words]:
@@ -265,7 +267,7 @@ class Clusterer:
                 counts[key] += 1
         window = self.window
         near = [k for k in counts if abs(self.items[k].features.published - f.published) <= window]
-        near.sort(key=counts.__getitem__, reverse=True)
+        near.sort(key=lambda k: (-counts[k], self._identity(k)))
         found = dict.fromkeys(near[: s.block_candidates])
         for link in f.links:
             if link in self.by_url:
@@ -334,11 +336,17 @@ class Clusterer:
             if not posting:
                 del index[word]
 
+    def _identity(self, key: int) -> tuple[float, str, str]:
+        """What breaks a tie between indexed entries: not their keys, which follow the order
+        in which feeds answered, but when they were published, their URL and outlet."""
+        f = self.items[key].features
+        return (f.published, f.url, f.source)
+
     def compare_all(self, f: Features) -> list[Comparison]:
-        """Comparisons with every candidate, best first."""
+        """Comparisons with every candidate, best first (ties in a fixed order)."""
         totals = self.totals(f)
         found = [self.compare(f, self.items[k].features, totals) for k in self.candidates(f)]
-        return sorted(found, key=lambda c: (c.same, c.combined), reverse=True)
+        return sorted(found, key=lambda c: (not c.same, -c.combined, self._identity(c.other)))
 
     def story_of(self, key: int) -> str:
         return self.items[key].story

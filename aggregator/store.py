@@ -495,7 +495,7 @@ class Store:
         cursor = self.conn.execute(
             f"SELECT {_MATCHING}, s.first_seen AS story_first_seen FROM entries e "
             "JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
-            "ORDER BY e.published, e.id",
+            "ORDER BY e.published, e.url, e.source, e.guid",
             (ts(start), ts(end)),
         )
         for row in cursor:
@@ -504,7 +504,7 @@ class Store:
     def unclustered_ids(self) -> list[int]:
         """Stored entries not yet in a story, oldest publication first."""
         rows = self.conn.execute(
-            "SELECT id FROM entries WHERE story_id IS NULL ORDER BY published, id"
+            "SELECT id FROM entries WHERE story_id IS NULL ORDER BY published, url, source, guid"
         ).fetchall()
         return [row[0] for row in rows]
 

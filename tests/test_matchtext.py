@@ -77,3 +77,32 @@ def test_places_in_three_languages():
     assert places_in(tokens("سیلاب در ننګرهار و جلال‌آباد")) == {"nangarhar", "jalalabad"}
     assert places_in(tokens("په کندهار کې")) == {"kandahar"}
     assert places_in(tokens("Flash floods kill 12")) == frozenset()
+
+
+def test_every_word_belongs_to_one_synonym_group():
+    from aggregator.matchtext import SYNONYMS
+
+    seen: dict[str, int] = {}
+    for index, group in enumerate(SYNONYMS):
+        for word in group:
+            form = stem(fold(word).replace(" ", ""))
+            assert seen.setdefault(form, index) == index, (word, SYNONYMS[seen[form]], group)
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("U.S. envoy meets U.N. chief", "us envoy meets un chief"),  # not the letters u, s, n
+        ("K-12 schools reopen", "k12 schools reopen"),  # a code, not the number 12
+        ("COVID-19 cases", "covid19 cases"),
+        ("a 20-year-old man", "a 20 year old man"),
+    ],
+)
+def test_abbreviations_and_codes_are_words(text, folded):
+    assert fold(text) == folded
+
+
+def test_dari_and_pashto_function_words_are_not_numbers():
+    assert number_value(fold("نه")) == fold("نه")  # "not" in Dari (also "nine")
+    assert number_value(fold("ده")) == fold("ده")  # "is" in Pashto (also Dari "ten")
+    assert number_value(fold("نهه")) == "9" and number_value(fold("لس")) == "10"
