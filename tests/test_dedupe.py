@@ -1,5 +1,7 @@
 import ast
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,10 +198,15 @@ def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_ch
     assert make.stored(0, first, None) == make(0, first)
 
 
-def test_the_same_entries_give_the_same_stories_whatever_the_hash_seed():
-    import subprocess
-    import sys
+def under_seed(script: str, seed: str) -> str:
+    """What a Python script prints when run with this PYTHONHASHSEED."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).parent.parent,
+    ).stdout  # fmt: skip
 
+
+def test_the_same_entries_give_the_same_stories_whatever_the_hash_seed():
     script = (
         "from aggregator.config import Dedupe\n"
         "from tests.dedupe_eval import cluster, load\n"
@@ -209,17 +216,7 @@ def test_the_same_entries_give_the_same_stories_whatever_the_hash_seed():
         "for e in entries: groups.setdefault(stories[e.key], []).append(e.url)\n"
         "print(sorted(sorted(g) for g in groups.values()))\n"
     )
-    runs = {
-        seed: subprocess.run(
-            [sys.executable, "-c", script],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            cwd=Path(__file__).parent.parent,
-        ).stdout  # fmt: skip
-        for seed in ("1", "2", "3")
-    }
+    runs = {seed: under_seed(script, seed) for seed in ("1", "2", "3")}
     assert runs["1"] == runs["2"] == runs["3"] and runs["1"].count("https://") > 300
 
 
@@ -283,19 +280,6 @@ print(clusterer.candidates(query))
 
 
 def test_candidates_tied_on_rarity_are_chosen_the_same_whatever_the_hash_seed():
-    import subprocess
-    import sys
-
-    chosen = {
-        subprocess.run(
-            [sys.executable, "-c", TIED],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            cwd=Path(__file__).parent.parent,
-        ).stdout  # fmt: skip
-        for seed in ("1", "2", "3", "4", "5", "6")
-    }
+    chosen = {under_seed(TIED, seed) for seed in ("1", "2", "3", "4", "5", "6")}
     assert len(chosen) == 1, chosen  # 5 of the 8 tied words, always the same 5
     assert len(ast.literal_eval(chosen.pop())) == 5
