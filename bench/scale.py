@@ -338,7 +338,7 @@ def _get(url: str) -> bytes:
 def line(row: dict) -> str:
     text = (
         f"N={row['sources']:>5} {row['program']:<10} {row['phase']:<12} "
-        f"wall {row['wall']:7.1f} s  cpu {row['cpu']:7.1f} s  rss {row['rss_mb']:6.0f} MB  "
+        f"wall {row['wall']:7.1f} s  cpu {row['cpu']:7.1f} s  pss {row['rss_mb']:6.0f} MB  "
         f"x floor {row['wall'] / row['floor']:5.2f} (floor {row['floor']:.1f} s, "
         f"network {row['network']:.1f} s); server answered {row['answered'][0]} x 200, "
         f"{row['answered'][1]} x 304"
@@ -352,7 +352,8 @@ def line(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| N | program | run | wall (s) | CPU (s) | peak RSS (MB) | x floor | vs reader |",
+        "| N | program | run | wall (s) | CPU (s) | peak memory, PSS (MB) | x floor | "
+        "reader's wall / ours |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -362,7 +363,7 @@ def table(rows: list[dict]) -> str:
             None,
         )  # fmt: skip
         versus = (
-            f"{theirs['wall'] / row['wall']:.2f}x faster"
+            f"{theirs['wall'] / row['wall']:.2f}"
             if theirs and row["program"] == "aggregator"
             else ""
         )
