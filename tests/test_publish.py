@@ -347,6 +347,10 @@ def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server):
     assert {p: p.stat().st_mtime_ns for p in files} == stamps
     assert sorted(p for p in workspace.output.rglob("*") if p.is_file()) == sorted(files)
 
+    (workspace.output / "lang" / "en.json").unlink()  # a file deleted by hand comes back
+    run_once(workspace, NOW + timedelta(hours=1, minutes=30))
+    assert (workspace.output / "lang" / "en.json").is_file()
+
     route = feed_server.routes["/aop/feed/"]
     route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
     route.etag = '"v2"'

@@ -45,7 +45,8 @@ from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
 
 DIGEST_EDITIONS = 30
-PAGES_KEY, STATUS_KEY = "publish.pages", "publish.status"  # meta: fingerprints of the last publish
+# meta: fingerprints of what the last publish was made from, and the pages and feeds it wrote
+PAGES_KEY, STATUS_KEY, FILES_KEY = "publish.pages", "publish.status", "publish.files"
 _ARCHIVE_PAGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.html")
 
 
@@ -178,8 +179,9 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     )  # fmt: skip
     status = _fingerprint([_timeless(row) for row in health])
     rendered: dict[Path, bytes] = {}
-    core = [output / "index.html", output / "feed.xml"]
-    if store.get_meta(PAGES_KEY) != pages or not all(path.exists() for path in core):
+    made = [output / name for name in (store.get_meta(FILES_KEY) or "").splitlines()]
+    present = bool(made) and all(path.exists() for path in made)  # none deleted by hand since
+    if store.get_meta(PAGES_KEY) != pages or not present:
         archive = output / "archive"
         on_disk = {day for day, _ in _archived_days(store, archive)}
         new_days = [day for day in counts if day not in on_disk]
@@ -240,6 +242,13 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     with store.transaction():  # what these files show: the next publish compares
         store.set_meta(PAGES_KEY, "" if report.problems else pages)  # left-out stories: retry
         store.set_meta(STATUS_KEY, status)
+        if rendered.keys() - set(status_files):
+            pages_written = sorted(
+                str(path.relative_to(output))
+                for path in rendered.keys() - set(status_files)
+                if path.is_relative_to(output)
+            )
+            store.set_meta(FILES_KEY, "\n".join(pages_written))
     report.stories = len(stories)
     report.written = len(rendered)
     return report
