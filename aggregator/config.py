@@ -31,7 +31,7 @@ from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from aggregator.languages import language_suggestion, language_tag
-from aggregator.normalize import canonical_url
+from aggregator.normalize import feed_key
 
 MIN_REFRESH_MINUTES = 30
 MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
@@ -478,11 +478,11 @@ def _duplicates(data: dict[Hashable, object], positions: Positions) -> list[Prob
     for i, source in enumerate(sources if isinstance(sources, list) else []):
         if not isinstance(source, dict):
             continue
-        for key, seen, same in (("name", names, str), ("url", urls, canonical_url)):
+        for key, seen in (("name", names), ("url", urls)):
             value = source.get(key)
             if not isinstance(value, str) or not value:
                 continue
-            known = same(value).rstrip("/") if key == "url" else value
+            known = feed_key(value) if key == "url" else value
             if known in seen:
                 line, column = positions.value(("sources", i, key)) or (None, None)
                 what = "source name" if key == "name" else "feed URL"

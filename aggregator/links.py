@@ -14,6 +14,7 @@ from lxml import etree
 
 from aggregator.config import Config, Source
 from aggregator.discover import Found, NoFeed
+from aggregator.listing import page_base
 from aggregator.normalize import canonical_url
 
 MAX_SITES = 200  # outside sites read from one page
@@ -53,11 +54,7 @@ def linked_sites(body: bytes, page_url: str, own: Iterable[str] = ()) -> list[Li
         root = lxml.html.fromstring(body[:5_000_000])
     except (etree.ParserError, ValueError):
         return []
-    base = page_url
-    for tag in root.iter("base"):
-        if tag.get("href"):
-            base = urljoin(page_url, tag.get("href", ""))
-            break
+    base = page_base(root, page_url)
     skip = {site_key(page_url), *(site_key(u) for u in own)}
     sites: dict[str, LinkedSite] = {}
     for anchor in root.iter("a"):

@@ -63,17 +63,21 @@ def _date(element: lxml.html.HtmlElement | None) -> tuple[object, str | None]:
     return moment, (None if moment else text or None)
 
 
+def page_base(root: lxml.html.HtmlElement, url: str) -> str:
+    """What the page's relative links are relative to: its `<base href>`, else its URL."""
+    for tag in root.iter("base"):
+        if tag.get("href"):
+            return urljoin(url, tag.get("href", ""))
+    return url
+
+
 def parse_listing(body: bytes, final_url: str, selectors: Selectors) -> ParsedFeed:
     """The items `selectors` find on the page, as raw entries; NotAFeed when none is found."""
     try:
         root = lxml.html.fromstring(body[:MAX_PAGE])
     except (etree.ParserError, ValueError) as exc:
         raise NotAFeed(f"not an HTML page: {exc}") from None
-    base = final_url
-    for tag in root.iter("base"):
-        if tag.get("href"):
-            base = urljoin(final_url, tag.get("href", ""))
-            break
+    base = page_base(root, final_url)
     items = root.cssselect(selectors.item)[:MAX_ITEMS]
     if not items:
         raise NotAFeed(f"the item selector {selectors.item!r} matched nothing on the page")

@@ -127,6 +127,11 @@ def _is_tracking(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
+def feed_key(url: str) -> str:
+    """How feeds.yaml tells two feeds apart: the canonical URL, without a trailing slash."""
+    return canonical_url(url).rstrip("/")
+
+
 def link_problem(url: str | None) -> str | None:
     """Why a link cannot be published (no link, not http(s), an invalid port...), or None."""
     if not url or not url.strip():

@@ -18,7 +18,7 @@ from aggregator.fetch import fetch_one
 from aggregator.languages import language_tag
 from aggregator.links import Reconciliation, linked_sites, reconcile
 from aggregator.models import FetchRequest, FetchStatus
-from aggregator.normalize import canonical_url
+from aggregator.normalize import feed_key
 from aggregator.opml import OpmlError, opml_bytes, read_opml
 
 
@@ -56,10 +56,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def same_feed(config: Config, url: str) -> str | None:
     """The name of the source that already follows `url` (compared as canonical URLs)."""
-    wanted = canonical_url(url).rstrip("/")
-    return next(
-        (s.name for s in config.sources if canonical_url(s.url).rstrip("/") == wanted), None
-    )
+    wanted = feed_key(url)
+    return next((s.name for s in config.sources if feed_key(s.url) == wanted), None)
 
 
 def source_fields(found: Found, name: str | None = None, **given: object) -> dict[str, object]:
@@ -148,7 +146,7 @@ def _followed(path: Path, text: str) -> tuple[set[str], set[str]]:
     for source in sources if isinstance(sources, list) else []:
         if isinstance(source, dict):
             names.add(str(source.get("name")))
-            urls.add(canonical_url(str(source.get("url", ""))).rstrip("/"))
+            urls.add(feed_key(str(source.get("url", ""))))
     return names, urls
 
 
@@ -165,7 +163,7 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         raise CommandFailed(str(exc), EXIT_USAGE) from None
     new: list[dict[str, object]] = []
     for outline in outlines:
-        url = canonical_url(outline.xml_url).rstrip("/")
+        url = feed_key(outline.xml_url)
         name = outline.title or urlsplit(outline.xml_url).hostname or outline.xml_url
         if url in urls:
             print(f"skipped {name!r}: already followed")
