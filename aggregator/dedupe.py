@@ -8,13 +8,15 @@ within a time window, so clustering N entries costs close to O(N) rather than al
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import sys
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
+from operator import itemgetter
 from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe
@@ -44,23 +46,47 @@ def _telling(number: str) -> bool:
     return ("." in number or len(number) >= 2) and not is_year
 
 
-@dataclass(frozen=True)
+Words = tuple[str, ...]  # sorted and distinct: a third of a frozenset's memory, in a fixed order
+
+
+def _words(found: Iterable[str]) -> Words:
+    """Distinct words, interned (the window holds each word once, however many entries use it)
+    and sorted."""
+    return tuple(sorted({sys.intern(w) for w in found}))
+
+
+@dataclass(frozen=True, slots=True)
 class Features:
-    """What matching looks at in one entry, computed once."""
+    """What matching looks at in one entry, computed once; kept for every entry in the window,
+    so as compact tuples (a `Probe` holds the same words as sets for the entry being matched)."""
 
     key: int
     url: str
     source: str
     language: str
     published: float  # POSIX seconds
-    title: frozenset[str]
-    lede: frozenset[str]
-    title_numbers: frozenset[str]
-    numbers: frozenset[str]
-    title_places: frozenset[str]
-    places: frozenset[str]
-    title_names: frozenset[str]  # capitalized words inside the title: people, bodies, places
-    links: frozenset[str]
+    title: Words
+    lede: Words
+    title_numbers: Words
+    numbers: Words
+    title_places: Words
+    places: Words
+    title_names: Words  # capitalized words inside the title: people, bodies, places
+    links: Words
+
+
+class Probe:
+    """The word sets of the entry being matched, built once and compared with many."""
+
+    __slots__ = ("features", "title", "lede", "words", "numbers", "places")
+
+    def __init__(self, f: Features) -> None:
+        self.features = f
+        self.title = frozenset(f.title)
+        self.lede = frozenset(f.lede)
+        self.words = self.title | self.lede
+        self.numbers = frozenset(f.numbers)
+        self.places = frozenset(f.places)
 
 
 def features(
@@ -80,25 +106,38 @@ def features(
     title_words = [number_value(w) for w in tokens(clean_title)]
     lede_tokens = [number_value(w) for w in tokens(boilerplate.lede(lede))[:lede_words]]
     all_words = title_words + lede_tokens
-    own_site = _site(url)
     return Features(
         key=key,
         url=url,
         source=sys.intern(source),
         language=sys.intern(language),
         published=published.timestamp(),
-        # interned: the window holds each word once, however many entries use it
-        title=frozenset(sys.intern(canonical(stem(w))) for w in title_words),
-        lede=frozenset(sys.intern(canonical(stem(w))) for w in lede_tokens),
-        title_numbers=frozenset(w for w in title_words if is_number(w)),
-        numbers=frozenset(w for w in all_words if is_number(w)),
-        title_places=places_in(title_words),
-        places=places_in(all_words),
-        title_names=frozenset(
-            canonical(stem(w)) for w in tokens(" ".join(_capitalized(clean_title)))
-        ),
-        links=frozenset(link for link in links if link != url and _site(link) != own_site),
+        title=_words(canonical(stem(w)) for w in title_words),
+        lede=_words(canonical(stem(w)) for w in lede_tokens),
+        title_numbers=_words(w for w in title_words if is_number(w)),
+        numbers=_words(w for w in all_words if is_number(w)),
+        title_places=_words(places_in(title_words)),
+        places=_words(places_in(all_words)),
+        title_names=_words(canonical(stem(w)) for w in tokens(" ".join(_capitalized(clean_title)))),
+        links=_outside_links(links, url),
     )
+
+
+def _outside_links(links: Iterable[str], url: str) -> Words:
+    """The links of an entry to other sites (its own site's links tell nothing)."""
+    own_site = _site(url)
+    return _words(link for link in links if link != url and _site(link) != own_site)
+
+
+def _identity(f: Features) -> tuple[float, str, str]:
+    """What breaks a tie between indexed entries: not their keys, which follow the order in
+    which feeds answered, but when they were published, their URL and outlet."""
+    return (f.published, f.url, f.source)
+
+
+def _distinct(f: Features) -> set[str]:
+    """The words of an entry's title and lede, each once: what the index holds for it."""
+    return set(f.title).union(f.lede)
 
 
 @dataclass(frozen=True)
@@ -115,12 +154,13 @@ class Comparison:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Indexed:
     features: Features
     story: str
     totals: tuple[float, float, float]  # summed word weights of title, lede and both
     totals_at: int  # index size when the totals were summed; resummed as the index grows
+    identity: tuple[float, str, str]  # what breaks ties: see Clusterer._identity
 
 
 @dataclass
@@ -134,6 +174,7 @@ class Clusterer:
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     order: deque[tuple[float, int]] = field(default_factory=deque)
     newest: float = 0.0
+    oldest: float = math.inf
     weights: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -150,7 +191,7 @@ class Clusterer:
         else:
             self.weights.pop(word, None)
 
-    def _weight_of(self, words: frozenset[str]) -> float:
+    def _weight_of(self, words: frozenset[str] | set[str] | Words) -> float:
         unseen = math.log(2.0 + len(self.items))
         # fsum: the same total whatever order a set iterates in (it follows the hash seed)
         return math.fsum(map(self.weights.get, words, repeat(unseen, len(words))))
@@ -160,7 +201,7 @@ class Clusterer:
         return (
             self._weight_of(f.title),
             self._weight_of(f.lede),
-            self._weight_of(f.title | f.lede),
+            self._weight_of(frozenset(f.title).union(f.lede)),
         )
 
     def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
@@ -172,34 +213,33 @@ class Clusterer:
             indexed.totals, indexed.totals_at = self.totals(f), len(self.items)
         return indexed.totals
 
-    def _similarity(
-        self, a: frozenset[str], b: frozenset[str], total_a: float, total_b: float
-    ) -> float:
+    def _similarity(self, shared: frozenset[str], total_a: float, total_b: float) -> float:
         """IDF-weighted Jaccard: shared rare words count, shared common words barely do.
 
         Totals are summed when an entry is indexed, so only the shared words are summed here."""
-        shared = a & b
         if not shared:
             return 0.0
         both = self._weight_of(shared)
         return min(1.0, both / max(total_a + total_b - both, both))
 
     @staticmethod
-    def _guard(a: Features, b: Features) -> str | None:
+    def _guard(a: Probe, b: Features) -> str | None:
         """Why two similar texts are still different stories, if they are."""
-        mine, theirs = a.title_numbers - b.numbers, b.title_numbers - a.numbers
+        f = a.features
+        mine = [w for w in f.title_numbers if w not in b.numbers]
+        theirs = [w for w in b.title_numbers if w not in a.numbers]
         if mine and theirs:
-            return f"numbers differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
-        mine, theirs = a.title_places - b.places, b.title_places - a.places
+            return f"numbers differ: {', '.join(mine)} vs {', '.join(theirs)}"
+        mine = [w for w in f.title_places if w not in b.places]
+        theirs = [w for w in b.title_places if w not in a.places]
         if mine and theirs:
-            return f"places differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
-        if a.places and b.places and not a.places & b.places:
-            mine, theirs = ", ".join(sorted(a.places)), ", ".join(sorted(b.places))
-            return f"places differ: {mine} vs {theirs}"
-        mine = a.title_names - b.title - b.lede
-        theirs = b.title_names - a.title - a.lede
+            return f"places differ: {', '.join(mine)} vs {', '.join(theirs)}"
+        if f.places and b.places and a.places.isdisjoint(b.places):
+            return f"places differ: {', '.join(f.places)} vs {', '.join(b.places)}"
+        mine = [w for w in f.title_names if w not in b.title and w not in b.lede]
+        theirs = [w for w in b.title_names if w not in a.words]
         if mine and theirs:
-            return f"names differ: {', '.join(sorted(mine))} vs {', '.join(sorted(theirs))}"
+            return f"names differ: {', '.join(mine)} vs {', '.join(theirs)}"
         return None
 
     def compare(
@@ -208,17 +248,19 @@ class Clusterer:
         b: Features,
         totals: tuple[float, float, float] | None = None,
         any_age: bool = False,
+        probe: Probe | None = None,
     ) -> Comparison:
         """Score a pair and decide whether it is one story (`any_age`: however far apart they
         were published, as for one outlet's items at the same URL)."""
         s = self.settings
+        p = probe or Probe(a)
         ta = totals or self.totals(a)
         tb = self._indexed_totals(b)
-        title = self._similarity(a.title, b.title, ta[0], tb[0])
-        lede = self._similarity(a.lede, b.lede, ta[1], tb[1])
-        combined = self._similarity(a.title | a.lede, b.title | b.lede, ta[2], tb[2])
+        title = self._similarity(p.title.intersection(b.title), ta[0], tb[0])
+        lede = self._similarity(p.lede.intersection(b.lede), ta[1], tb[1])
+        combined = self._similarity(p.words.intersection(b.title + b.lede), ta[2], tb[2])
         linked = b.url in a.links or a.url in b.links
-        guard = self._guard(a, b)
+        guard = self._guard(p, b)
 
         def verdict(same: bool, reason: str) -> Comparison:
             return Comparison(b.key, title, lede, combined, linked, guard, same, reason)
@@ -237,9 +279,9 @@ class Clusterer:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
         if combined >= s.combined_threshold:
             return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
-        figures = a.numbers & b.numbers
+        figures = p.numbers.intersection(b.numbers)
         if combined >= s.number_threshold and (
-            any(map(_telling, figures)) or (figures and a.places & b.places)
+            any(map(_telling, figures)) or (figures and not p.places.isdisjoint(b.places))
         ):
             figure = f"same figure and title+lede {combined:.2f} >= {s.number_threshold}"
             return verdict(True, figure)
@@ -247,28 +289,39 @@ class Clusterer:
 
     # index
 
-    def candidates(self, f: Features) -> list[int]:
+    def candidates(self, f: Features, probe: Probe | None = None) -> list[int]:
         """Indexed entries sharing the most of this entry's rarest words, or linked with it.
 
         Blocking: only the `block_words` rarest words with short postings are looked up, and
-        only the `block_candidates` entries sharing most of them within the window are compared.
+        only the `block_candidates` entries sharing most of them within the window are compared
+        (ties by publication, URL and outlet, so neither the hash seed nor the order in which
+        entries were indexed decides).
         """
         s = self.settings
-        words = sorted(
-            (w for w in f.title | f.lede if w in self.postings),
-            key=lambda w: (len(self.postings[w]), w),  # ties by the word: no hash-seed order
+        postings = self.postings
+        rarest = heapq.nsmallest(  # ties by the word: no hash-seed order
+            s.block_words,
+            [(len(postings[w]), w) for w in (probe or Probe(f)).words if w in postings],
         )
-        counts: dict[int, int] = defaultdict(int)
-        for word in words[: s.block_words]:
-            posting = self.postings[word]
-            if len(posting) > s.block_max_postings:
+        counts: Counter[int] = Counter()
+        for size, word in rarest:
+            if size > s.block_max_postings:
                 break
-            for key in posting:
-                counts[key] += 1
-        window = self.window
-        near = [k for k in counts if abs(self.items[k].features.published - f.published) <= window]
-        near.sort(key=lambda k: (-counts[k], self._identity(k)))
-        found = dict.fromkeys(near[: s.block_candidates])
+            counts.update(postings[word])
+        low, high = f.published - self.window, f.published + self.window
+        items = self.items
+        if low <= self.oldest and self.newest <= high:  # the whole index is near enough
+            near = counts.most_common()
+        else:
+            near = [(k, n) for k, n in counts.items() if low <= items[k].identity[0] <= high]
+            near.sort(key=itemgetter(1), reverse=True)
+        chosen = [k for k, _ in near[: s.block_candidates]]
+        if len(near) > s.block_candidates:  # the last places go to the earliest of those tied
+            last = near[s.block_candidates - 1][1]
+            chosen = [k for k, n in near[: s.block_candidates] if n > last]
+            tied = [k for k, n in near if n == last]
+            chosen += heapq.nsmallest(s.block_candidates - len(chosen), tied, key=self._identity)
+        found = dict.fromkeys(chosen)
         for link in f.links:
             if link in self.by_url:
                 found[self.by_url[link]] = None
@@ -279,10 +332,11 @@ class Clusterer:
         """Index an entry as a member of `story`."""
         self.newest = max(self.newest, f.published)
         self.order.append((f.published, f.key))
-        for word in f.title | f.lede:
+        for word in _distinct(f):
             self.postings[word].append(f.key)
             self._reweigh(word)
-        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items))
+        self.oldest = min(self.oldest, f.published)
+        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items), _identity(f))
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
@@ -296,14 +350,15 @@ class Clusterer:
         for f, story in members:
             self.newest = max(self.newest, f.published)
             self.order.append((f.published, f.key))
-            for word in f.title | f.lede:
+            for word in _distinct(f):
                 self.postings[word].append(f.key)
-            self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0)
+            self.oldest = min(self.oldest, f.published)
+            self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0, _identity(f))
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
             added.append(f)
-        for word in {w for f in added for w in f.title | f.lede}:
+        for word in {w for f in added for w in _distinct(f)}:
             self._reweigh(word)
         size = len(self.items)
         for f in added:
@@ -319,7 +374,7 @@ class Clusterer:
                 keep.append((published, key))
                 continue
             f = self.items.pop(key).features
-            for word in f.title | f.lede:
+            for word in _distinct(f):
                 self._unlist(self.postings, word, key)
                 self._reweigh(word)
             for link in f.links:
@@ -327,6 +382,7 @@ class Clusterer:
             if self.by_url.get(f.url) == key:
                 del self.by_url[f.url]
         self.order = keep
+        self.oldest = min((published for published, _ in keep), default=math.inf)
 
     @staticmethod
     def _unlist(index: dict[str, list[int]], word: str, key: int) -> None:
@@ -337,15 +393,15 @@ class Clusterer:
                 del index[word]
 
     def _identity(self, key: int) -> tuple[float, str, str]:
-        """What breaks a tie between indexed entries: not their keys, which follow the order
-        in which feeds answered, but when they were published, their URL and outlet."""
-        f = self.items[key].features
-        return (f.published, f.url, f.source)
+        return self.items[key].identity
 
     def compare_all(self, f: Features) -> list[Comparison]:
         """Comparisons with every candidate, best first (ties in a fixed order)."""
-        totals = self.totals(f)
-        found = [self.compare(f, self.items[k].features, totals) for k in self.candidates(f)]
+        totals, probe = self.totals(f), Probe(f)
+        found = [
+            self.compare(f, self.items[k].features, totals, probe=probe)
+            for k in self.candidates(f, probe)
+        ]
         return sorted(found, key=lambda c: (not c.same, -c.combined, self._identity(c.other)))
 
     def story_of(self, key: int) -> str:
@@ -378,7 +434,7 @@ WORD_SETS = ("title", "lede", "title_numbers", "numbers", "title_places", "place
 def dump_words(f: Features) -> str:
     """The word sets of an entry's features as one line of text, kept beside the entry so that
     loading the matching window costs a split, not the folding and stemming again."""
-    return "\t".join(" ".join(sorted(getattr(f, name))) for name in WORD_SETS)
+    return "\t".join(" ".join(getattr(f, name)) for name in WORD_SETS)
 
 
 class EntryFeatures:
@@ -391,22 +447,22 @@ class EntryFeatures:
         # stored word sets are reused only while what shaped them is the same
         self.signature = hashlib.sha256(repr((names, self.lede_words)).encode()).hexdigest()[:16]
 
-    def stored(self, key: int, entry: Entry, words: str | None) -> Features:
+    def current(self, entry: Entry) -> bool:
+        """Whether the entry's stored word sets were made under this configuration."""
+        return entry.words is not None and entry.words.startswith(self.signature + "\n")
+
+    def stored(self, key: int, entry: Entry) -> Features:
         """Features from the word sets stored with the entry, or computed when there are none
         (or they were made under another signature)."""
-        if not words or not words.startswith(self.signature + "\n"):
+        if entry.words is None or not self.current(entry):
             return self(key, entry)
-        sets = words[len(self.signature) + 1 :].split("\t")
+        sets = entry.words[len(self.signature) + 1 :].split("\t")
         if len(sets) != len(WORD_SETS):
             return self(key, entry)
-        own_site = _site(entry.url)
-        frozen = [frozenset(sys.intern(w) for w in part.split()) for part in sets]
+        words = [tuple(map(sys.intern, part.split())) for part in sets]  # stored sorted
         return Features(
             key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
-            entry.published.timestamp(), *frozen,
-            links=frozenset(
-                link for link in entry.links if link != entry.url and _site(link) != own_site
-            ),
+            entry.published.timestamp(), *words, links=_outside_links(entry.links, entry.url),
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:

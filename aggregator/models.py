@@ -107,6 +107,7 @@ class Entry:
     media: tuple[Media, ...] = ()
     dated: bool = True  # False: the feed gave no usable date and `published` is when first seen
     date_text: str | None = None  # the feed's date as written, when it was not usable
+    words: str | None = None  # its matching word sets (dedupe.EntryFeatures.dump), made on a worker
 
 
 @dataclass(frozen=True)
@@ -304,4 +305,3 @@ class StoredEntry:
     entry: Entry
     match: str | None = None
     match_order: int | None = None  # when it was clustered: explain compares with what came before
-    words: str | None = None  # its matching word sets as stored (dedupe.EntryFeatures.dump)

@@ -9,12 +9,13 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import __version__, pacing
 from aggregator.config import Config, Source
+from aggregator.dedupe import EntryFeatures
 from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.listing import parse_listing
@@ -83,10 +84,16 @@ def rules_for(config: Config, source: Source) -> Rules:
 
 
 def entries_from_body(
-    source: Source, max_items: int, result: FetchResult, now: datetime, rules: Rules
+    make: EntryFeatures | None,
+    source: Source,
+    max_items: int,
+    result: FetchResult,
+    now: datetime,
+    rules: Rules,
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
-    reason. Runs in a worker process."""
+    reason. Runs in a worker process, which also folds the kept entries' words for matching
+    (with `make`), so that clustering after the fetch does not."""
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
@@ -114,8 +121,11 @@ def entries_from_body(
         else:
             dropped.append((entry.title, verdict))
     entries.sort(key=lambda e: e.published, reverse=True)
+    kept = entries[:max_items]
+    if make is not None:
+        kept = [replace(e, words=make.dump(make(0, e))) for e in kept]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
-    return Cleaned(entries[:max_items], parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
+    return Cleaned(kept, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
 
 
 @dataclass
@@ -274,7 +284,8 @@ def _fetch_and_store(
     """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
     spent = Counter[str]()
     started = time.perf_counter()
-    with ParserPool(inline=len(requests) < INLINE_BELOW) as parsers:
+    context = EntryFeatures(config)
+    with ParserPool(inline=len(requests) < INLINE_BELOW, context=context) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""

@@ -155,6 +155,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA cache_size=-16384")  # 16 MB: clustering reads a big file
         self._migrate()
 
     def close(self) -> None:
@@ -360,33 +361,38 @@ class Store:
             entry.dated,
             entry.date_text,
             ts(now),
+            entry.words,
         )
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
             "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ?, "
-            "media = ?, dated = ?, date_text = ?, last_seen = ? WHERE source = ? AND guid = ?",
+            "media = ?, dated = ?, date_text = ?, last_seen = ?, words = COALESCE(?, words) "
+            "WHERE source = ? AND guid = ?",
             (*values, entry.source, entry.guid),
         )
         if cursor.rowcount:
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, summary_html, content_html, excerpt, author, "
-            "categories, updated, language, links, media, dated, date_text, last_seen, source, "
-            "guid, published, first_seen) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "categories, updated, language, links, media, dated, date_text, last_seen, words, "
+            "source, guid, published, first_seen) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
         return cursor.lastrowid
 
-    def story_for_url(self, url: str, other_than: str | None = None) -> str | None:
+    def story_for_url(self, url: str, source: str) -> tuple[str | None, bool]:
         """The story of any entry with this canonical URL, however old, from any source but
-        `other_than` (within one source a shared link is no evidence of one story)."""
+        `source` (within one source a shared link is no evidence of one story), and whether
+        `source` itself has a clustered entry there; one query for both."""
         row = self.conn.execute(
-            "SELECT story_id FROM entries WHERE url = ? AND source IS NOT ? "
-            "AND story_id IS NOT NULL LIMIT 1",
-            (url, other_than),
+            "SELECT story_id, source = ? AS own FROM entries WHERE url = ? "
+            "AND story_id IS NOT NULL ORDER BY own LIMIT 1",
+            (source, url),
         ).fetchone()
-        return row["story_id"] if row else None
+        if row is None:
+            return None, False
+        return (None, True) if row["own"] else (row["story_id"], False)
 
     def entries_at_url(self, url: str, source: str, limit: int = 20) -> list[StoredEntry]:
         """One source's clustered entries at this URL, newest first."""
@@ -398,24 +404,22 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def story_key_taken(self, key: str) -> bool:
-        """Whether a story was already started under this key (its first URL)."""
-        row = self.conn.execute("SELECT 1 FROM stories WHERE url = ?", (key,)).fetchone()
-        return row is not None
-
-    def add_story(self, story_id: str, url: str, first_seen: datetime) -> None:
-        self.conn.execute(
-            "INSERT INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
+    def add_story(self, story_id: str, url: str, first_seen: datetime) -> bool:
+        """Start a story under a key (its first URL); False if that key was taken already."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
             (story_id, url, ts(first_seen)),
         )
+        return cursor.rowcount == 1
 
     def attach(
         self, entry_id: int, story_id: str, match: str | None, order: int, words: str | None = None
     ) -> None:
         """Make an entry a member of a story, noting why it joined (None: it started it), its
-        place in the clustering order and the word sets it was matched on."""
+        place in the clustering order and the word sets it was matched on (None: as stored)."""
         self.conn.execute(
-            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, words = ? WHERE id = ?",
+            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, "
+            "words = COALESCE(?, words) WHERE id = ?",
             (story_id, match, order, words, entry_id),
         )
 
@@ -745,6 +749,7 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         media=tuple(Media(**m) for m in json.loads(row["media"])),
         dated=bool(row["dated"]),
         date_text=row["date_text"],
+        words=row["words"],
     )
     return StoredEntry(
         id=row["id"],
@@ -754,5 +759,4 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         entry=entry,
         match=row["match"],
         match_order=row["match_order"],
-        words=row["words"],
     )

@@ -55,7 +55,7 @@ def _window_clusterer(
             if before is None or (member.match_order or 0) < before:
                 if keep:
                     loaded[member.id] = member
-                yield make.stored(member.id, member.entry, member.words), member.story_id
+                yield make.stored(member.id, member.entry), member.story_id
 
     clusterer.load(members())
     return clusterer, loaded
@@ -78,29 +78,31 @@ class StoryAssigner:
 
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         """Attach a new entry to its story, or start one; True if it started a story."""
-        f = self.features(entry_id, entry)
+        f = self.features.stored(entry_id, entry)
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         story: str | None = None
         reason: str | None = None
         if forced is not None:
             story, reason = forced.story, forced.reason
         else:
-            story = self.store.story_for_url(entry.url, other_than=entry.source)
+            story, own = self.store.story_for_url(entry.url, entry.source)
             reason = "same URL" if story else None
-        if story is None and forced is None:
-            story, reason = self._same_outlet_same_text(f, entry)
+            if own:
+                story, reason = self._same_outlet_same_text(f, entry)
         if story is None and forced is None:
             story, comparison = self.clusterer.match(f)
             reason = describe(comparison) if story and comparison else None
         started = story is None
         if story is None:
-            key = entry.url
-            if self.store.story_key_taken(key):  # this outlet used the URL for another story
-                key = f"{entry.url}#{entry.source}/{entry.guid}"
-            story = story_id(self.site_link, key, now)
-            self.store.add_story(story, key, now)
+            story = story_id(self.site_link, entry.url, now)
+            if not self.store.add_story(story, entry.url, now):
+                key = f"{entry.url}#{entry.source}/{entry.guid}"  # this outlet used the URL before
+                story = story_id(self.site_link, key, now)
+                if not self.store.add_story(story, key, now):
+                    raise RuntimeError(f"a story was started under {key} already")
         self.order += 1
-        self.store.attach(entry_id, story, reason, self.order, self.features.dump(f))
+        words = None if self.features.current(entry) else self.features.dump(f)
+        self.store.attach(entry_id, story, reason, self.order, words)
         if not (forced and forced.alone):  # a split entry is never a match for others
             self.clusterer.add(f, story)
         return started
@@ -110,7 +112,7 @@ class StoryAssigner:
         however old: a re-post under a new guid. Items that merely share a link stay apart."""
         for other in self.store.entries_at_url(entry.url, entry.source):
             comparison = self.clusterer.compare(
-                f, self.features(other.id, other.entry), any_age=True
+                f, self.features.stored(other.id, other.entry), any_age=True
             )
             if comparison.same:
                 return other.story_id, f"same URL and {describe(comparison)}"
