@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import queue
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -528,11 +529,13 @@ def fetch_all(
     requests_: list[FetchRequest],
     options: FetchOptions,
     then: Callable[[FetchResult], T] = lambda result: result,  # type: ignore[assignment,return-value]
+    idle: Callable[[], None] | None = None,
 ) -> Iterator[T]:
     """Fetch on a thread pool, yielding results as they complete.
 
     `then` runs on the worker thread right after each fetch, so slow follow-up work (handing a
-    body to a parser process) overlaps with the other fetches.
+    body to a parser process) overlaps with the other fetches. `idle` is called whenever no
+    result is ready and the caller is about to wait for one.
     """
     if not requests_:
         return
@@ -549,9 +552,16 @@ def fetch_all(
     workers = min(options.concurrency, len(requests_))
     try:
         with ThreadPoolExecutor(workers, "fetch", initializer=start_worker) as pool:
-            futures = {pool.submit(job, r) for r in requests_}
-            for future in as_completed(futures):
-                futures.discard(future)  # a result held here would keep every body to the end
+            finished: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+            for request in requests_:  # a future is held only until its result is taken
+                pool.submit(job, request).add_done_callback(finished.put)
+            for _ in requests_:
+                try:
+                    future = finished.get_nowait()
+                except queue.Empty:
+                    if idle is not None:
+                        idle()
+                    future = finished.get()
                 yield future.result()
     finally:
         for session in sessions:

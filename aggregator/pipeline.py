@@ -139,17 +139,25 @@ class _Fetched:
     error: str | None = None  # parsing failed: the source's error for this run
 
 
+Step = Callable[[], contextlib.AbstractContextManager[None]]
+
+
 def _store_result(
-    config: Config, store: Store, fetched: _Fetched, now: datetime, rng: random.Random | None
+    config: Config,
+    store: Store,
+    step: Step,
+    fetched: _Fetched,
+    now: datetime,
+    rng: random.Random | None,
 ) -> SourceResult:
-    """Store one source's fetch outcome, next check and new entries in a single transaction."""
+    """Store one source's fetch outcome, next check and new entries in one step: all or none."""
     result = fetched.result
     name = result.request.source
     source = config.source(name)
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
-    with store.transaction():
+    with step():
         state = store.source_state(name)
         if error:
             report.error = error
@@ -207,17 +215,22 @@ def _store_result(
 
 
 def _stored(
-    config: Config, store: Store, fetched: _Fetched, now: datetime, rng: random.Random | None
+    config: Config,
+    store: Store,
+    step: Step,
+    fetched: _Fetched,
+    now: datetime,
+    rng: random.Random | None,
 ) -> SourceResult:
     """The storing half of a source's boundary: any exception becomes the source's failure."""
     try:
-        return _store_result(config, store, fetched, now, rng)
+        return _store_result(config, store, step, fetched, now, rng)
     except Exception as exc:
         name = fetched.result.request.source
         error = failure_text("storing", exc)
         next_check = now + pacing.MAX_BACKOFF
         # a database that cannot take even this: the failure is reported, not recorded
-        with contextlib.suppress(Exception), store.transaction():
+        with contextlib.suppress(Exception), step():
             store.record_failure(name, now, fetched.result.http_status, error, next_check)
         return SourceResult(
             name, Outcome.FAILED, fetched.result.http_status, error=error, next_check=next_check
@@ -308,14 +321,17 @@ def _fetch_and_store(
                 fetched.error = failure_text("parsing", exc)
             return fetched
 
-        for fetched in fetch_all(requests, fetch_options(config), then=parse):
-            if fetched.cleaned:
-                spent["parse"] += fetched.cleaned.seconds[0]
-                spent["normalize"] += fetched.cleaned.seconds[1]
-            storing = time.perf_counter()
-            stored = _stored(config, store, fetched, now, rng)
-            spent["store"] += time.perf_counter() - storing
-            yield stored
+        with store.batch() as batch:
+            for fetched in fetch_all(
+                requests, fetch_options(config), then=parse, idle=batch.commit
+            ):
+                if fetched.cleaned:
+                    spent["parse"] += fetched.cleaned.seconds[0]
+                    spent["normalize"] += fetched.cleaned.seconds[1]
+                storing = time.perf_counter()
+                stored = _stored(config, store, batch.step, fetched, now, rng)
+                spent["store"] += time.perf_counter() - storing
+                yield stored
     if stages is not None:
         stages["fetch (wall)"] = time.perf_counter() - started
         for stage, seconds in spent.items():

@@ -182,6 +182,23 @@ def test_fetch_all_returns_every_request(feed_server):
     assert sum(r.status is FetchStatus.OK for r in results) == 6
 
 
+def test_fetch_all_calls_idle_before_it_waits(feed_server):
+    fast = feed_server.feed("/fast", "aop_wordpress.xml")
+    slow = feed_server.add("/slow", b"<rss/>", hang=60)  # answers once released
+    calls: list[int] = []
+    taken: list[str] = []
+
+    def idle() -> None:
+        calls.append(len(taken))
+        feed_server.release.set()
+
+    requests_ = [FetchRequest("fast", fast), FetchRequest("slow", slow)]
+    for result in fetch_all(requests_, OPTIONS, idle=idle):
+        taken.append(result.request.source)
+    assert sorted(taken) == ["fast", "slow"]
+    assert calls and taken[-1] == "slow"  # it could only answer after `idle` ran
+
+
 def test_connection_errors_are_described_for_editors():
     from aggregator.fetch import _describe
 

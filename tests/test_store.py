@@ -96,3 +96,28 @@ def test_failures_count_up_and_success_resets(tmp_path):
         store.record_success("K", NOW, 200, None, None, None)
         state = store.source_state("K")
         assert (state.failures, state.last_error, state.last_success) == (0, None, NOW)
+
+
+def test_a_batch_commits_every_size_steps_and_undoes_a_failed_step_alone(tmp_path):
+    def seen() -> list[str]:
+        with sqlite3.connect(tmp_path / "a.db") as other:
+            return [k for (k,) in other.execute("SELECT key FROM meta ORDER BY key")]
+
+    with Store(tmp_path / "a.db") as store, store.batch(size=3, seconds=3600) as batch:
+        for key in ("a", "b"):
+            with batch.step():
+                store.set_meta(key, "1")
+        with pytest.raises(ZeroDivisionError), batch.step():
+            store.set_meta("broken", "1")
+            raise ZeroDivisionError
+        assert seen() == []  # two steps done: not committed yet
+        with batch.step():
+            store.set_meta("c", "1")
+        assert seen() == ["a", "b", "c"]  # the third step committed the batch
+        with batch.step():
+            store.set_meta("d", "1")
+        batch.commit()  # the caller is about to wait: nothing is held meanwhile
+        assert seen() == ["a", "b", "c", "d"]
+        with batch.step():
+            store.set_meta("e", "1")
+    assert seen() == ["a", "b", "c", "d", "e"]  # the rest at the end
