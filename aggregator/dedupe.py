@@ -21,7 +21,17 @@ from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe
 from aggregator.languages import primary
-from aggregator.matchtext import Boilerplate, canonical, is_number, number_value, stem, tokens
+from aggregator.matchtext import (
+    Boilerplate,
+    canonical,
+    counts_people,
+    figure_words,
+    incidental,
+    is_number,
+    money_signs,
+    stem,
+    tokens,
+)
 from aggregator.models import Entry
 from aggregator.places import places_in
 
@@ -67,8 +77,10 @@ class Features:
     published: float  # POSIX seconds
     title: Words
     lede: Words
-    title_numbers: Words
-    numbers: Words
+    title_numbers: Words  # the headline's figures: no ages or sums of money unless it has no other
+    numbers: Words  # every number in title and lede
+    figures: Words  # the event's figures in title and lede: the headline's, and no ages or sums
+    tolls: Words  # headline figures that count people (killed, wounded): a later report may raise
     title_places: Words
     places: Words
     title_names: Words  # capitalized words inside the title: people, bodies, places
@@ -78,7 +90,7 @@ class Features:
 class Probe:
     """The word sets of the entry being matched, built once and compared with many."""
 
-    __slots__ = ("features", "title", "lede", "words", "numbers", "places")
+    __slots__ = ("features", "title", "lede", "words", "numbers", "figures", "places")
 
     def __init__(self, f: Features) -> None:
         self.features = f
@@ -86,6 +98,7 @@ class Probe:
         self.lede = frozenset(f.lede)
         self.words = self.title | self.lede
         self.numbers = frozenset(f.numbers)
+        self.figures = frozenset(f.figures)
         self.places = frozenset(f.places)
 
 
@@ -103,9 +116,12 @@ def features(
 ) -> Features:
     """Fold an entry's title and lede into the word sets, numbers and places used to match it."""
     clean_title = boilerplate.title(title)
-    title_words = [number_value(w) for w in tokens(clean_title)]
-    lede_tokens = [number_value(w) for w in tokens(boilerplate.lede(lede))[:lede_words]]
+    title_words = figure_words(tokens(money_signs(clean_title)))
+    lede_tokens = figure_words(tokens(money_signs(boilerplate.lede(lede))))[:lede_words]
     all_words = title_words + lede_tokens
+    in_title = [i for i, w in enumerate(title_words) if is_number(w)]
+    telling = [i for i in in_title if not incidental(title_words, i)] or in_title
+    in_lede = [i for i, w in enumerate(lede_tokens) if is_number(w)]
     return Features(
         key=key,
         url=url,
@@ -114,8 +130,13 @@ def features(
         published=published.timestamp(),
         title=_words(canonical(stem(w)) for w in title_words),
         lede=_words(canonical(stem(w)) for w in lede_tokens),
-        title_numbers=_words(w for w in title_words if is_number(w)),
+        title_numbers=_words(title_words[i] for i in telling),
         numbers=_words(w for w in all_words if is_number(w)),
+        figures=_words(
+            [title_words[i] for i in telling]
+            + [lede_tokens[i] for i in in_lede if not incidental(lede_tokens, i)]
+        ),
+        tolls=_words(title_words[i] for i in telling if counts_people(title_words, i)),
         title_places=_words(places_in(title_words)),
         places=_words(places_in(all_words)),
         title_names=_words(canonical(stem(w)) for w in tokens(" ".join(_capitalized(clean_title)))),
@@ -127,6 +148,20 @@ def _outside_links(links: Iterable[str], url: str) -> Words:
     """The links of an entry to other sites (its own site's links tell nothing)."""
     own_site = _site(url)
     return _words(link for link in links if link != url and _site(link) != own_site)
+
+
+RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
+
+
+def _rising_count(a: Features, mine: list[str], b: Features, theirs: list[str]) -> bool:
+    """Whether the headline figures that differ are a count of people that the later report
+    raised ("9 dead", hours later "death toll rises to 12"): one event, not two."""
+    if abs(a.published - b.published) > RISING_HOURS * 3600:
+        return False
+    if not (set(mine) <= set(a.tolls) and set(theirs) <= set(b.tolls)):
+        return False
+    earlier, later = (mine, theirs) if a.published <= b.published else (theirs, mine)
+    return max(map(float, later)) >= max(map(float, earlier))
 
 
 def _identity(f: Features) -> tuple[float, str, str]:
@@ -228,7 +263,7 @@ class Clusterer:
         f = a.features
         mine = [w for w in f.title_numbers if w not in b.numbers]
         theirs = [w for w in b.title_numbers if w not in a.numbers]
-        if mine and theirs:
+        if mine and theirs and not _rising_count(f, mine, b, theirs):
             return f"numbers differ: {', '.join(mine)} vs {', '.join(theirs)}"
         mine = [w for w in f.title_places if w not in b.places]
         theirs = [w for w in b.title_places if w not in a.places]
@@ -279,7 +314,8 @@ class Clusterer:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
         if combined >= s.combined_threshold:
             return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
-        figures = p.numbers.intersection(b.numbers)
+        # a figure both report, that is the event's figure in at least one of them
+        figures = p.figures.intersection(b.numbers) | p.numbers.intersection(b.figures)
         if combined >= s.number_threshold and (
             any(map(_telling, figures)) or (figures and not p.places.isdisjoint(b.places))
         ):
@@ -428,7 +464,11 @@ def describe(comparison: Comparison) -> str:
     )
 
 
-WORD_SETS = ("title", "lede", "title_numbers", "numbers", "title_places", "places", "title_names")
+WORD_SETS = (
+    "title", "lede", "title_numbers", "numbers", "figures", "tolls", "title_places", "places",
+    "title_names",
+)  # fmt: skip
+FORMAT = 2  # of the stored word sets: a new one makes older stored sets be folded again
 
 
 def dump_words(f: Features) -> str:
@@ -445,7 +485,8 @@ class EntryFeatures:
         self.boilerplate = Boilerplate(names)
         self.lede_words = config.dedupe.lede_words
         # stored word sets are reused only while what shaped them is the same
-        self.signature = hashlib.sha256(repr((names, self.lede_words)).encode()).hexdigest()[:16]
+        made_by = repr((FORMAT, names, self.lede_words))
+        self.signature = hashlib.sha256(made_by.encode()).hexdigest()[:16]
 
     def current(self, entry: Entry) -> bool:
         """Whether the entry's stored word sets were made under this configuration."""

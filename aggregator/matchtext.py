@@ -239,6 +239,79 @@ def is_number(word: str) -> bool:
     return _NUMBER.fullmatch(word) is not None
 
 
+_AGE_AFTER = frozenset({"year", "years", "yr", "yrs", "ساله", "سال", "کلن", "کلنه", "کلنې"})
+_AGE_BEFORE = frozenset({"aged", "age", "ages"})
+_SCALES = frozenset(
+    {"thousand", "million", "billion", "trillion", "m", "bn", "mn", "k", "هزار", "میلیون",
+     "ملیون", "میلیارد", "ملیارد", "زره", "میلونه", "ملیونه", "میلیونه"}
+)  # fmt: skip
+_CURRENCIES = frozenset(
+    {"dollar", "dollars", "usd", "us$", "afghani", "afghanis", "afs", "afn", "euro", "euros",
+     "eur", "pound", "pounds", "rupee", "rupees", "yuan", "toman", "tomans", "rial", "rials",
+     "دالر", "دلار", "افغانی", "افغانۍ", "یورو", "کلدار", "تومان", "ریال", "روپیه"}
+)  # fmt: skip
+_CURRENCY_SIGNS = str.maketrans({"$": " dollar ", "€": " euro ", "£": " pound ", "؋": " afghani "})
+# words next to a number that make it a count of people (killed, wounded, detained...), which
+# a later report of the same event raises: folded and stemmed, as in Features
+_COUNT_WORDS = frozenset(
+    stem(fold(w)) for w in (
+        "kill", "killed", "dead", "die", "died", "death", "deaths", "toll", "injured", "injure",
+        "injuries", "wounded", "wound", "casualties", "casualty", "hurt", "missing", "victims",
+        "people", "persons", "person", "civilians", "detained", "arrested", "کشته", "زخمی",
+        "مجروح", "زخم", "تلفات", "ټپي", "مړه", "ووژل", "وژل", "تن", "تنه", "نفر", "کسان",
+        "بازداشت", "ناپدید",
+    )
+)  # fmt: skip
+
+
+_SCALED = re.compile(r"(\d+(?:\.\d+)?)(k|m|mn|bn)")
+_SCALE_WORDS = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion"}
+
+
+def figure_words(words: list[str]) -> list[str]:
+    """Number words as digits and "90m" as "90 million", so "$90m" and "$90 million" agree."""
+    out = []
+    for word in words:
+        scaled = _SCALED.fullmatch(word)
+        if scaled:
+            out += [scaled[1], _SCALE_WORDS[scaled[2]]]
+        else:
+            out.append(number_value(word))
+    return out
+
+
+_TOLL = "toll"  # "death toll in the Kabul blast rises to 11"
+
+
+def money_signs(text: str) -> str:
+    """Currency signs as words ("$5" -> "dollar 5"), so that a sum reads as money."""
+    return text.translate(_CURRENCY_SIGNS)
+
+
+def incidental(words: list[str], at: int) -> bool:
+    """Whether the number at `words[at]` is an age ("20-year-old", "aged 20", "۲۰ ساله") or a
+    sum of money ("1.4 million dollars", "afs 500"): not the figure that tells events apart."""
+    after = words[at + 1 : at + 3]
+    before = words[at - 1] if at else ""
+    if (
+        after[:1]
+        and after[0] in _AGE_AFTER
+        and (after[0] not in ("year", "years", "سال") or after[1:2] in (["old"], ["olds"]))
+    ):
+        return True  # fmt: skip
+    if before in _AGE_BEFORE:
+        return True
+    unit = after[1:2] if after[:1] and after[0] in _SCALES else after[:1]
+    return bool(unit) and unit[0] in _CURRENCIES or before in _CURRENCIES
+
+
+def counts_people(words: list[str], at: int) -> bool:
+    """Whether the number at `words[at]` counts people (killed, wounded, detained): a figure a
+    later report of the same event may raise ("9 dead", then "death toll rises to 12")."""
+    near = words[max(at - 3, 0) : at] + words[at + 1 : at + 3]
+    return any(stem(w) in _COUNT_WORDS for w in near) or _TOLL in words[:at]
+
+
 class Boilerplate:
     """Strips outlet boilerplate: "UPDATE:" prefixes, "Outlet:" attributions, "- Outlet" tails."""
 

@@ -49,9 +49,42 @@ def test_reworded_copy_matches():
 
 
 def test_number_guard():
-    verdict = pair("Flash floods kill 12 in Baghlan", "Flash floods kill 30 in Baghlan")
+    verdict = pair(
+        "Flash floods destroy 12 homes in Baghlan", "Flash floods destroy 30 homes in Baghlan"
+    )
     assert not verdict.same
     assert verdict.guard == "numbers differ: 12 vs 30"
+
+
+def test_a_count_of_people_that_rises_within_hours_is_one_event():
+    first, update = "Blast kills 9 in Kabul market", "8 killed, 9 dead in Kabul market blast"
+    rising = pair("Kabul market blast: 8 dead", "Death toll in Kabul market blast rises to 11",
+                  hours=5)  # fmt: skip
+    assert rising.guard is None
+    dari = ("۹ تن در انفجار بازار کابل کشته شدند", "شمار کشته‌های انفجار بازار کابل به ۱۲ تن رسید")
+    assert pair(*dari, hours=3).guard is None
+    falling = pair("Kabul market blast: 11 dead", "Kabul market blast: 8 dead", hours=5)
+    assert falling.guard == "numbers differ: 11 vs 8"  # a later, lower count: another event
+    days = pair("Kabul market blast: 8 dead", "Kabul market blast: 11 dead", hours=30)
+    assert days.guard == "numbers differ: 8 vs 11"
+    not_people = pair("Floods destroy 8 bridges in Baghlan", "Floods destroy 11 bridges in Baghlan")
+    assert not_people.guard == "numbers differ: 8 vs 11"
+    assert pair(first, update).guard is None  # 9 is in both
+
+
+def test_ages_and_sums_of_money_are_not_the_events_figure_unless_the_headlines_only_one():
+    age = pair("Gunmen kill 3 including 20-year-old in Herat",
+               "3 killed in Herat attack, police say 2 arrested")  # fmt: skip
+    assert age.guard is None
+    money = pair("ADB approves $50 million for 2 new Kabul clinics",
+                 "ADB to build 2 Kabul clinics with 300 beds")  # fmt: skip
+    assert money.guard is None
+    dari_age = pair("مرد ۴۵ ساله و ۲ کودک در هرات کشته شدند", "۲ کودک و یک مرد در هرات کشته شدند")
+    assert dari_age.guard is None
+    only = pair("Herat: 20-year-old student shot dead", "Herat: 31-year-old teacher shot dead")
+    assert only.guard == "numbers differ: 20 vs 31"
+    scaled = pair("FAO seeks $90m for drought-hit farmers", "FAO seeks $90 million for farmers")
+    assert scaled.guard is None and scaled.same
 
 
 def test_place_guard():
@@ -61,8 +94,10 @@ def test_place_guard():
 
 
 def test_number_and_place_guard_in_dari():
-    verdict = pair("سیلاب در بغلان جان ۱۲ تن را گرفت", "سیلاب در بدخشان جان ۳۰ تن را گرفت")
-    assert not verdict.same and verdict.guard.startswith("numbers differ")
+    verdict = pair("سیلاب در بغلان ۱۲ خانه را ویران کرد", "سیلاب در بغلان ۳۰ خانه را ویران کرد")
+    assert not verdict.same and verdict.guard == "numbers differ: 12 vs 30"
+    verdict = pair("سیلاب در بغلان جان ۱۲ تن را گرفت", "سیلاب در بدخشان جان ۱۲ تن را گرفت")
+    assert not verdict.same and verdict.guard == "places differ: baghlan vs badakhshan"
 
 
 def test_names_guard_and_title_case():
