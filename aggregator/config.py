@@ -245,6 +245,12 @@ class Dedupe(_Strict):
     block_words: int = Field(5, ge=1, le=50)
     block_max_postings: int = Field(100, ge=10, le=100_000)
     block_candidates: int = Field(10, ge=1, le=10_000)
+    # lexical: word overlap only; semantic: also meaning vectors (the `semantic` extra), which
+    # join reworded reports of one language and link reports of one event across languages
+    matcher: Literal["lexical", "semantic"] = "lexical"
+    meaning_threshold: float = Field(0.92, gt=0, le=1)  # cosine, with the guards and...
+    meaning_lexical: float = Field(0.1, ge=0, le=1)  # ...this much title+lede overlap
+    cross_language_threshold: float = Field(0.86, gt=0, le=1)  # cosine for a link, with guards
 
 
 class Retention(_Strict):

@@ -13,7 +13,7 @@ import math
 import sys
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
@@ -34,6 +34,7 @@ from aggregator.matchtext import (
 )
 from aggregator.models import Entry
 from aggregator.places import places_in
+from aggregator.semantic import VectorIndex
 
 
 def _site(url: str) -> str:
@@ -85,6 +86,7 @@ class Features:
     places: Words
     title_names: Words  # capitalized words inside the title: people, bodies, places
     links: Words
+    vector: bytes | None = None  # meaning vector (semantic.embed), when the semantic matcher runs
 
 
 class Probe:
@@ -164,6 +166,18 @@ def _rising_count(a: Features, mine: list[str], b: Features, theirs: list[str]) 
     return max(map(float, later)) >= max(map(float, earlier))
 
 
+SWAP_TITLE = 0.3  # title overlap from which a word in place of another is the difference
+
+
+def _swapped(c: Comparison, a: Probe, b: Features) -> bool:
+    """Two headlines alike but for a word each ("ban women from gyms" / "from parks"): the
+    word that differs is the news, however close their meaning."""
+    if c.title < SWAP_TITLE:
+        return False
+    theirs = {*b.title, *b.lede}
+    return any(w not in theirs for w in a.title) and any(w not in a.words for w in b.title)
+
+
 def _identity(f: Features) -> tuple[float, str, str]:
     """What breaks a tie between indexed entries: not their keys, which follow the order in
     which feeds answered, but when they were published, their URL and outlet."""
@@ -187,6 +201,7 @@ class Comparison:
     guard: str | None
     same: bool
     reason: str
+    meaning: float | None = None  # cosine of the meaning vectors, when the semantic matcher ran
 
 
 @dataclass(slots=True)
@@ -210,6 +225,7 @@ class Clusterer:
     order: deque[tuple[float, int]] = field(default_factory=deque)
     newest: float = 0.0
     oldest: float = math.inf
+    vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -373,6 +389,8 @@ class Clusterer:
             self._reweigh(word)
         self.oldest = min(self.oldest, f.published)
         self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items), _identity(f))
+        if self.vectors is not None and f.vector is not None:
+            self.vectors.add(f.key, f.language, f.vector)
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
@@ -390,6 +408,8 @@ class Clusterer:
                 self.postings[word].append(f.key)
             self.oldest = min(self.oldest, f.published)
             self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0, _identity(f))
+            if self.vectors is not None and f.vector is not None:
+                self.vectors.add(f.key, f.language, f.vector)
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
@@ -410,6 +430,8 @@ class Clusterer:
                 keep.append((published, key))
                 continue
             f = self.items.pop(key).features
+            if self.vectors is not None:
+                self.vectors.remove(key)
             for word in _distinct(f):
                 self._unlist(self.postings, word, key)
                 self._reweigh(word)
@@ -451,16 +473,69 @@ class Clusterer:
         # within one outlet a shared link is no evidence (every item may link the home page):
         # the text decides
         best = next(iter(self.compare_all(f)), None)
-        if best is None or not best.same:
-            return None, best
-        return self.story_of(best.other), best
+        if best is not None and best.same:
+            return self.story_of(best.other), best
+        meant = self._by_meaning(f)
+        if meant is not None:
+            return self.story_of(meant.other), meant
+        return None, best
+
+    def _near_in_meaning(self, f: Features, same: bool, at_least: float) -> list[tuple[int, float]]:
+        """Indexed entries whose meaning vectors are within `at_least` of the entry's, in its
+        language (`same`) or the others, inside the window, best first (ties in a fixed order)."""
+        if self.vectors is None or f.vector is None:
+            return []
+        found = [
+            (key, score)
+            for key, score in self.vectors.nearest(
+                f.vector, f.language, same, self.settings.block_candidates, at_least
+            )
+            if key != f.key and abs(self.items[key].identity[0] - f.published) <= self.window
+        ]
+        return sorted(found, key=lambda pair: (-pair[1], self._identity(pair[0])))
+
+    def _by_meaning(self, f: Features) -> Comparison | None:
+        """A reworded report of the same event in the same language: close in meaning, some
+        words in common, and no guard against it."""
+        s = self.settings
+        totals, probe = self.totals(f), Probe(f)
+        for key, score in self._near_in_meaning(f, True, s.meaning_threshold):
+            b = self.items[key].features
+            c = self.compare(f, b, totals, probe=probe)
+            if c.guard is None and c.combined >= s.meaning_lexical and not _swapped(c, probe, b):
+                reason = (
+                    f"meaning {score:.2f} >= {s.meaning_threshold} and "
+                    f"title+lede {c.combined:.2f} >= {s.meaning_lexical}"
+                )
+                return replace(c, same=True, reason=reason, meaning=score)
+        return None
+
+    def translations(self, f: Features) -> list[tuple[str, Comparison]]:
+        """Stories in other languages that report the same event (links, never merges): the
+        closest in meaning of each language, above the cross-language threshold, unguarded."""
+        s = self.settings
+        found: dict[str, tuple[str, Comparison]] = {}
+        totals, probe = self.totals(f), Probe(f)
+        for key, score in self._near_in_meaning(f, False, s.cross_language_threshold):
+            other = self.items[key].features
+            if other.language in found:
+                continue
+            c = self.compare(f, other, totals, probe=probe)
+            if c.guard is None:
+                reason = f"meaning {score:.2f} >= {s.cross_language_threshold}, no guard"
+                found[other.language] = (
+                    self.story_of(key),
+                    replace(c, reason=reason, meaning=score),
+                )
+        return list(found.values())
 
 
 def describe(comparison: Comparison) -> str:
     """One line: the verdict's reason and the scores behind it."""
+    meaning = "" if comparison.meaning is None else f", meaning {comparison.meaning:.2f}"
     return (
         f"{comparison.reason} (title {comparison.title:.2f}, lede {comparison.lede:.2f}, "
-        f"title+lede {comparison.combined:.2f}; compared with entry {comparison.other})"
+        f"title+lede {comparison.combined:.2f}{meaning}; compared with entry {comparison.other})"
     )
 
 
@@ -504,13 +579,14 @@ class EntryFeatures:
         return Features(
             key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
             entry.published.timestamp(), *words, links=_outside_links(entry.links, entry.url),
+            vector=entry.vector,
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:
         return f"{self.signature}\n{dump_words(f)}"
 
     def __call__(self, key: int, entry: Entry) -> Features:
-        return features(
+        made = features(
             key,
             entry.url,
             primary(entry.language),
@@ -522,3 +598,4 @@ class EntryFeatures:
             self.lede_words,
             entry.source,
         )
+        return replace(made, vector=entry.vector) if entry.vector else made

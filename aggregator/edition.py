@@ -35,12 +35,13 @@ def _uri(url: str) -> str:
     return url if url.isascii() else canonical_url(url)
 
 
-def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
+def _stories(members: list[StoredEntry], config: Config, store: Store) -> list[Story]:
     sources = {s.name: s for s in config.sources}
     by_story: dict[str, list[StoredEntry]] = defaultdict(list)
     for member in members:
         if member.entry.source in sources:
             by_story[member.story_id].append(member)
+    linked = store.translations(list(by_story))
     stories = []
     for story_id, group in by_story.items():
         chosen = representative(group, sources)
@@ -65,6 +66,15 @@ def _stories(members: list[StoredEntry], config: Config) -> list[Story]:
                 source_feed=canonical_url(source.url),
                 category=source.category,
                 also=tuple(also.values()),
+                translations=tuple(
+                    Mention(
+                        strip_bidi(other.entry.source),
+                        _uri(other.entry.url),
+                        other.entry.title,
+                        other.entry.language,
+                    )
+                    for _, other in linked.get(story_id, ())
+                ),
             )
         )
     stories.sort(key=lambda s: (s.entry.published, s.id), reverse=True)
@@ -88,7 +98,7 @@ class FrontPage:
 def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP) -> FrontPage:
     """Top stories ranked by how many outlets carried them, then by recency; an undated story
     never leads. Then the newest stories up to `cap` in all."""
-    stories = _stories(store.latest_story_entries(cap), config)[:cap]
+    stories = _stories(store.latest_story_entries(cap), config, store)[:cap]
     more = max(store.story_count() - len(stories), 0)
     since = now - TOP_WINDOW
     shared = [s for s in stories if s.also and s.entry.dated and s.entry.published >= since]
@@ -104,7 +114,7 @@ def section_feeds(
     """The newest `site.feed_items` stories of each language (primary subtag) and of each
     category that feeds.yaml names, for the per-language and per-category feeds."""
     limit = config.site.feed_items
-    pool = _stories(store.latest_story_entries(limit * 5), config)
+    pool = _stories(store.latest_story_entries(limit * 5), config, store)
     languages = dict.fromkeys(primary(s.language) for s in config.sources)
     categories = dict.fromkeys(s.category for s in config.sources)
     by_language = {
@@ -117,7 +127,7 @@ def section_feeds(
 def feed_stories(store: Store, config: Config) -> list[Story]:
     """The newest `site.feed_items` stories, newest first."""
     limit = config.site.feed_items
-    return _stories(store.latest_story_entries(limit), config)[:limit]
+    return _stories(store.latest_story_entries(limit), config, store)[:limit]
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -142,7 +152,7 @@ class Edition:
 def edition(store: Store, config: Config, day: date) -> Edition:
     """Edition `day`, newest story first."""
     start, end = day_bounds(day, config.site.zone)
-    return Edition(day, _stories(store.stories_first_seen_between(start, end), config))
+    return Edition(day, _stories(store.stories_first_seen_between(start, end), config, store))
 
 
 def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> dict[date, int]:

@@ -108,6 +108,7 @@ class Entry:
     dated: bool = True  # False: the feed gave no usable date and `published` is when first seen
     date_text: str | None = None  # the feed's date as written, when it was not usable
     words: str | None = None  # its matching word sets (dedupe.EntryFeatures.dump), made on a worker
+    vector: bytes | None = None  # its meaning vector (semantic.embed): semantic matcher only
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Story:
     category: str
     also: tuple[Mention, ...] = ()
     source_feed: str | None = None  # the outlet's own feed URL, for RSS <source url>
+    translations: tuple[Mention, ...] = ()  # the same event's stories in other languages
 
 
 class OverrideKind(StrEnum):

@@ -362,14 +362,14 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
     that cannot be assigned is rolled back alone, reported, and tried again next run.
     """
     problems: list[str] = []
+    assigner: StoryAssigner | None = None
     try:
         with _no_cycle_collection(), store.transaction():
             pending = store.unclustered_ids()
             assigner = StoryAssigner(store, config, now) if pending else None
             for start in range(0, len(pending), CLUSTER_BATCH):
-                for entry_id, entry in store.entries_for_matching(
-                    pending[start : start + CLUSTER_BATCH]
-                ):
+                batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
+                for entry_id, entry in assigner.prepare(batch):  # type: ignore[union-attr]
                     try:
                         with store.savepoint():
                             assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
@@ -380,7 +380,7 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
                         )
     except Exception as exc:
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
-    return problems
+    return problems + (assigner.problems if assigner else [])
 
 
 def run(

@@ -134,6 +134,16 @@ MIGRATIONS: list[str] = [
     DROP INDEX entries_story;
     CREATE INDEX entries_story ON entries(story_id, published)
     """,
+    """
+    ALTER TABLE entries ADD COLUMN vector BLOB;
+    CREATE TABLE story_links (
+        story TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        other TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        reason TEXT,
+        PRIMARY KEY (story, other)
+    );
+    CREATE INDEX story_links_other ON story_links(other)
+    """,
 ]
 
 
@@ -436,6 +446,43 @@ class Store:
             "words = COALESCE(?, words) WHERE id = ?",
             (story_id, match, order, words, entry_id),
         )
+
+    def set_vector(self, entry_id: int, vector: bytes) -> None:
+        """Keep an entry's meaning vector, made once, for every later run's window."""
+        self.conn.execute("UPDATE entries SET vector = ? WHERE id = ?", (vector, entry_id))
+
+    def link_stories(self, story: str, other: str, reason: str) -> None:
+        """Note that two stories in different languages report one event (both ways)."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO story_links (story, other, reason) VALUES (?, ?, ?)",
+            [(story, other, reason), (other, story, reason)],
+        )
+
+    def translations(self, story_ids: list[str]) -> dict[str, list[tuple[str, StoredEntry]]]:
+        """For each story, the linked stories in other languages with their earliest entry."""
+        found: dict[str, list[tuple[str, StoredEntry]]] = {}
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT l.story AS linked_from, e.*, s.first_seen AS story_first_seen "
+                "FROM story_links l JOIN entries e ON e.story_id = l.other "
+                "JOIN stories s ON s.id = l.other "
+                f"WHERE l.story IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY l.story, l.other, e.published, e.id",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                linked = found.setdefault(row["linked_from"], [])
+                if not any(other == row["story_id"] for other, _ in linked):
+                    linked.append((row["story_id"], _stored_entry(row)))
+        return found
+
+    def story_links(self, story_id: str) -> list[tuple[str, str]]:
+        """The stories linked to one, with the reason each link was made."""
+        rows = self.conn.execute(
+            "SELECT other, reason FROM story_links WHERE story = ? ORDER BY other", (story_id,)
+        ).fetchall()
+        return [(row["other"], row["reason"] or "") for row in rows]
 
     def move_entry(self, entry_id: int, story_id: str, match: str) -> None:
         """Put a stored entry into another story (an editor's correction), keeping its order."""
@@ -774,7 +821,7 @@ _MATCHING = (
     "e.id, e.story_id, e.source, e.guid, e.url, e.title, '' AS summary_html, "
     "'' AS content_html, e.excerpt, e.published, NULL AS updated, e.language, NULL AS author, "
     "'[]' AS categories, e.links, '[]' AS media, e.dated, e.date_text, e.first_seen, e.match, "
-    "e.match_order, e.words"
+    "e.match_order, e.words, e.vector"
 )
 
 
@@ -797,6 +844,7 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         dated=bool(row["dated"]),
         date_text=row["date_text"],
         words=row["words"],
+        vector=row["vector"],
     )
     return StoredEntry(
         id=row["id"],

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from aggregator import semantic
 from aggregator.config import Config
 from aggregator.dedupe import Clusterer, Comparison, EntryFeatures, Features, describe
 from aggregator.models import Entry, Override, OverrideKind, StoredEntry
+from aggregator.semantic import VectorIndex
 from aggregator.store import Store
+
+
+def semantic_matcher(config: Config) -> bool:
+    """Whether meaning vectors join the matching: asked for in feeds.yaml, and installed."""
+    return config.dedupe.matcher == "semantic" and semantic.available()
 
 
 def story_id(site_link: str, url: str, first_seen: datetime) -> str:
@@ -44,6 +51,8 @@ def _window_clusterer(
     `before` in match order, if given), and the entries themselves if `keep`."""
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
+    if semantic_matcher(config):
+        clusterer.vectors = VectorIndex()
     loaded = {}
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
@@ -71,6 +80,8 @@ class StoryAssigner:
     def __init__(self, store: Store, config: Config, now: datetime) -> None:
         self.store = store
         self.site_link = config.site.link
+        self.semantic = semantic_matcher(config)
+        self.problems: list[str] = []
         self.features = EntryFeatures(config)
         self.clusterer, _ = _window_clusterer(store, config, now, self.features)
         self.order = store.last_match_order()
@@ -104,8 +115,26 @@ class StoryAssigner:
         words = None if self.features.current(entry) else self.features.dump(f)
         self.store.attach(entry_id, story, reason, self.order, words)
         if not (forced and forced.alone):  # a split entry is never a match for others
+            for other, link in self.clusterer.translations(f):
+                self.store.link_stories(story, other, describe(link))
             self.clusterer.add(f, story)
         return started
+
+    def prepare(self, entries: list[tuple[int, Entry]]) -> list[tuple[int, Entry]]:
+        """The entries about to be assigned, with meaning vectors when the semantic matcher
+        runs: the missing ones made in one call to the model and stored with their entries."""
+        if not self.semantic:
+            return entries
+        missing = [(i, e) for i, e in entries if e.vector is None]
+        try:
+            vectors = semantic.vectors_for((e.title, e.excerpt) for _, e in missing)
+        except Exception as exc:  # the model failed: these entries are matched by their words
+            self.problems.append(f"meaning vectors not made, words alone matched: {exc!r}")
+            return entries
+        made = dict(zip((i for i, _ in missing), vectors, strict=True))
+        for entry_id, vector in made.items():
+            self.store.set_vector(entry_id, vector)
+        return [(i, replace(e, vector=made[i]) if i in made else e) for i, e in entries]
 
     def _same_outlet_same_text(self, f: Features, entry: Entry) -> tuple[str | None, str | None]:
         """The story of an earlier item of this outlet at the same URL whose text agrees,

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aggregator import pipeline
+from aggregator import pipeline, semantic
 from aggregator.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, locked, open_store
 from aggregator.config import Config
 from aggregator.fetch import fetch_all
@@ -56,8 +56,21 @@ def _cleaned(config: Config, result: FetchResult, now: datetime) -> Cleaned | st
 MAX_SHOWN = 1000
 
 
+def matcher_line(config: Config) -> str:
+    """Which story matcher runs with this configuration, and why."""
+    if config.dedupe.matcher == "lexical":
+        return "matcher: lexical (words; dedupe.matcher: semantic adds meaning vectors)"
+    if semantic.available():
+        return f"matcher: semantic ({semantic.describe()}), with lexical"
+    return (
+        "matcher: lexical (dedupe.matcher is semantic, but its extra is not installed: "
+        "pip install 'aggregator[semantic]')"
+    )
+
+
 def check(args: argparse.Namespace, config: Config) -> int:
     print(f"{args.config}: OK, {len(config.sources)} sources")
+    print(matcher_line(config))
     if args.rules:
         return _check_rules(args, config)
     if not args.live:

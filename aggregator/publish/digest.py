@@ -16,7 +16,7 @@ from aggregator.calendars import solar_hijri
 from aggregator.config import Config
 from aggregator.edition import Edition, FrontPage
 from aggregator.health import zone_label
-from aggregator.languages import is_rtl
+from aggregator.languages import is_rtl, name_of
 from aggregator.models import Story
 from aggregator.publish.media import image
 
@@ -87,6 +87,7 @@ def _render(
             rtl=is_rtl,
             image=image,
             labels=labels,
+            language_name=name_of,
             root=root,
             **page,
         )
@@ -99,15 +100,15 @@ def _long_date(day: date) -> str:
 
 
 LABELS = {
-    "en": {"also": "Also reported by", "first_seen": "first seen",
+    "en": {"also": "Also reported by", "also_in": "Also in", "first_seen": "first seen",
            "undated": "no date in the feed", "top": "Top stories",
            "top_note": "carried by several outlets in the last 24 hours", "latest": "Latest",
            "none": "No stories yet."},
-    "fa": {"also": "همچنین گزارش شده در", "first_seen": "نخستین بار دیده شد",
+    "fa": {"also": "همچنین گزارش شده در", "also_in": "به زبان", "first_seen": "نخستین بار دیده شد",
            "undated": "بدون تاریخ", "top": "خبرهای مهم",
            "top_note": "خبرهایی که چند رسانه در ۲۴ ساعت گذشته نشر کرده‌اند",
            "latest": "تازه‌ترین خبرها", "none": "هنوز خبری نیست."},
-    "ps": {"also": "نورو رسنیو هم خپور کړی", "first_seen": "لومړی ځل ولیدل شو",
+    "ps": {"also": "نورو رسنیو هم خپور کړی", "also_in": "په ژبه", "first_seen": "لومړی ځل ولیدل شو",
            "undated": "بې نېټې", "top": "مهم خبرونه",
            "top_note": "هغه خبرونه چې په تېرو ۲۴ ساعتونو کې څو رسنیو خپاره کړي",
            "latest": "تازه خبرونه", "none": "تر اوسه خبر نشته."},

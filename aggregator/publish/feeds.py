@@ -16,6 +16,7 @@ from lxml import etree
 from aggregator import __version__
 from aggregator.config import Site
 from aggregator.edition import Edition
+from aggregator.languages import name_of
 from aggregator.models import Story
 from aggregator.normalize import xml_safe
 from aggregator.publish.media import best_enclosure, enclosures, image, mime_type
@@ -35,6 +36,13 @@ def item_html(story: Story) -> str:
             f'<a href="{escape(m.url)}">{escape(m.source_name)}</a>' for m in story.also
         )
         credit += f"\n<p>Also reported by: {links}</p>"
+    for other in story.translations:  # the same event for readers of another language
+        language = name_of(other.language)
+        credit += (
+            f'\n<p>Also in <span lang="{escape(other.language)}">{escape(language)}</span>: '
+            f'<a href="{escape(other.url)}" lang="{escape(other.language)}" dir="auto">'
+            f"{escape(other.title)}</a></p>"
+        )
     return f"{body}\n{credit}"
 
 
