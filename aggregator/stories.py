@@ -156,6 +156,7 @@ class Explanation:
     members: list[StoredEntry]
     comparisons: list[tuple[StoredEntry, Comparison]]
     overrides: list[Override]
+    translations: list[tuple[StoredEntry, str]]  # linked stories in other languages, and why
 
 
 def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanation | None:
@@ -168,11 +169,16 @@ def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanati
         store, config, target.entry.published, make, before=target.match_order or 0, keep=True
     )
     found = clusterer.compare_all(make(target.id, target.entry))[:limit]
+    reasons = dict(store.story_links(target.story_id))
     return Explanation(
         entry=target,
         members=store.story_members(target.story_id),
         comparisons=[(earlier[c.other], c) for c in found],
         overrides=store.overrides(url),
+        translations=[
+            (other, reasons.get(story, ""))
+            for story, other in store.translations([target.story_id]).get(target.story_id, [])
+        ],
     )
 
 

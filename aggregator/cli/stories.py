@@ -10,6 +10,7 @@ from typing import Any
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_FAILED, EXIT_OK, CommandFailed, error, locked, open_store
 from aggregator.config import Config
+from aggregator.languages import name_of
 from aggregator.models import OverrideKind
 from aggregator.normalize import canonical_url
 from aggregator.store import Store
@@ -101,6 +102,12 @@ def explain_command(args: argparse.Namespace, config: Config) -> int:
         mark = "*" if member.id == entry.id else "-"
         print(f"  {mark} {member.entry.source}: {member.entry.title}  (entry {member.id})")
     print(f"decision: {entry.match or 'started the story (no earlier entry matched)'}")
+    for other, reason in found.translations:
+        language = other.entry.language
+        print(
+            f"also in {name_of(language)} ({language}): {other.entry.source}: {other.entry.title}"
+        )
+        print(f"        story {other.story_id}: {reason}")
     for override in found.overrides:
         other = f" with {override.other_url}" if override.other_url else ""
         print(
