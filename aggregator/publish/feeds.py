@@ -36,14 +36,19 @@ def item_html(story: Story) -> str:
             f'<a href="{escape(m.url)}">{escape(m.source_name)}</a>' for m in story.also
         )
         credit += f"\n<p>Also reported by: {links}</p>"
-    for other in story.translations:  # the same event for readers of another language
-        language = name_of(other.language)
-        credit += (
-            f'\n<p>Also in <span lang="{escape(other.language)}">{escape(language)}</span>: '
-            f'<a href="{escape(other.url)}" lang="{escape(other.language)}" dir="auto">'
-            f"{escape(other.title)}</a></p>"
-        )
+    for line in also_in(story):
+        credit += f"\n<p>{line}</p>"
     return f"{body}\n{credit}"
+
+
+def also_in(story: Story) -> list[str]:
+    """'Also in دری: <a>title</a>' for each linked story in another language, as HTML."""
+    return [
+        f'Also in <span lang="{escape(other.language)}">{escape(name_of(other.language))}</span>: '
+        f'<a href="{escape(other.url)}" lang="{escape(other.language)}" dir="auto">'
+        f"{escape(other.title)}</a>"
+        for other in story.translations  # the same event for readers of another language
+    ]
 
 
 def _updated(stories: list[Story], now: datetime) -> datetime:
@@ -211,7 +216,7 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
     for edition in sorted(editions, key=lambda e: e.day, reverse=True):
         items = "\n".join(
             f'<li><a href="{escape(s.entry.url)}">{escape(s.entry.title)}</a> '
-            f"({escape(s.source_name)})</li>"
+            f"({escape(s.source_name)}){''.join('; ' + line for line in also_in(s))}</li>"
             for s in edition.stories
         )
         fe = fg.add_entry(order="append")
