@@ -148,7 +148,10 @@ def test_on_the_held_apart_set_meaning_finds_what_words_miss_at_the_same_precisi
     made = semantic.vectors_for((e.title, e.lede) for e in entries)
     links: set[frozenset[str]] = set()
     stories = cluster(
-        entries, Dedupe(matcher="semantic"), {e.key: v for e, v in zip(entries, made)}, links
+        entries,
+        Dedupe(matcher="semantic"),
+        {e.key: v for e, v in zip(entries, made, strict=True)},
+        links,
     )
     meant = score(entries, stories)
     assert lexical.precision >= 0.98 and meant.precision >= 0.98
