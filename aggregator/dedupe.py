@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import math
 import sys
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -155,6 +155,13 @@ def _outside_links(links: Iterable[str], url: str) -> Words:
 RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
 
 
+def _toll_rose(a: Features, b: Features) -> bool:
+    """Whether the two headlines give different counts of people, the later one higher."""
+    mine = [w for w in a.title_numbers if w not in b.numbers]
+    theirs = [w for w in b.title_numbers if w not in a.numbers]
+    return bool(mine and theirs) and _rising_count(a, mine, b, theirs)
+
+
 def _rising_count(a: Features, mine: list[str], b: Features, theirs: list[str]) -> bool:
     """Whether the headline figures that differ are a count of people that the later report
     raised ("9 dead", hours later "death toll rises to 12"): one event, not two."""
@@ -219,12 +226,12 @@ class Clusterer:
 
     settings: Dedupe
     items: dict[int, _Indexed] = field(default_factory=dict)
-    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    postings: dict[str, list[int]] = field(default_factory=dict)
+    common: dict[str, int] = field(default_factory=dict)  # words too common to block on: counts
     by_url: dict[str, int] = field(default_factory=dict)
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    order: deque[tuple[float, int]] = field(default_factory=deque)
+    order: list[tuple[float, int]] = field(default_factory=list)  # a heap: oldest first
     newest: float = 0.0
-    oldest: float = math.inf
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
 
@@ -232,11 +239,40 @@ class Clusterer:
     def window(self) -> float:
         return self.settings.window_hours * 3600.0
 
+    @property
+    def oldest(self) -> float:
+        return self.order[0][0] if self.order else math.inf
+
+    def _post(self, word: str, key: int) -> None:
+        """Index an entry under a word. A word in more than twice `block_max_postings` entries
+        is never looked up, so only its count is kept (most of a window's postings)."""
+        if word in self.common:
+            self.common[word] += 1
+            return
+        posting = self.postings.setdefault(word, [])
+        posting.append(key)
+        if len(posting) > 2 * self.settings.block_max_postings:
+            self.common[word] = len(posting)
+            del self.postings[word]
+
+    def _unpost(self, word: str, key: int) -> None:
+        if word in self.common:
+            self.common[word] -= 1
+            if not self.common[word]:
+                del self.common[word]
+        else:
+            self._unlist(self.postings, word, key)
+
+    def _df(self, word: str) -> int:
+        """How many indexed entries use a word."""
+        posting = self.postings.get(word)
+        return len(posting) if posting is not None else self.common.get(word, 0)
+
     # similarity
 
     def _reweigh(self, word: str) -> None:
         """IDF of a word, kept up to date when its document frequency changes."""
-        df = len(self.postings.get(word, ()))
+        df = self._df(word)
         if df:
             self.weights[word] = math.log(1.0 + (len(self.items) + 1) / (df + 1))
         else:
@@ -328,6 +364,8 @@ class Clusterer:
             return verdict(True, f"title {title:.2f} >= {s.title_threshold}")
         if lede >= s.lede_threshold:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
+        if _toll_rose(a, b):  # the figures differ: only a title or lede alike on its own will do
+            return verdict(False, "a count of people rose, but neither title nor lede is alike")
         if combined >= s.combined_threshold:
             return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
         # a figure both report, that is the event's figure in at least one of them
@@ -383,11 +421,10 @@ class Clusterer:
     def add(self, f: Features, story: str) -> None:
         """Index an entry as a member of `story`."""
         self.newest = max(self.newest, f.published)
-        self.order.append((f.published, f.key))
+        heapq.heappush(self.order, (f.published, f.key))
         for word in _distinct(f):
-            self.postings[word].append(f.key)
+            self._post(word, f.key)
             self._reweigh(word)
-        self.oldest = min(self.oldest, f.published)
         self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items), _identity(f))
         if self.vectors is not None and f.vector is not None:
             self.vectors.add(f.key, f.language, f.vector)
@@ -405,8 +442,7 @@ class Clusterer:
             self.newest = max(self.newest, f.published)
             self.order.append((f.published, f.key))
             for word in _distinct(f):
-                self.postings[word].append(f.key)
-            self.oldest = min(self.oldest, f.published)
+                self._post(word, f.key)
             self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0, _identity(f))
             if self.vectors is not None and f.vector is not None:
                 self.vectors.add(f.key, f.language, f.vector)
@@ -419,28 +455,24 @@ class Clusterer:
         size = len(self.items)
         for f in added:
             self.items[f.key].totals, self.items[f.key].totals_at = self.totals(f), size
+        heapq.heapify(self.order)
         self._evict()
 
     def _evict(self) -> None:
         """Forget entries far older than the newest, so the index stays one window wide."""
         horizon = self.newest - 2 * self.window
-        keep: deque[tuple[float, int]] = deque()
-        for published, key in self.order:
-            if published >= horizon:
-                keep.append((published, key))
-                continue
+        while self.order and self.order[0][0] < horizon:
+            _, key = heapq.heappop(self.order)
             f = self.items.pop(key).features
             if self.vectors is not None:
                 self.vectors.remove(key)
             for word in _distinct(f):
-                self._unlist(self.postings, word, key)
+                self._unpost(word, key)
                 self._reweigh(word)
             for link in f.links:
                 self._unlist(self.linked_from, link, key)
             if self.by_url.get(f.url) == key:
                 del self.by_url[f.url]
-        self.order = keep
-        self.oldest = min((published for published, _ in keep), default=math.inf)
 
     @staticmethod
     def _unlist(index: dict[str, list[int]], word: str, key: int) -> None:

@@ -58,11 +58,12 @@ def story(rng: random.Random, taken: set[tuple]) -> dict:
     share template, place and figure, or template, place and person (real news rarely does)."""
     while True:
         slots = _slots(rng)
-        key = (
+        key = (  # one toll per event and place: a higher one within hours is an update
             slots["kind"],
             slots["place"],
-            slots["n"] if slots["kind"] in (0, 2) else slots["who"],
-        )
+            slots["event"] if slots["kind"] == 0 else
+            slots["n"] if slots["kind"] == 2 else slots["who"],
+        )  # fmt: skip
         if key not in taken:
             taken.add(key)
             return slots
@@ -117,7 +118,7 @@ def render(s: dict, rng: random.Random, variant: bool) -> tuple[str, str]:
 
 def generate(size: int, seed: int = 7) -> list[tuple[int, str, str, str, datetime, str]]:
     """(key, group, title, lede, published, url): 10% near-duplicates of a recent story and 6%
-    one-detail-changed copies (another number or place) that are different stories."""
+    one-detail-changed copies (another price figure or place) that are different stories."""
     rng = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     per_day = 1400
@@ -135,7 +136,9 @@ def generate(size: int, seed: int = 7) -> list[tuple[int, str, str, str, datetim
         elif roll < 0.16 and recent:
             _, slots, _ = rng.choice(recent[-300:])
             slots = dict(slots)
-            if slots["kind"] in (0, 2) and rng.random() < 0.5:  # the templates with a number
+            # another figure where it is not a count of people: a death toll that rises
+            # within hours is the same event, so a changed "N killed" copy moves elsewhere
+            if slots["kind"] == 2 and rng.random() < 0.5:
                 slots["n"] = str(int(slots["n"]) + rng.randint(1, 50))
             else:
                 slots["place"] = rng.choice([p for p in PLACES if p != slots["place"]])
