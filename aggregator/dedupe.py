@@ -11,6 +11,7 @@ import hashlib
 import heapq
 import math
 import sys
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -231,6 +232,9 @@ class Clusterer:
     by_url: dict[str, int] = field(default_factory=dict)
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     order: list[tuple[float, int]] = field(default_factory=list)  # a heap: oldest first
+    # when each indexed entry was published, by key: read for hundreds of candidates an entry,
+    # so kept in one compact array rather than fetched from hundreds of scattered objects
+    when: array[float] = field(default_factory=lambda: array("d"))
     newest: float = 0.0
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
@@ -399,18 +403,19 @@ class Clusterer:
                 break
             counts.update(postings[word])
         low, high = f.published - self.window, f.published + self.window
-        items = self.items
+        when = self.when
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
             near = counts.most_common()
         else:
-            near = [(k, n) for k, n in counts.items() if low <= items[k].identity[0] <= high]
+            near = [(k, n) for k, n in counts.items() if low <= when[k] <= high]
             near.sort(key=itemgetter(1), reverse=True)
         chosen = [k for k, _ in near[: s.block_candidates]]
         if len(near) > s.block_candidates:  # the last places go to the earliest of those tied
             last = near[s.block_candidates - 1][1]
             chosen = [k for k, n in near[: s.block_candidates] if n > last]
-            tied = [k for k, n in near if n == last]
-            chosen += heapq.nsmallest(s.block_candidates - len(chosen), tied, key=self._identity)
+            chosen += self._earliest(
+                [k for k, n in near if n == last], s.block_candidates - len(chosen)
+            )
         found = dict.fromkeys(chosen)
         for link in f.links:
             if link in self.by_url:
@@ -425,14 +430,22 @@ class Clusterer:
         for word in _distinct(f):
             self._post(word, f.key)
             self._reweigh(word)
+        f = self._index_vector(f)
+        self._remember(f)
         self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items), _identity(f))
-        if self.vectors is not None and f.vector is not None:
-            self.vectors.add(f.key, f.language, f.vector)
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
         if len(self.order) % 1024 == 0:
             self._evict()
+
+    def _index_vector(self, f: Features) -> Features:
+        """Put an entry's meaning vector in the index, which holds it from then on."""
+        if f.vector is None:
+            return f
+        if self.vectors is not None:
+            self.vectors.add(f.key, f.language, f.vector)
+        return replace(f, vector=None)
 
     def load(self, members: Iterable[tuple[Features, str]]) -> None:
         """Index many entries at once, oldest first (the stored window): the postings first,
@@ -443,9 +456,9 @@ class Clusterer:
             self.order.append((f.published, f.key))
             for word in _distinct(f):
                 self._post(word, f.key)
+            f = self._index_vector(f)
+            self._remember(f)
             self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0, _identity(f))
-            if self.vectors is not None and f.vector is not None:
-                self.vectors.add(f.key, f.language, f.vector)
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
@@ -484,6 +497,25 @@ class Clusterer:
 
     def _identity(self, key: int) -> tuple[float, str, str]:
         return self.items[key].identity
+
+    def _earliest(self, keys: list[int], count: int) -> list[int]:
+        """The `count` keys first in (published, URL, outlet) order: sorted by publication from
+        the compact array, and only a tie at the cut settled by URL and outlet."""
+        if len(keys) <= count:
+            return keys
+        when = self.when
+        keys.sort(key=when.__getitem__)
+        edge = when[keys[count - 1]]
+        first = [k for k in keys[:count] if when[k] < edge]
+        at_edge = sorted((k for k in keys if when[k] == edge), key=self._identity)
+        return first + at_edge[: count - len(first)]
+
+    def _remember(self, f: Features) -> None:
+        """Note when an indexed entry was published, in the array by key."""
+        missing = f.key + 1 - len(self.when)
+        if missing > 0:
+            self.when.frombytes(bytes(8 * max(missing, len(self.when))))
+        self.when[f.key] = f.published
 
     def compare_all(self, f: Features) -> list[Comparison]:
         """Comparisons with every candidate, best first (ties in a fixed order)."""
@@ -591,6 +623,7 @@ class EntryFeatures:
         names = sorted(s.name for s in config.sources)
         self.boilerplate = Boilerplate(names)
         self.lede_words = config.dedupe.lede_words
+        self.vectors = config.dedupe.matcher == "semantic"  # read stored vectors only then
         # stored word sets are reused only while what shaped them is the same
         made_by = repr((FORMAT, names, self.lede_words))
         self.signature = hashlib.sha256(made_by.encode()).hexdigest()[:16]
@@ -611,7 +644,7 @@ class EntryFeatures:
         return Features(
             key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
             entry.published.timestamp(), *words, links=_outside_links(entry.links, entry.url),
-            vector=entry.vector,
+            vector=entry.vector if self.vectors else None,
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:
@@ -630,4 +663,4 @@ class EntryFeatures:
             self.lede_words,
             entry.source,
         )
-        return replace(made, vector=entry.vector) if entry.vector else made
+        return replace(made, vector=entry.vector) if self.vectors and entry.vector else made
