@@ -232,9 +232,11 @@ class Clusterer:
     by_url: dict[str, int] = field(default_factory=dict)
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     order: list[tuple[float, int]] = field(default_factory=list)  # a heap: oldest first
-    # when each indexed entry was published, by key: read for hundreds of candidates an entry,
-    # so kept in one compact array rather than fetched from hundreds of scattered objects
+    # when each indexed entry was published, at [key - base]: read for hundreds of candidates
+    # an entry, so kept in one compact array rather than fetched from scattered objects. Keys
+    # (entry ids) of one window were stored within a week or so: the array spans that range.
     when: array[float] = field(default_factory=lambda: array("d"))
+    base: int = 0
     newest: float = 0.0
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
@@ -403,11 +405,11 @@ class Clusterer:
                 break
             counts.update(postings[word])
         low, high = f.published - self.window, f.published + self.window
-        when = self.when
+        when, base = self.when, self.base
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
             near = counts.most_common()
         else:
-            near = [(k, n) for k, n in counts.items() if low <= when[k] <= high]
+            near = [(k, n) for k, n in counts.items() if low <= when[k - base] <= high]
             near.sort(key=itemgetter(1), reverse=True)
         chosen = [k for k, _ in near[: s.block_candidates]]
         if len(near) > s.block_candidates:  # the last places go to the earliest of those tied
@@ -503,19 +505,27 @@ class Clusterer:
         the compact array, and only a tie at the cut settled by URL and outlet."""
         if len(keys) <= count:
             return keys
-        when = self.when
-        keys.sort(key=when.__getitem__)
-        edge = when[keys[count - 1]]
-        first = [k for k in keys[:count] if when[k] < edge]
-        at_edge = sorted((k for k in keys if when[k] == edge), key=self._identity)
+        when, base = self.when, self.base
+        at = [when[k - base] for k in keys]
+        order = sorted(range(len(keys)), key=at.__getitem__)
+        edge = at[order[count - 1]]
+        first = [keys[i] for i in order[:count] if at[i] < edge]
+        at_edge = sorted((keys[i] for i in order if at[i] == edge), key=self._identity)
         return first + at_edge[: count - len(first)]
 
     def _remember(self, f: Features) -> None:
-        """Note when an indexed entry was published, in the array by key."""
-        missing = f.key + 1 - len(self.when)
+        """Note when an indexed entry was published, in the array at [key - base]; the array
+        grows (by doubling) at whichever end the key falls beyond."""
+        if not self.when:
+            self.base = f.key
+        if f.key < self.base:
+            extra = max(self.base - f.key, len(self.when))
+            self.when = array("d", bytes(8 * extra)) + self.when
+            self.base -= extra
+        missing = f.key - self.base + 1 - len(self.when)
         if missing > 0:
             self.when.frombytes(bytes(8 * max(missing, len(self.when))))
-        self.when[f.key] = f.published
+        self.when[f.key - self.base] = f.published
 
     def compare_all(self, f: Features) -> list[Comparison]:
         """Comparisons with every candidate, best first (ties in a fixed order)."""

@@ -318,3 +318,17 @@ def test_candidates_tied_on_rarity_are_chosen_the_same_whatever_the_hash_seed():
     chosen = {under_seed(TIED, seed) for seed in ("1", "2", "3", "4", "5", "6")}
     assert len(chosen) == 1, chosen  # 5 of the 8 tied words, always the same 5
     assert len(ast.literal_eval(chosen.pop())) == 5
+
+
+def test_ties_at_the_cut_go_to_the_earliest_published_whatever_the_keys():
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    clusterer = Clusterer(Dedupe(block_candidates=3))
+    # entry ids far apart and out of order, as a window loaded from years of storage holds
+    keys = [5_000_000, 4_999_990, 5_000_400, 4_999_000, 5_000_001]
+    for hours, key in enumerate(keys):
+        f = features(key, f"https://o{key}.example/", "en", "Zarbel kovani talks", "",
+                     at + timedelta(hours=hours), (), Boilerplate())  # fmt: skip
+        clusterer.add(f, f"story-{key}")
+    query = features(1, "https://q.example/", "en", "zarbel kovani", "", at, (), Boilerplate())
+    assert clusterer.candidates(query) == keys[:3]  # all share both words: the earliest three
+    assert len(clusterer.when) < 10 * (max(keys) - min(keys))  # spans the keys, not 0 to 5M
