@@ -218,7 +218,6 @@ class _Indexed:
     story: str
     totals: tuple[float, float, float]  # summed word weights of title, lede and both
     totals_at: int  # index size when the totals were summed; resummed as the index grows
-    identity: tuple[float, str, str]  # what breaks ties: see Clusterer._identity
 
 
 @dataclass
@@ -434,7 +433,7 @@ class Clusterer:
             self._reweigh(word)
         f = self._index_vector(f)
         self._remember(f)
-        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items), _identity(f))
+        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items))
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
@@ -460,7 +459,7 @@ class Clusterer:
                 self._post(word, f.key)
             f = self._index_vector(f)
             self._remember(f)
-            self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0, _identity(f))
+            self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0)
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
@@ -498,7 +497,7 @@ class Clusterer:
                 del index[word]
 
     def _identity(self, key: int) -> tuple[float, str, str]:
-        return self.items[key].identity
+        return _identity(self.items[key].features)
 
     def _earliest(self, keys: list[int], count: int) -> list[int]:
         """The `count` keys first in (published, URL, outlet) order: sorted by publication from
@@ -564,7 +563,7 @@ class Clusterer:
             for key, score in self.vectors.nearest(
                 f.vector, f.language, same, self.settings.block_candidates, at_least
             )
-            if key != f.key and abs(self.items[key].identity[0] - f.published) <= self.window
+            if key != f.key and abs(self.when[key - self.base] - f.published) <= self.window
         ]
         return sorted(found, key=lambda pair: (-pair[1], self._identity(pair[0])))
 
