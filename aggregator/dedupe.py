@@ -632,7 +632,7 @@ class EntryFeatures:
         names = sorted(s.name for s in config.sources)
         self.boilerplate = Boilerplate(names)
         self.lede_words = config.dedupe.lede_words
-        self.vectors = config.dedupe.matcher == "semantic"  # read stored vectors only then
+        self.with_vectors = config.dedupe.matcher == "semantic"  # read stored vectors only then
         # stored word sets are reused only while what shaped them is the same
         made_by = repr((FORMAT, names, self.lede_words))
         self.signature = hashlib.sha256(made_by.encode()).hexdigest()[:16]
@@ -653,7 +653,7 @@ class EntryFeatures:
         return Features(
             key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
             entry.published.timestamp(), *words, links=_outside_links(entry.links, entry.url),
-            vector=entry.vector if self.vectors else None,
+            vector=entry.vector if self.with_vectors else None,
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:
@@ -672,4 +672,4 @@ class EntryFeatures:
             self.lede_words,
             entry.source,
         )
-        return replace(made, vector=entry.vector) if self.vectors and entry.vector else made
+        return replace(made, vector=entry.vector) if self.with_vectors and entry.vector else made

@@ -447,6 +447,10 @@ class Store:
             (story_id, match, order, words, entry_id),
         )
 
+    def set_words(self, entry_id: int, words: str) -> None:
+        """Store an entry's matching word sets, folded again under the current configuration."""
+        self.conn.execute("UPDATE entries SET words = ? WHERE id = ?", (words, entry_id))
+
     def set_vector(self, entry_id: int, vector: bytes) -> None:
         """Keep an entry's meaning vector, made once, for every later run's window."""
         self.conn.execute("UPDATE entries SET vector = ? WHERE id = ?", (vector, entry_id))

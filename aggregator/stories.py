@@ -46,14 +46,17 @@ def _window_clusterer(
     make: EntryFeatures,
     before: int | None = None,
     keep: bool = False,
+    refold: bool = False,
 ) -> tuple[Clusterer, dict[int, StoredEntry]]:
     """A clusterer holding the stored entries published near `around` (clustered before
-    `before` in match order, if given), and the entries themselves if `keep`."""
+    `before` in match order, if given), and the entries themselves if `keep`. With `refold`,
+    word sets stored under another configuration are stored again as folded now (once)."""
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
     if semantic_matcher(config):
         clusterer.vectors = VectorIndex()
     loaded = {}
+    refolded: list[tuple[int, str]] = []
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
 
@@ -64,9 +67,14 @@ def _window_clusterer(
             if before is None or (member.match_order or 0) < before:
                 if keep:
                     loaded[member.id] = member
-                yield make.stored(member.id, member.entry), member.story_id
+                f = make.stored(member.id, member.entry)
+                if refold and not make.current(member.entry):
+                    refolded.append((member.id, make.dump(f)))
+                yield f, member.story_id
 
     clusterer.load(members())
+    for entry_id, words in refolded:  # after the read: not while its cursor is open
+        store.set_words(entry_id, words)
     return clusterer, loaded
 
 
@@ -83,7 +91,7 @@ class StoryAssigner:
         self.semantic = semantic_matcher(config)
         self.problems: list[str] = []
         self.features = EntryFeatures(config)
-        self.clusterer, _ = _window_clusterer(store, config, now, self.features)
+        self.clusterer, _ = _window_clusterer(store, config, now, self.features, refold=True)
         self.order = store.last_match_order()
         self.overridden = store.overridden_urls()  # editors' corrections are rare: look once
 

@@ -233,6 +233,29 @@ def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_ch
     assert make.stored(0, first) == make(0, first)
 
 
+def test_the_window_stores_word_sets_again_once_the_settings_change(tmp_path):
+    from aggregator.dedupe import EntryFeatures
+
+    config = Config(sources=[Source(name=n, url=f"https://{n}.example/") for n in ("K", "T")])
+    narrower = config.model_copy(update={"dedupe": Dedupe(lede_words=10)})
+    early = [story_entry("K", str(n), f"Kabul report number {n}", NOW, url=f"https://k.af/{n}")
+             for n in range(3)]  # fmt: skip
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            for item in early:
+                store.upsert_entry(item, NOW)
+        assign_stories(config, store, NOW)
+        with store.transaction():
+            store.upsert_entry(
+                story_entry("T", "9", "Herat report", NOW, url="https://t.af/9"), NOW
+            )
+        assign_stories(narrower, store, NOW)  # a run under the new settings refolds the window
+        ids = [row[0] for row in store.conn.execute("SELECT id FROM entries ORDER BY id")]
+        stored = [e for _, e in store.entries_for_matching(ids)]
+    make = EntryFeatures(narrower)
+    assert len(stored) == 4 and all(make.current(e) for e in stored)
+
+
 def under_seed(script: str, seed: str) -> str:
     """What a Python script prints when run with this PYTHONHASHSEED."""
     return subprocess.run(
