@@ -156,11 +156,12 @@ def _outside_links(links: Iterable[str], url: str) -> Words:
 RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
 
 
-def _toll_rose(a: Features, b: Features) -> bool:
-    """Whether the two headlines give different counts of people, the later one higher."""
-    mine = [w for w in a.title_numbers if w not in b.numbers]
-    theirs = [w for w in b.title_numbers if w not in a.numbers]
-    return bool(mine and theirs) and _rising_count(a, mine, b, theirs)
+def _figures_apart(a: Features, b: Features) -> tuple[list[str], list[str]]:
+    """The headline figures of each report that the other never gives."""
+    return (
+        [w for w in a.title_numbers if w not in b.numbers],
+        [w for w in b.title_numbers if w not in a.numbers],
+    )
 
 
 def _rising_count(a: Features, mine: list[str], b: Features, theirs: list[str]) -> bool:
@@ -288,13 +289,10 @@ class Clusterer:
         # fsum: the same total whatever order a set iterates in (it follows the hash seed)
         return math.fsum(map(self.weights.get, words, repeat(unseen, len(words))))
 
-    def totals(self, f: Features) -> tuple[float, float, float]:
+    def totals(self, f: Features, probe: Probe | None = None) -> tuple[float, float, float]:
         """Summed word weights of an entry's title, lede and both, for fast Jaccard."""
-        return (
-            self._weight_of(f.title),
-            self._weight_of(f.lede),
-            self._weight_of(frozenset(f.title).union(f.lede)),
-        )
+        both = probe.words if probe is not None else frozenset(f.title).union(f.lede)
+        return (self._weight_of(f.title), self._weight_of(f.lede), self._weight_of(both))
 
     def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
         """An indexed entry's totals, resummed once the index has grown by a quarter since."""
@@ -315,12 +313,12 @@ class Clusterer:
         return min(1.0, both / max(total_a + total_b - both, both))
 
     @staticmethod
-    def _guard(a: Probe, b: Features) -> str | None:
-        """Why two similar texts are still different stories, if they are."""
+    def _guard(a: Probe, b: Features, apart: tuple[list[str], list[str]], rose: bool) -> str | None:
+        """Why two similar texts are still different stories, if they are (`apart`: the
+        headline figures that differ; `rose`: they are a count of people a later report raised)."""
         f = a.features
-        mine = [w for w in f.title_numbers if w not in b.numbers]
-        theirs = [w for w in b.title_numbers if w not in a.numbers]
-        if mine and theirs and not _rising_count(f, mine, b, theirs):
+        mine, theirs = apart
+        if mine and theirs and not rose:
             return f"numbers differ: {', '.join(mine)} vs {', '.join(theirs)}"
         mine = [w for w in f.title_places if w not in b.places]
         theirs = [w for w in b.title_places if w not in a.places]
@@ -346,13 +344,15 @@ class Clusterer:
         were published, as for one outlet's items at the same URL)."""
         s = self.settings
         p = probe or Probe(a)
-        ta = totals or self.totals(a)
+        ta = totals or self.totals(a, p)
         tb = self._indexed_totals(b)
         title = self._similarity(p.title.intersection(b.title), ta[0], tb[0])
         lede = self._similarity(p.lede.intersection(b.lede), ta[1], tb[1])
         combined = self._similarity(p.words.intersection(b.title + b.lede), ta[2], tb[2])
         linked = b.url in a.links or a.url in b.links
-        guard = self._guard(p, b)
+        apart = _figures_apart(a, b)
+        rose = bool(apart[0] and apart[1]) and _rising_count(a, apart[0], b, apart[1])
+        guard = self._guard(p, b, apart, rose)
 
         def verdict(same: bool, reason: str) -> Comparison:
             return Comparison(b.key, title, lede, combined, linked, guard, same, reason)
@@ -369,7 +369,7 @@ class Clusterer:
             return verdict(True, f"title {title:.2f} >= {s.title_threshold}")
         if lede >= s.lede_threshold:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
-        if _toll_rose(a, b):  # the figures differ: only a title or lede alike on its own will do
+        if rose:  # the figures differ: only a title or lede alike on its own will do
             return verdict(False, "a count of people rose, but neither title nor lede is alike")
         if combined >= s.combined_threshold:
             return verdict(True, f"title+lede {combined:.2f} >= {s.combined_threshold}")
@@ -526,9 +526,10 @@ class Clusterer:
             self.when.frombytes(bytes(8 * max(missing, len(self.when))))
         self.when[f.key - self.base] = f.published
 
-    def compare_all(self, f: Features) -> list[Comparison]:
+    def compare_all(self, f: Features, probe: Probe | None = None) -> list[Comparison]:
         """Comparisons with every candidate, best first (ties in a fixed order)."""
-        totals, probe = self.totals(f), Probe(f)
+        probe = probe or Probe(f)
+        totals = self.totals(f, probe)
         found = [
             self.compare(f, self.items[k].features, totals, probe=probe)
             for k in self.candidates(f, probe)
@@ -545,10 +546,11 @@ class Clusterer:
             return self.story_of(holder), None  # another outlet's entry at this URL
         # within one outlet a shared link is no evidence (every item may link the home page):
         # the text decides
-        best = next(iter(self.compare_all(f)), None)
+        probe = Probe(f)
+        best = next(iter(self.compare_all(f, probe)), None)
         if best is not None and best.same:
             return self.story_of(best.other), best
-        meant = self._by_meaning(f)
+        meant = self._by_meaning(f, probe)
         if meant is not None:
             return self.story_of(meant.other), meant
         return None, best
@@ -567,12 +569,15 @@ class Clusterer:
         ]
         return sorted(found, key=lambda pair: (-pair[1], self._identity(pair[0])))
 
-    def _by_meaning(self, f: Features) -> Comparison | None:
+    def _by_meaning(self, f: Features, probe: Probe) -> Comparison | None:
         """A reworded report of the same event in the same language: close in meaning, some
         words in common, and no guard against it."""
         s = self.settings
-        totals, probe = self.totals(f), Probe(f)
-        for key, score in self._near_in_meaning(f, True, s.meaning_threshold):
+        near = self._near_in_meaning(f, True, s.meaning_threshold)
+        if not near:
+            return None
+        totals = self.totals(f, probe)
+        for key, score in near:
             b = self.items[key].features
             c = self.compare(f, b, totals, probe=probe)
             if c.guard is None and c.combined >= s.meaning_lexical and not _swapped(c, probe, b):
@@ -588,8 +593,12 @@ class Clusterer:
         closest in meaning of each language, above the cross-language threshold, unguarded."""
         s = self.settings
         found: dict[str, tuple[str, Comparison]] = {}
-        totals, probe = self.totals(f), Probe(f)
-        for key, score in self._near_in_meaning(f, False, s.cross_language_threshold):
+        near = self._near_in_meaning(f, False, s.cross_language_threshold)
+        if not near:
+            return []
+        probe = Probe(f)
+        totals = self.totals(f, probe)
+        for key, score in near:
             other = self.items[key].features
             if other.language in found:
                 continue

@@ -58,15 +58,6 @@ def embed(texts: list[str]) -> list[bytes]:
     return [row.astype(np.float16).tobytes() for row in vectors]
 
 
-def cosine(a: bytes, b: bytes) -> float:
-    """Cosine of two stored unit vectors."""
-    import numpy as np
-
-    x = np.frombuffer(a, dtype=np.float16).astype(np.float32)
-    y = np.frombuffer(b, dtype=np.float16).astype(np.float32)
-    return float(x @ y)
-
-
 class VectorIndex:
     """The window's vectors in one matrix, searched all at once: the nearest entries to a new
     one, in its language or in the others. Rows of forgotten entries are reused."""
