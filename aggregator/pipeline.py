@@ -34,7 +34,7 @@ from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.rules import Rules, RuleSet
-from aggregator.store import Store
+from aggregator.store import Batch, Store
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
@@ -139,13 +139,10 @@ class _Fetched:
     error: str | None = None  # parsing failed: the source's error for this run
 
 
-Step = Callable[[], contextlib.AbstractContextManager[None]]
-
-
 def _store_result(
     config: Config,
     store: Store,
-    step: Step,
+    batch: Batch,
     fetched: _Fetched,
     now: datetime,
     rng: random.Random | None,
@@ -157,7 +154,7 @@ def _store_result(
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
-    with step():
+    with batch.step():
         state = store.source_state(name)
         if error:
             report.error = error
@@ -217,20 +214,20 @@ def _store_result(
 def _stored(
     config: Config,
     store: Store,
-    step: Step,
+    batch: Batch,
     fetched: _Fetched,
     now: datetime,
     rng: random.Random | None,
 ) -> SourceResult:
     """The storing half of a source's boundary: any exception becomes the source's failure."""
     try:
-        return _store_result(config, store, step, fetched, now, rng)
+        return _store_result(config, store, batch, fetched, now, rng)
     except Exception as exc:
         name = fetched.result.request.source
         error = failure_text("storing", exc)
         next_check = now + pacing.MAX_BACKOFF
         # a database that cannot take even this: the failure is reported, not recorded
-        with contextlib.suppress(Exception), step():
+        with contextlib.suppress(Exception), batch.step():
             store.record_failure(name, now, fetched.result.http_status, error, next_check)
         return SourceResult(
             name, Outcome.FAILED, fetched.result.http_status, error=error, next_check=next_check
@@ -329,7 +326,7 @@ def _fetch_and_store(
                     spent["parse"] += fetched.cleaned.seconds[0]
                     spent["normalize"] += fetched.cleaned.seconds[1]
                 storing = time.perf_counter()
-                stored = _stored(config, store, batch.step, fetched, now, rng)
+                stored = _stored(config, store, batch, fetched, now, rng)
                 spent["store"] += time.perf_counter() - storing
                 yield stored
     if stages is not None:

@@ -20,10 +20,11 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
+from loopback import serve_on_loopback
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
@@ -81,12 +82,7 @@ def serve(
             self.end_headers()
             self.wfile.write(body or b"")
 
-    ThreadingHTTPServer.request_queue_size = 256
-    servers = [ThreadingHTTPServer((f"127.0.0.{h + 1}", 0), Handler) for h in range(hosts)]
-    for httpd in servers:
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    port_queue.put([httpd.server_address for httpd in servers])
+    port_queue.put(serve_on_loopback(Handler, hosts, backlog=256))
     threading.Event().wait()
 
 

@@ -35,8 +35,10 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from loopback import serve_on_loopback
 
 HERE = Path(__file__).resolve().parent
 SYLLABLES = [a + b for a in "bdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "an")]
@@ -162,12 +164,7 @@ def serve(ready: multiprocessing.Queue, sources: int, latency: float, hosts: int
             self.end_headers()
             self.wfile.write(body)
 
-    ThreadingHTTPServer.request_queue_size = 512
-    servers = [ThreadingHTTPServer((f"127.0.0.{h + 1}", 0), Handler) for h in range(hosts)]
-    for httpd in servers:
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    ready.put([httpd.server_address for httpd in servers])
+    ready.put(serve_on_loopback(Handler, hosts, backlog=512))
     threading.Event().wait()
 
 
