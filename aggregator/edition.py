@@ -73,7 +73,7 @@ def _stories(members: list[StoredEntry], config: Config, store: Store) -> list[S
                         other.entry.title,
                         other.entry.language,
                     )
-                    for _, other in linked.get(story_id, ())
+                    for other, _ in linked.get(story_id, ())
                 ),
             )
         )

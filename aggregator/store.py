@@ -462,13 +462,15 @@ class Store:
             [(story, other, reason), (other, story, reason)],
         )
 
-    def translations(self, story_ids: list[str]) -> dict[str, list[tuple[str, StoredEntry]]]:
-        """For each story, the linked stories in other languages with their earliest entry."""
-        found: dict[str, list[tuple[str, StoredEntry]]] = {}
+    def translations(self, story_ids: list[str]) -> dict[str, list[tuple[StoredEntry, str]]]:
+        """For each story, its linked stories in other languages: the earliest entry of each,
+        and why the link was made."""
+        found: dict[str, list[tuple[StoredEntry, str]]] = {}
         for start in range(0, len(story_ids), 500):
             chunk = story_ids[start : start + 500]
             rows = self.conn.execute(
-                "SELECT l.story AS linked_from, e.*, s.first_seen AS story_first_seen "
+                "SELECT l.story AS linked_from, l.reason AS link_reason, e.*, "
+                "s.first_seen AS story_first_seen "
                 "FROM story_links l JOIN entries e ON e.story_id = l.other "
                 "JOIN stories s ON s.id = l.other "
                 f"WHERE l.story IN ({','.join('?' * len(chunk))}) "
@@ -477,16 +479,9 @@ class Store:
             ).fetchall()
             for row in rows:
                 linked = found.setdefault(row["linked_from"], [])
-                if not any(other == row["story_id"] for other, _ in linked):
-                    linked.append((row["story_id"], _stored_entry(row)))
+                if not any(other.story_id == row["story_id"] for other, _ in linked):
+                    linked.append((_stored_entry(row), row["link_reason"] or ""))
         return found
-
-    def story_links(self, story_id: str) -> list[tuple[str, str]]:
-        """The stories linked to one, with the reason each link was made."""
-        rows = self.conn.execute(
-            "SELECT other, reason FROM story_links WHERE story = ? ORDER BY other", (story_id,)
-        ).fetchall()
-        return [(row["other"], row["reason"] or "") for row in rows]
 
     def move_entry(self, entry_id: int, story_id: str, match: str) -> None:
         """Put a stored entry into another story (an editor's correction), keeping its order."""

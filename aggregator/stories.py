@@ -177,16 +177,12 @@ def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanati
         store, config, target.entry.published, make, before=target.match_order or 0, keep=True
     )
     found = clusterer.compare_all(make(target.id, target.entry))[:limit]
-    reasons = dict(store.story_links(target.story_id))
     return Explanation(
         entry=target,
         members=store.story_members(target.story_id),
         comparisons=[(earlier[c.other], c) for c in found],
         overrides=store.overrides(url),
-        translations=[
-            (other, reasons.get(story, ""))
-            for story, other in store.translations([target.story_id]).get(target.story_id, [])
-        ],
+        translations=store.translations([target.story_id]).get(target.story_id, []),
     )
 
 
