@@ -24,13 +24,12 @@ from aggregator.config import Config, Dedupe
 from aggregator.languages import primary
 from aggregator.matchtext import (
     Boilerplate,
-    canonical,
     counts_people,
     figure_words,
     incidental,
     is_number,
+    match_form,
     money_signs,
-    stem,
     tokens,
 )
 from aggregator.models import Entry
@@ -125,24 +124,24 @@ def features(
     in_title = [i for i, w in enumerate(title_words) if is_number(w)]
     telling = [i for i in in_title if not incidental(title_words, i)] or in_title
     in_lede = [i for i, w in enumerate(lede_tokens) if is_number(w)]
+    headline = [title_words[i] for i in telling]
     return Features(
         key=key,
         url=url,
         source=sys.intern(source),
         language=sys.intern(language),
         published=published.timestamp(),
-        title=_words(canonical(stem(w)) for w in title_words),
-        lede=_words(canonical(stem(w)) for w in lede_tokens),
-        title_numbers=_words(title_words[i] for i in telling),
-        numbers=_words(w for w in all_words if is_number(w)),
+        title=_words(map(match_form, title_words)),
+        lede=_words(map(match_form, lede_tokens)),
+        title_numbers=_words(headline),
+        numbers=_words([title_words[i] for i in in_title] + [lede_tokens[i] for i in in_lede]),
         figures=_words(
-            [title_words[i] for i in telling]
-            + [lede_tokens[i] for i in in_lede if not incidental(lede_tokens, i)]
+            headline + [lede_tokens[i] for i in in_lede if not incidental(lede_tokens, i)]
         ),
         tolls=_words(title_words[i] for i in telling if counts_people(title_words, i)),
         title_places=_words(places_in(title_words)),
         places=_words(places_in(all_words)),
-        title_names=_words(canonical(stem(w)) for w in tokens(" ".join(_capitalized(clean_title)))),
+        title_names=_words(map(match_form, tokens(" ".join(_capitalized(clean_title))))),
         links=_outside_links(links, url),
     )
 

@@ -126,10 +126,13 @@ def fold(text: str) -> str:
     """NFKC, case folding, one letter form, no marks or zero-width characters, ASCII digits,
     punctuation as spaces, whitespace collapsed. "U.S." is one word ("us"), "K-12" one code
     ("k12"), not the letters and a number."""
-    text = _ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), text)
-    text = _CODE.sub("", text)
+    if "." in text:
+        text = _ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), text)
+    if "-" in text:
+        text = _CODE.sub("", text)
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _POSSESSIVE.sub("", text)
+    if "s" in text:
+        text = _POSSESSIVE.sub("", text)
     text = _DECIMAL.sub(_DECIMAL_MARK, _THOUSANDS.sub("", unicodedata.normalize("NFD", text)))
     text = unicodedata.normalize("NFC", text.translate(_FOLDING))
     text = text.translate(LETTERS).translate(DIGITS).replace(_DECIMAL_MARK, ".")
@@ -206,6 +209,20 @@ def canonical(word: str) -> str:
     return _CANONICAL.get(word, word)
 
 
+_MATCH_FORMS: dict[str, str] = {}
+
+
+def match_form(word: str) -> str:
+    """A folded word as matching compares it: stemmed, in its synonym group's form. Kept in a
+    table (every entry has dozens of words, mostly seen before), emptied when it grows large."""
+    form = _MATCH_FORMS.get(word)
+    if form is None:
+        if len(_MATCH_FORMS) >= 200_000:
+            _MATCH_FORMS.clear()
+        form = _MATCH_FORMS[word] = canonical(stem(word))
+    return form
+
+
 _NUMBER_WORDS = {
     fold(word): str(value)
     for value, words in enumerate(
@@ -272,11 +289,11 @@ def figure_words(words: list[str]) -> list[str]:
     """Number words as digits and "90m" as "90 million", so "$90m" and "$90 million" agree."""
     out = []
     for word in words:
-        scaled = _SCALED.fullmatch(word)
+        scaled = word[:1].isdigit() and _SCALED.fullmatch(word)
         if scaled:
             out += [scaled[1], _SCALE_WORDS[scaled[2]]]
         else:
-            out.append(number_value(word))
+            out.append(_NUMBER_WORDS.get(word, word))
     return out
 
 

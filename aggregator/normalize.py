@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -42,15 +43,18 @@ ALLOWED_ATTRIBUTES = {
 DROP_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "form", "svg", "math"}
 )
-_SPACE = re.compile(r"\s+")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _TAG = re.compile(r"<[A-Za-z/!?]")
-_BLOCK = re.compile(
+_ANY_TAG = r'(?:[^>"]|"[^"]*")*>'  # the rest of a tag as nh3 writes it: attribute values quoted
+_BLOCK_TAG = re.compile(
     r"<(?:br|/?(?:p|div|li|ul|ol|dl|dd|dt|h[1-6]|tr|td|th|table|blockquote|pre|figure|"
-    r"figcaption|section|article|header|footer|aside|hr))\b",
+    r"figcaption|section|article|header|footer|aside|hr))\b" + _ANY_TAG,
     re.IGNORECASE,
 )
+_TAG_OR_COMMENT = re.compile(r"<" + _ANY_TAG)
 _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -160,7 +164,7 @@ def xml_safe(text: str) -> str:
 
 def collapse(text: str) -> str:
     """Collapse runs of whitespace to one space, trim, and drop characters XML cannot carry."""
-    return xml_safe(_SPACE.sub(" ", text).strip())
+    return xml_safe(" ".join(text.split()))  # split() and regex \s agree on what is a space
 
 
 def strip_bidi(text: str) -> str:
@@ -169,11 +173,11 @@ def strip_bidi(text: str) -> str:
     return _BIDI.sub("", text)
 
 
-def plain_text(fragment: str) -> str:
-    """Text of an HTML fragment: tags stripped (with the text of script, style and the like),
-    block boundaries kept as spaces, entities decoded, whitespace collapsed."""
-    spaced = _BLOCK.sub(r" \g<0>", fragment)
-    stripped = nh3.clean(spaced, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+def plain_text(sanitized: str) -> str:
+    """Text of HTML that `sanitize_html` made: tags stripped, block boundaries kept as spaces,
+    entities decoded, whitespace collapsed. Its output has no script or comment and quotes
+    every attribute, so two regular expressions do what a second HTML parse did at 3x the cost."""
+    stripped = _TAG_OR_COMMENT.sub("", _BLOCK_TAG.sub(" ", sanitized))
     return collapse(html.unescape(stripped))
 
 
@@ -181,8 +185,9 @@ def clean_title(title: str) -> str:
     """A title as plain text: markup stripped and entities decoded exactly once, and never
     decoded into something that reads as a tag (a feed that escaped `<img onerror=…>` meant
     it as text, and a reader that renders titles as HTML must not get markup from us)."""
+    title = _SURROGATE.sub("", title)  # a lone one (a JSON feed's "\ud800") cannot reach nh3
     if _TAG.search(title):
-        title = nh3.clean(title, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+        title = _TEXT_ONLY.clean(title)
     decoded = html.unescape(title)
     return collapse(strip_bidi(title if _TAG.search(decoded) else decoded))
 
@@ -192,18 +197,21 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     Relative links and pictures are made absolute against `base` (an http(s) URL), or dropped."""
     if not fragment.strip():
         return ""
-    relative: str | tuple[str, str] = "deny"
-    if base and is_http_url(base):
-        relative = ("rewrite_with_base", base)
-    return nh3.clean(
-        xml_safe(fragment),
+    return _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment)).strip()
+
+
+@functools.lru_cache(maxsize=64)
+def _cleaner(base: str | None) -> nh3.Cleaner:
+    """The sanitizer for one base URL, built once: building it costs three times the cleaning
+    of a 2 KB article, and a feed's entries mostly share their base."""
+    return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},
-        url_relative=relative,
+        url_relative=("rewrite_with_base", base) if base else "deny",
         link_rel="noopener noreferrer nofollow",
-    ).strip()
+    )
 
 
 _READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")

@@ -11,6 +11,7 @@ from aggregator.normalize import (
     clean_title,
     excerpt,
     normalize_entry,
+    plain_text,
     sanitize_html,
 )
 from aggregator.rules import Rules, RuleSet
@@ -41,6 +42,19 @@ def test_clean_title_decodes_entities_and_collapses_space():
     assert clean_title("Double &amp;amp; escaped") == "Double &amp; escaped"  # once only
     assert clean_title("<b>Bold</b> title") == "Bold title"
     assert clean_title("Kabul &#8211; Herat") == "Kabul – Herat"
+
+
+def test_clean_title_survives_a_lone_surrogate_next_to_markup():
+    # a JSON feed can escape half a character ("\ud800"); the HTML parser cannot take it
+    assert clean_title("<b>Kabul</b> \ud800talks") == "Kabul talks"
+
+
+def test_plain_text_of_sanitized_html():
+    html = sanitize_html(
+        '<p title="a>b">One<br>two</p><div>three</div><img alt="x>y" src="https://k.com/i.png">'
+        "<b>fo</b>ur &amp; &lt;tag&gt;&nbsp;five<!-- gone --><script>gone()</script>"
+    )
+    assert plain_text(html) == "One two threefour & <tag> five"
 
 
 @pytest.mark.parametrize(
