@@ -212,29 +212,25 @@ class Comparison:
     meaning: float | None = None  # cosine of the meaning vectors, when the semantic matcher ran
 
 
-@dataclass(slots=True)
-class _Indexed:
-    features: Features
-    story: str
-    totals: tuple[float, float, float]  # summed word weights of title, lede and both
-    totals_at: int  # index size when the totals were summed; resummed as the index grows
-
-
 @dataclass
 class Clusterer:
     """Incremental story clustering over a sliding time window."""
 
     settings: Dedupe
-    items: dict[int, _Indexed] = field(default_factory=dict)
+    items: dict[int, Features] = field(default_factory=dict)  # by key: the caller's entry id
     postings: dict[str, list[int]] = field(default_factory=dict)
     common: dict[str, int] = field(default_factory=dict)  # words too common to block on: counts
     by_url: dict[str, int] = field(default_factory=dict)
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     order: list[tuple[float, int]] = field(default_factory=list)  # a heap: oldest first
-    # when each indexed entry was published, at [key - base]: read for hundreds of candidates
-    # an entry, so kept in one compact array rather than fetched from scattered objects. Keys
-    # (entry ids) of one window were stored within a week or so: the array spans that range.
+    # Numbers of each indexed entry, in compact arrays at [key - base] (keys, entry ids, of one
+    # window were stored within a week or so: the arrays span that range), not in an object
+    # per entry. When it was published: read for hundreds of candidates an entry.
     when: array[float] = field(default_factory=lambda: array("d"))
+    # summed word weights of its title, lede and both (at 3 x [key - base]), and the size of
+    # the index when they were summed: they are summed again once it has grown by a quarter
+    sums: array[float] = field(default_factory=lambda: array("d"))
+    summed_at: array[int] = field(default_factory=lambda: array("q"))
     base: int = 0
     newest: float = 0.0
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
@@ -295,12 +291,17 @@ class Clusterer:
 
     def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
         """An indexed entry's totals, resummed once the index has grown by a quarter since."""
-        indexed = self.items.get(f.key)
-        if indexed is None:
+        if f.key not in self.items:
             return self.totals(f)
-        if len(self.items) > 1.25 * indexed.totals_at + 8:
-            indexed.totals, indexed.totals_at = self.totals(f), len(self.items)
-        return indexed.totals
+        at = f.key - self.base
+        if len(self.items) > 1.25 * self.summed_at[at] + 8:
+            self._keep_totals(f)
+        return (self.sums[3 * at], self.sums[3 * at + 1], self.sums[3 * at + 2])
+
+    def _keep_totals(self, f: Features) -> None:
+        at = f.key - self.base
+        self.sums[3 * at : 3 * at + 3] = array("d", self.totals(f))
+        self.summed_at[at] = len(self.items)
 
     def _similarity(self, shared: frozenset[str], total_a: float, total_b: float) -> float:
         """IDF-weighted Jaccard: shared rare words count, shared common words barely do.
@@ -423,8 +424,8 @@ class Clusterer:
         found.update(dict.fromkeys(self.linked_from.get(f.url, ())))
         return [k for k in found if k in self.items and k != f.key]
 
-    def add(self, f: Features, story: str) -> None:
-        """Index an entry as a member of `story`."""
+    def add(self, f: Features) -> None:
+        """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
         heapq.heappush(self.order, (f.published, f.key))
         for word in _distinct(f):
@@ -432,7 +433,8 @@ class Clusterer:
             self._reweigh(word)
         f = self._index_vector(f)
         self._remember(f)
-        self.items[f.key] = _Indexed(f, story, self.totals(f), len(self.items))
+        self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
+        self.items[f.key] = f
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
@@ -447,27 +449,26 @@ class Clusterer:
             self.vectors.add(f.key, f.language, f.vector)
         return replace(f, vector=None)
 
-    def load(self, members: Iterable[tuple[Features, str]]) -> None:
+    def load(self, entries: Iterable[Features]) -> None:
         """Index many entries at once, oldest first (the stored window): the postings first,
         then each word's weight and each entry's totals once, instead of after every entry."""
         added: list[Features] = []
-        for f, story in members:
+        for f in entries:
             self.newest = max(self.newest, f.published)
             self.order.append((f.published, f.key))
             for word in _distinct(f):
                 self._post(word, f.key)
             f = self._index_vector(f)
             self._remember(f)
-            self.items[f.key] = _Indexed(f, story, (0.0, 0.0, 0.0), 0)
+            self.items[f.key] = f
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
             added.append(f)
         for word in {w for f in added for w in _distinct(f)}:
             self._reweigh(word)
-        size = len(self.items)
         for f in added:
-            self.items[f.key].totals, self.items[f.key].totals_at = self.totals(f), size
+            self._keep_totals(f)
         heapq.heapify(self.order)
         self._evict()
 
@@ -476,7 +477,7 @@ class Clusterer:
         horizon = self.newest - 2 * self.window
         while self.order and self.order[0][0] < horizon:
             _, key = heapq.heappop(self.order)
-            f = self.items.pop(key).features
+            f = self.items.pop(key)
             if self.vectors is not None:
                 self.vectors.remove(key)
             for word in _distinct(f):
@@ -496,7 +497,7 @@ class Clusterer:
                 del index[word]
 
     def _identity(self, key: int) -> tuple[float, str, str]:
-        return _identity(self.items[key].features)
+        return _identity(self.items[key])
 
     def _earliest(self, keys: list[int], count: int) -> list[int]:
         """The `count` keys first in (published, URL, outlet) order: sorted by publication from
@@ -512,17 +513,22 @@ class Clusterer:
         return first + at_edge[: count - len(first)]
 
     def _remember(self, f: Features) -> None:
-        """Note when an indexed entry was published, in the array at [key - base]; the array
-        grows (by doubling) at whichever end the key falls beyond."""
+        """Note when an indexed entry was published, in the array at [key - base]; the arrays
+        grow (by doubling) at whichever end the key falls beyond."""
         if not self.when:
             self.base = f.key
         if f.key < self.base:
             extra = max(self.base - f.key, len(self.when))
             self.when = array("d", bytes(8 * extra)) + self.when
+            self.sums = array("d", bytes(24 * extra)) + self.sums
+            self.summed_at = array("q", bytes(8 * extra)) + self.summed_at
             self.base -= extra
         missing = f.key - self.base + 1 - len(self.when)
         if missing > 0:
-            self.when.frombytes(bytes(8 * max(missing, len(self.when))))
+            grow = max(missing, len(self.when))
+            self.when.frombytes(bytes(8 * grow))
+            self.sums.frombytes(bytes(24 * grow))
+            self.summed_at.frombytes(bytes(8 * grow))
         self.when[f.key - self.base] = f.published
 
     def compare_all(self, f: Features, probe: Probe | None = None) -> list[Comparison]:
@@ -530,28 +536,25 @@ class Clusterer:
         probe = probe or Probe(f)
         totals = self.totals(f, probe)
         found = [
-            self.compare(f, self.items[k].features, totals, probe=probe)
-            for k in self.candidates(f, probe)
+            self.compare(f, self.items[k], totals, probe=probe) for k in self.candidates(f, probe)
         ]
         return sorted(found, key=lambda c: (not c.same, -c.combined, self._identity(c.other)))
 
-    def story_of(self, key: int) -> str:
-        return self.items[key].story
-
-    def match(self, f: Features) -> tuple[str | None, Comparison | None]:
-        """The story an entry belongs to (None: a new story) and the comparison that decided."""
+    def match(self, f: Features) -> tuple[int | None, Comparison | None]:
+        """The indexed entry whose story this entry joins (None: a new story), and the
+        comparison that decided. Stories are the caller's: the index holds entries only."""
         holder = self.by_url.get(f.url)
-        if holder is not None and self.items[holder].features.source != f.source:
-            return self.story_of(holder), None  # another outlet's entry at this URL
+        if holder is not None and self.items[holder].source != f.source:
+            return holder, None  # another outlet's entry at this URL
         # within one outlet a shared link is no evidence (every item may link the home page):
         # the text decides
         probe = Probe(f)
         best = next(iter(self.compare_all(f, probe)), None)
         if best is not None and best.same:
-            return self.story_of(best.other), best
+            return best.other, best
         meant = self._by_meaning(f, probe)
         if meant is not None:
-            return self.story_of(meant.other), meant
+            return meant.other, meant
         return None, best
 
     def _near_in_meaning(self, f: Features, same: bool, at_least: float) -> list[tuple[int, float]]:
@@ -577,7 +580,7 @@ class Clusterer:
             return None
         totals = self.totals(f, probe)
         for key, score in near:
-            b = self.items[key].features
+            b = self.items[key]
             c = self.compare(f, b, totals, probe=probe)
             if c.guard is None and c.combined >= s.meaning_lexical and not _swapped(c, probe, b):
                 reason = (
@@ -587,27 +590,25 @@ class Clusterer:
                 return replace(c, same=True, reason=reason, meaning=score)
         return None
 
-    def translations(self, f: Features) -> list[tuple[str, Comparison]]:
-        """Stories in other languages that report the same event (links, never merges): the
-        closest in meaning of each language, above the cross-language threshold, unguarded."""
+    def translations(self, f: Features) -> list[Comparison]:
+        """Indexed entries in other languages that report the same event (their stories are
+        linked, never merged): the closest in meaning of each language, above the
+        cross-language threshold, unguarded."""
         s = self.settings
-        found: dict[str, tuple[str, Comparison]] = {}
+        found: dict[str, Comparison] = {}
         near = self._near_in_meaning(f, False, s.cross_language_threshold)
         if not near:
             return []
         probe = Probe(f)
         totals = self.totals(f, probe)
         for key, score in near:
-            other = self.items[key].features
+            other = self.items[key]
             if other.language in found:
                 continue
             c = self.compare(f, other, totals, probe=probe)
             if c.guard is None:
                 reason = f"meaning {score:.2f} >= {s.cross_language_threshold}, no guard"
-                found[other.language] = (
-                    self.story_of(key),
-                    replace(c, reason=reason, meaning=score),
-                )
+                found[other.language] = replace(c, reason=reason, meaning=score)
         return list(found.values())
 
 

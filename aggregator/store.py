@@ -418,6 +418,13 @@ class Store:
             return None, False
         return (None, True) if row["own"] else (row["story_id"], False)
 
+    def story_of_entry(self, entry_id: int) -> str:
+        """The story a clustered entry is in."""
+        row = self.conn.execute("SELECT story_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if row is None or row[0] is None:
+            raise LookupError(f"entry {entry_id} is in no story")
+        return row[0]
+
     def entries_at_url(self, url: str, source: str, limit: int = 20) -> list[StoredEntry]:
         """One source's clustered entries at this URL, newest first."""
         rows = self.conn.execute(

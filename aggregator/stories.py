@@ -60,7 +60,7 @@ def _window_clusterer(
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
 
-    def members() -> Iterator[tuple[Features, str]]:
+    def members() -> Iterator[Features]:
         for member in store.entries_published_between(start, end):
             if member.entry.url in apart:
                 continue
@@ -70,7 +70,7 @@ def _window_clusterer(
                 f = make.stored(member.id, member.entry)
                 if refold and not make.current(member.entry):
                     refolded.append((member.id, make.dump(f)))
-                yield f, member.story_id
+                yield f
 
     clusterer.load(members())
     for entry_id, words in refolded:  # after the read: not while its cursor is open
@@ -109,8 +109,10 @@ class StoryAssigner:
             if own:
                 story, reason = self._same_outlet_same_text(f, entry)
         if story is None and forced is None:
-            story, comparison = self.clusterer.match(f)
-            reason = describe(comparison) if story and comparison else None
+            matched, comparison = self.clusterer.match(f)
+            if matched is not None:
+                story = self.store.story_of_entry(matched)
+                reason = describe(comparison) if comparison else None
         started = story is None
         if story is None:
             story = story_id(self.site_link, entry.url, now)
@@ -123,9 +125,10 @@ class StoryAssigner:
         words = None if self.features.current(entry) else self.features.dump(f)
         self.store.attach(entry_id, story, reason, self.order, words)
         if not (forced and forced.alone):  # a split entry is never a match for others
-            for other, link in self.clusterer.translations(f):
+            for link in self.clusterer.translations(f):
+                other = self.store.story_of_entry(link.other)
                 self.store.link_stories(story, other, describe(link))
-            self.clusterer.add(f, story)
+            self.clusterer.add(f)
         return started
 
     def prepare(self, entries: list[tuple[int, Entry]]) -> list[tuple[int, Entry]]:

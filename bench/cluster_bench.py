@@ -177,9 +177,9 @@ def run_size(size: int) -> None:
     started = time.perf_counter()
     for key, _group, title, lede, published, url in rows:
         f = features(key, url, "en", title, lede, published, (), boilerplate)
-        story_of, _ = clusterer.match(f)
-        predicted[key] = story_of or f"s{key}"
-        clusterer.add(f, predicted[key])
+        matched, _ = clusterer.match(f)
+        predicted[key] = f"s{key}" if matched is None else predicted[matched]
+        clusterer.add(f)
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     precision, recall = pairwise({r[0]: r[1] for r in rows}, predicted)

@@ -118,13 +118,14 @@ def cluster(
         )
         if vectors is not None:
             f = replace(f, vector=vectors[entry.key])
-        story, _ = clusterer.match(f)
-        stories[entry.key] = story or f"story-{entry.key}"
+        matched, _ = clusterer.match(f)
+        stories[entry.key] = f"story-{entry.key}" if matched is None else stories[matched]
         if links is not None:
             links.update(
-                frozenset((stories[entry.key], other)) for other, _ in clusterer.translations(f)
+                frozenset((stories[entry.key], stories[link.other]))
+                for link in clusterer.translations(f)
             )
-        clusterer.add(f, stories[entry.key])
+        clusterer.add(f)
     return stories
 
 

@@ -331,7 +331,7 @@ words = ["zarbel", "kovani", "mestik", "palunor", "tirvad", "gosemba", "huldrik"
 clusterer = Clusterer(Dedupe(block_words=5))
 for n, word in enumerate(words):  # each word in exactly one indexed entry: all tie
     f = features(n, f"https://o{n}.example/{n}", "en", f"{word} report", "", at, (), Boilerplate())
-    clusterer.add(f, f"story-{n}")
+    clusterer.add(f)
 query = features(99, "https://q.example/", "en", " ".join(words), "", at, (), Boilerplate())
 print(clusterer.candidates(query))
 """
@@ -351,7 +351,7 @@ def test_ties_at_the_cut_go_to_the_earliest_published_whatever_the_keys():
     for hours, key in enumerate(keys):
         f = features(key, f"https://o{key}.example/", "en", "Zarbel kovani talks", "",
                      at + timedelta(hours=hours), (), Boilerplate())  # fmt: skip
-        clusterer.add(f, f"story-{key}")
+        clusterer.add(f)
     query = features(1, "https://q.example/", "en", "zarbel kovani", "", at, (), Boilerplate())
     assert clusterer.candidates(query) == keys[:3]  # all share both words: the earliest three
     assert len(clusterer.when) < 10 * (max(keys) - min(keys))  # spans the keys, not 0 to 5M
