@@ -332,6 +332,17 @@ class Clusterer:
             return f"names differ: {', '.join(mine)} vs {', '.join(theirs)}"
         return None
 
+    def _scores(
+        self, p: Probe, b: Features, totals: tuple[float, float, float]
+    ) -> tuple[float, float, float]:
+        """Similarity of the titles, the ledes and both."""
+        tb = self._indexed_totals(b)
+        return (
+            self._similarity(p.title.intersection(b.title), totals[0], tb[0]),
+            self._similarity(p.lede.intersection(b.lede), totals[1], tb[1]),
+            self._similarity(p.words.intersection(b.title + b.lede), totals[2], tb[2]),
+        )
+
     def compare(
         self,
         a: Features,
@@ -344,11 +355,7 @@ class Clusterer:
         were published, as for one outlet's items at the same URL)."""
         s = self.settings
         p = probe or Probe(a)
-        ta = totals or self.totals(a, p)
-        tb = self._indexed_totals(b)
-        title = self._similarity(p.title.intersection(b.title), ta[0], tb[0])
-        lede = self._similarity(p.lede.intersection(b.lede), ta[1], tb[1])
-        combined = self._similarity(p.words.intersection(b.title + b.lede), ta[2], tb[2])
+        title, lede, combined = self._scores(p, b, totals or self.totals(a, p))
         linked = b.url in a.links or a.url in b.links
         apart = _figures_apart(a, b)
         rose = bool(apart[0] and apart[1]) and _rising_count(a, apart[0], b, apart[1])
@@ -540,22 +547,45 @@ class Clusterer:
         ]
         return sorted(found, key=lambda c: (not c.same, -c.combined, self._identity(c.other)))
 
+    def _first_same(self, f: Features, probe: Probe) -> Comparison | None:
+        """What `compare_all` puts first if it is the same story, else None; the full verdict
+        (guards, figures, reason) only for candidates whose scores can reach a threshold."""
+        s = self.settings
+        totals = self.totals(f, probe)
+        lowest = min(s.combined_threshold, s.number_threshold)
+        same = []
+        for key in self.candidates(f, probe):
+            b = self.items[key]
+            title, lede, combined = self._scores(probe, b, totals)
+            if (
+                title >= s.title_threshold
+                or lede >= s.lede_threshold
+                or combined >= lowest
+                or b.url in f.links
+                or f.url in b.links
+            ):
+                c = self.compare(f, b, totals, probe=probe)
+                if c.same:
+                    same.append(c)
+        return min(same, key=lambda c: (-c.combined, self._identity(c.other)), default=None)
+
     def match(self, f: Features) -> tuple[int | None, Comparison | None]:
         """The indexed entry whose story this entry joins (None: a new story), and the
-        comparison that decided. Stories are the caller's: the index holds entries only."""
+        comparison that decided (None for a new story, or the same URL from another outlet).
+        Stories are the caller's: the index holds entries only."""
         holder = self.by_url.get(f.url)
         if holder is not None and self.items[holder].source != f.source:
             return holder, None  # another outlet's entry at this URL
         # within one outlet a shared link is no evidence (every item may link the home page):
         # the text decides
         probe = Probe(f)
-        best = next(iter(self.compare_all(f, probe)), None)
-        if best is not None and best.same:
+        best = self._first_same(f, probe)
+        if best is not None:
             return best.other, best
         meant = self._by_meaning(f, probe)
         if meant is not None:
             return meant.other, meant
-        return None, best
+        return None, None
 
     def _near_in_meaning(self, f: Features, same: bool, at_least: float) -> list[tuple[int, float]]:
         """Indexed entries whose meaning vectors are within `at_least` of the entry's, in its

@@ -355,3 +355,22 @@ def test_ties_at_the_cut_go_to_the_earliest_published_whatever_the_keys():
     query = features(1, "https://q.example/", "en", "zarbel kovani", "", at, (), Boilerplate())
     assert clusterer.candidates(query) == keys[:3]  # all share both words: the earliest three
     assert len(clusterer.when) < 10 * (max(keys) - min(keys))  # spans the keys, not 0 to 5M
+
+
+def test_match_takes_what_the_full_comparison_of_every_candidate_puts_first():
+    # match gives a full verdict only to candidates whose scores can reach a threshold
+    entries = sorted(load(), key=lambda e: (e.published, e.key))
+    boilerplate = Boilerplate(e.outlet for e in entries)
+    clusterer = Clusterer(Dedupe())
+    joined = 0
+    for e in entries:
+        f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links, boilerplate)
+        first = next(iter(clusterer.compare_all(f)), None)
+        expected = first if first is not None and first.same else None
+        matched, comparison = clusterer.match(f)
+        if clusterer.by_url.get(f.url) is None:  # (the same URL from another outlet aside)
+            assert comparison == expected
+            assert matched == (expected.other if expected else None)
+        joined += matched is not None
+        clusterer.add(f)
+    assert joined > 100  # the labelled set has many stories of several reports
