@@ -405,18 +405,21 @@ class Store:
         )
         return cursor.lastrowid
 
-    def story_for_url(self, url: str, source: str) -> tuple[str | None, bool]:
-        """The story of any entry with this canonical URL, however old, from any source but
-        `source` (within one source a shared link is no evidence of one story), and whether
-        `source` itself has a clustered entry there; one query for both."""
-        row = self.conn.execute(
-            "SELECT story_id, source = ? AS own FROM entries WHERE url = ? "
-            "AND story_id IS NOT NULL ORDER BY own LIMIT 1",
-            (source, url),
-        ).fetchone()
-        if row is None:
-            return None, False
-        return (None, True) if row["own"] else (row["story_id"], False)
+    def stories_at_urls(self, urls: list[str]) -> dict[str, list[tuple[int, str, str]]]:
+        """The clustered entries at these canonical URLs, however old: (id, source, story) by
+        URL, in order of id; one query for many URLs."""
+        found: dict[str, list[tuple[int, str, str]]] = {}
+        unique = list(dict.fromkeys(urls))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT id, url, source, story_id FROM entries WHERE url IN "
+                f"({','.join('?' * len(chunk))}) AND story_id IS NOT NULL ORDER BY id",
+                chunk,
+            )
+            for entry_id, url, source, story in rows:
+                found.setdefault(url, []).append((entry_id, source, story))
+        return found
 
     def story_of_entry(self, entry_id: int) -> str:
         """The story a clustered entry is in."""

@@ -94,6 +94,9 @@ class StoryAssigner:
         self.clusterer, _ = _window_clusterer(store, config, now, self.features, refold=True)
         self.order = store.last_match_order()
         self.overridden = store.overridden_urls()  # editors' corrections are rare: look once
+        # clustered entries at the URLs of the batch being assigned, kept up to date as the
+        # batch's own entries join their stories: one query a batch instead of one an entry
+        self.at_urls: dict[str, list[tuple[int, str, str]]] = {}
 
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         """Attach a new entry to its story, or start one; True if it started a story."""
@@ -104,7 +107,7 @@ class StoryAssigner:
         if forced is not None:
             story, reason = forced.story, forced.reason
         else:
-            story, own = self.store.story_for_url(entry.url, entry.source)
+            story, own = self._story_at_url(entry.url, entry.source)
             reason = "same URL" if story else None
             if own:
                 story, reason = self._same_outlet_same_text(f, entry)
@@ -129,11 +132,26 @@ class StoryAssigner:
                 other = self.store.story_of_entry(link.other)
                 self.store.link_stories(story, other, describe(link))
             self.clusterer.add(f)
+        self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
         return started
+
+    def _story_at_url(self, url: str, source: str) -> tuple[str | None, bool]:
+        """The story of the earliest stored entry with this canonical URL, however old, from
+        any source but `source` (within one source a shared link is no evidence of one story),
+        and whether `source` itself has a clustered entry there."""
+        if url not in self.at_urls:
+            self.at_urls[url] = self.store.stories_at_urls([url]).get(url, [])
+        members = self.at_urls[url]
+        others = [story for _, member_source, story in members if member_source != source]
+        return (others[0], False) if others else (None, bool(members))
 
     def prepare(self, entries: list[tuple[int, Entry]]) -> list[tuple[int, Entry]]:
         """The entries about to be assigned, with meaning vectors when the semantic matcher
-        runs: the missing ones made in one call to the model and stored with their entries."""
+        runs: the missing ones made in one call to the model and stored with their entries.
+        The stories at their URLs are read in one query."""
+        urls = [e.url for _, e in entries]
+        self.at_urls = {url: [] for url in urls}
+        self.at_urls.update(self.store.stories_at_urls(urls))
         if not self.semantic:
             return entries
         missing = [(i, e) for i, e in entries if e.vector is None]

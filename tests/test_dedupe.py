@@ -211,6 +211,28 @@ def test_stories_persist_across_runs_and_days(tmp_path):
         assert store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 2
 
 
+def test_urls_shared_within_one_batch_of_clustering(tmp_path):
+    start = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    shared, own = "https://khaama.af/1", "https://khaama.af/live"
+    items = [
+        story_entry("Khaama", "1", "Flash floods kill 12 in Baghlan", start, url=shared),
+        story_entry("Ariana", "6", "Unrelated title", start + hour, url=shared),
+        story_entry("Khaama", "8", "Kabul bakers raise bread prices", start, url=own),
+        story_entry("Khaama", "9", "Herat airport reopens to flights", start + hour, url=own),
+    ]
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            for item in items:
+                store.upsert_entry(item, start)
+        assert assign_stories(CONFIG, store, start + 2 * hour) == []  # all in one batch
+        rows = store.conn.execute("SELECT guid, story_id, match FROM entries").fetchall()
+    story = {guid: story_id for guid, story_id, _ in rows}
+    match = {guid: reason for guid, _, reason in rows}
+    assert story["6"] == story["1"] and match["6"] == "same URL"  # another outlet's URL
+    assert story["9"] != story["8"] and match["9"] is None  # one outlet's new text at its URL
+
+
 def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_change():
     from aggregator.dedupe import EntryFeatures
 
