@@ -12,12 +12,13 @@ import heapq
 import math
 import sys
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import repeat
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import itemgetter, sub
 from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe
@@ -222,7 +223,6 @@ class Clusterer:
     common: dict[str, int] = field(default_factory=dict)  # words too common to block on: counts
     by_url: dict[str, int] = field(default_factory=dict)
     linked_from: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    order: list[tuple[float, int]] = field(default_factory=list)  # a heap: oldest first
     # Numbers of each indexed entry, in compact arrays at [key - base] (keys, entry ids, of one
     # window were stored within a week or so: the arrays span that range), not in an object
     # per entry. When it was published: read for hundreds of candidates an entry.
@@ -233,16 +233,13 @@ class Clusterer:
     summed_at: array[int] = field(default_factory=lambda: array("q"))
     base: int = 0
     newest: float = 0.0
+    oldest: float = math.inf
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def window(self) -> float:
         return self.settings.window_hours * 3600.0
-
-    @property
-    def oldest(self) -> float:
-        return self.order[0][0] if self.order else math.inf
 
     def _post(self, word: str, key: int) -> None:
         """Index an entry under a word. A word in more than twice `block_max_postings` entries
@@ -434,7 +431,7 @@ class Clusterer:
     def add(self, f: Features) -> None:
         """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
-        heapq.heappush(self.order, (f.published, f.key))
+        self.oldest = min(self.oldest, f.published)
         for word in _distinct(f):
             self._post(word, f.key)
             self._reweigh(word)
@@ -445,7 +442,7 @@ class Clusterer:
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
-        if len(self.order) % 1024 == 0:
+        if len(self.items) % 1024 == 0:
             self._evict()
 
     def _index_vector(self, f: Features) -> Features:
@@ -462,7 +459,7 @@ class Clusterer:
         added: list[Features] = []
         for f in entries:
             self.newest = max(self.newest, f.published)
-            self.order.append((f.published, f.key))
+            self.oldest = min(self.oldest, f.published)
             for word in _distinct(f):
                 self._post(word, f.key)
             f = self._index_vector(f)
@@ -476,14 +473,17 @@ class Clusterer:
             self._reweigh(word)
         for f in added:
             self._keep_totals(f)
-        heapq.heapify(self.order)
         self._evict()
 
     def _evict(self) -> None:
         """Forget entries far older than the newest, so the index stays one window wide."""
         horizon = self.newest - 2 * self.window
-        while self.order and self.order[0][0] < horizon:
-            _, key = heapq.heappop(self.order)
+        if self.oldest >= horizon:
+            return
+        keys = list(self.items)
+        published = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
+        old = compress(keys, map(horizon.__gt__, published))  # one pass in C, no heap to keep
+        for key in sorted(old, key=lambda k: (self.when[k - self.base], k)):  # oldest first
             f = self.items.pop(key)
             if self.vectors is not None:
                 self.vectors.remove(key)
@@ -494,6 +494,7 @@ class Clusterer:
                 self._unlist(self.linked_from, link, key)
             if self.by_url.get(f.url) == key:
                 del self.by_url[f.url]
+        self.oldest = min(filter(horizon.__le__, published), default=math.inf)
 
     @staticmethod
     def _unlist(index: dict[str, list[int]], word: str, key: int) -> None:
@@ -511,13 +512,13 @@ class Clusterer:
         the compact array, and only a tie at the cut settled by URL and outlet."""
         if len(keys) <= count:
             return keys
-        when, base = self.when, self.base
-        at = [when[k - base] for k in keys]
+        at = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
         order = sorted(range(len(keys)), key=at.__getitem__)
-        edge = at[order[count - 1]]
-        first = [keys[i] for i in order[:count] if at[i] < edge]
-        at_edge = sorted((keys[i] for i in order if at[i] == edge), key=self._identity)
-        return first + at_edge[: count - len(first)]
+        ranked = list(map(at.__getitem__, order))
+        edge = ranked[count - 1]
+        low, high = bisect_left(ranked, edge), bisect_right(ranked, edge)
+        at_edge = sorted((keys[i] for i in order[low:high]), key=self._identity)
+        return [keys[i] for i in order[:low]] + at_edge[: count - low]
 
     def _remember(self, f: Features) -> None:
         """Note when an indexed entry was published, in the array at [key - base]; the arrays

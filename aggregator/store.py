@@ -170,7 +170,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA cache_size=-16384")  # 16 MB: clustering reads a big file
+        self.conn.execute("PRAGMA cache_size=-4096")  # 4 MB: 16 MB saved 2% of clustering time
         self._migrate()
 
     def close(self) -> None:
