@@ -178,13 +178,13 @@ def _rising_count(a: Features, mine: list[str], b: Features, theirs: list[str]) 
 SWAP_TITLE = 0.3  # title overlap from which a word in place of another is the difference
 
 
-def _swapped(c: Comparison, a: Probe, b: Features) -> bool:
+def _swapped(c: Comparison, a: Probe, title: Words, lede: Words) -> bool:
     """Two headlines alike but for a word each ("ban women from gyms" / "from parks"): the
-    word that differs is the news, however close their meaning."""
+    word that differs is the news, however close their meaning (`title`, `lede`: the other's)."""
     if c.title < SWAP_TITLE:
         return False
-    theirs = {*b.title, *b.lede}
-    return any(w not in theirs for w in a.title) and any(w not in a.words for w in b.title)
+    theirs = {*title, *lede}
+    return any(w not in theirs for w in a.title) and any(w not in a.words for w in title)
 
 
 def _identity(f: Features) -> tuple[float, str, str]:
@@ -193,9 +193,9 @@ def _identity(f: Features) -> tuple[float, str, str]:
     return (f.published, f.url, f.source)
 
 
-def _distinct(f: Features) -> set[str]:
+def _distinct(title: Words, lede: Words) -> set[str]:
     """The words of an entry's title and lede, each once: what the index holds for it."""
-    return set(f.title).union(f.lede)
+    return set(title).union(lede)
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,9 @@ class Comparison:
     same: bool
     reason: str
     meaning: float | None = None  # cosine of the meaning vectors, when the semantic matcher ran
+
+
+_WIDE = 1 << 31  # in Clusterer.title_sizes: the entry's word ids take four bytes each
 
 
 @dataclass
@@ -231,6 +234,15 @@ class Clusterer:
     # the index when they were summed: they are summed again once it has grown by a quarter
     sums: array[float] = field(default_factory=lambda: array("d"))
     summed_at: array[int] = field(default_factory=lambda: array("q"))
+    # The words of its title and lede: ids packed in one bytes object, the title's first, two
+    # bytes an id while there are fewer than 65,536 words (else four: the top bit of its title
+    # size says so), where a tuple holds an 8-byte pointer a word; its Features keep empty
+    # tuples. Ids are handed out as words are first indexed, and spelled back (`_words`) only
+    # for the entries compared.
+    texts: list[bytes | None] = field(default_factory=list)
+    title_sizes: array[int] = field(default_factory=lambda: array("I"))
+    word_ids: dict[str, int] = field(default_factory=dict)
+    spelling: list[str] = field(default_factory=list)
     base: int = 0
     newest: float = 0.0
     oldest: float = math.inf
@@ -283,8 +295,35 @@ class Clusterer:
 
     def totals(self, f: Features, probe: Probe | None = None) -> tuple[float, float, float]:
         """Summed word weights of an entry's title, lede and both, for fast Jaccard."""
-        both = probe.words if probe is not None else frozenset(f.title).union(f.lede)
-        return (self._weight_of(f.title), self._weight_of(f.lede), self._weight_of(both))
+        title, lede = self._words(f)
+        both = probe.words if probe is not None else frozenset(title).union(lede)
+        return (self._weight_of(title), self._weight_of(lede), self._weight_of(both))
+
+    def _words(self, f: Features) -> tuple[Words, Words]:
+        """An entry's title and lede words, spelled back from their ids if it is indexed."""
+        if self.items.get(f.key) is not f:
+            return f.title, f.lede
+        at = f.key - self.base
+        size = self.title_sizes[at]
+        ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
+        spelled = tuple(map(self.spelling.__getitem__, ids))
+        size &= ~_WIDE
+        return spelled[:size], spelled[size:]
+
+    def _compact(self, f: Features) -> Features:
+        """Keep an entry's title and lede words as ids, at [key - base]; the Features to index
+        (without them)."""
+        ids, spelling = self.word_ids, self.spelling
+        words = f.title + f.lede
+        for word in words:
+            if word not in ids:
+                ids[word] = len(spelling)
+                spelling.append(word)
+        at = f.key - self.base
+        wide = len(spelling) > 0xFFFF
+        self.texts[at] = array("I" if wide else "H", map(ids.__getitem__, words)).tobytes()
+        self.title_sizes[at] = len(f.title) | (_WIDE if wide else 0)
+        return replace(f, title=(), lede=())
 
     def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
         """An indexed entry's totals, resummed once the index has grown by a quarter since."""
@@ -310,9 +349,16 @@ class Clusterer:
         return min(1.0, both / max(total_a + total_b - both, both))
 
     @staticmethod
-    def _guard(a: Probe, b: Features, apart: tuple[list[str], list[str]], rose: bool) -> str | None:
-        """Why two similar texts are still different stories, if they are (`apart`: the
-        headline figures that differ; `rose`: they are a count of people a later report raised)."""
+    def _guard(
+        a: Probe,
+        b: Features,
+        words: tuple[Words, Words],
+        apart: tuple[list[str], list[str]],
+        rose: bool,
+    ) -> str | None:
+        """Why two similar texts are still different stories, if they are (`words`: those of
+        b's title and lede; `apart`: the headline figures that differ; `rose`: they are a count
+        of people a later report raised)."""
         f = a.features
         mine, theirs = apart
         if mine and theirs and not rose:
@@ -323,21 +369,22 @@ class Clusterer:
             return f"places differ: {', '.join(mine)} vs {', '.join(theirs)}"
         if f.places and b.places and a.places.isdisjoint(b.places):
             return f"places differ: {', '.join(f.places)} vs {', '.join(b.places)}"
-        mine = [w for w in f.title_names if w not in b.title and w not in b.lede]
+        mine = [w for w in f.title_names if w not in words[0] and w not in words[1]]
         theirs = [w for w in b.title_names if w not in a.words]
         if mine and theirs:
             return f"names differ: {', '.join(mine)} vs {', '.join(theirs)}"
         return None
 
     def _scores(
-        self, p: Probe, b: Features, totals: tuple[float, float, float]
+        self, p: Probe, b: Features, words: tuple[Words, Words], totals: tuple[float, float, float]
     ) -> tuple[float, float, float]:
-        """Similarity of the titles, the ledes and both."""
+        """Similarity of the titles, the ledes and both (`words`: b's title and lede)."""
         tb = self._indexed_totals(b)
+        title, lede = words
         return (
-            self._similarity(p.title.intersection(b.title), totals[0], tb[0]),
-            self._similarity(p.lede.intersection(b.lede), totals[1], tb[1]),
-            self._similarity(p.words.intersection(b.title + b.lede), totals[2], tb[2]),
+            self._similarity(p.title.intersection(title), totals[0], tb[0]),
+            self._similarity(p.lede.intersection(lede), totals[1], tb[1]),
+            self._similarity(p.words.intersection(title + lede), totals[2], tb[2]),
         )
 
     def compare(
@@ -352,11 +399,12 @@ class Clusterer:
         were published, as for one outlet's items at the same URL)."""
         s = self.settings
         p = probe or Probe(a)
-        title, lede, combined = self._scores(p, b, totals or self.totals(a, p))
+        words = self._words(b)
+        title, lede, combined = self._scores(p, b, words, totals or self.totals(a, p))
         linked = b.url in a.links or a.url in b.links
         apart = _figures_apart(a, b)
         rose = bool(apart[0] and apart[1]) and _rising_count(a, apart[0], b, apart[1])
-        guard = self._guard(p, b, apart, rose)
+        guard = self._guard(p, b, words, apart, rose)
 
         def verdict(same: bool, reason: str) -> Comparison:
             return Comparison(b.key, title, lede, combined, linked, guard, same, reason)
@@ -432,12 +480,13 @@ class Clusterer:
         """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
         self.oldest = min(self.oldest, f.published)
-        for word in _distinct(f):
+        for word in _distinct(f.title, f.lede):
             self._post(word, f.key)
             self._reweigh(word)
         f = self._index_vector(f)
         self._remember(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
+        f = self._compact(f)
         self.items[f.key] = f
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
@@ -457,19 +506,23 @@ class Clusterer:
         """Index many entries at once, oldest first (the stored window): the postings first,
         then each word's weight and each entry's totals once, instead of after every entry."""
         added: list[Features] = []
+        words: set[str] = set()
         for f in entries:
             self.newest = max(self.newest, f.published)
             self.oldest = min(self.oldest, f.published)
-            for word in _distinct(f):
+            distinct = _distinct(f.title, f.lede)
+            words.update(distinct)
+            for word in distinct:
                 self._post(word, f.key)
             f = self._index_vector(f)
             self._remember(f)
+            f = self._compact(f)
             self.items[f.key] = f
             self.by_url.setdefault(f.url, f.key)
             for link in f.links:
                 self.linked_from[link].append(f.key)
             added.append(f)
-        for word in {w for f in added for w in _distinct(f)}:
+        for word in words:
             self._reweigh(word)
         for f in added:
             self._keep_totals(f)
@@ -484,10 +537,13 @@ class Clusterer:
         published = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
         old = compress(keys, map(horizon.__gt__, published))  # one pass in C, no heap to keep
         for key in sorted(old, key=lambda k: (self.when[k - self.base], k)):  # oldest first
-            f = self.items.pop(key)
+            f = self.items[key]
+            distinct = _distinct(*self._words(f))
+            del self.items[key]
+            self.texts[key - self.base] = None
             if self.vectors is not None:
                 self.vectors.remove(key)
-            for word in _distinct(f):
+            for word in distinct:
                 self._unpost(word, key)
                 self._reweigh(word)
             for link in f.links:
@@ -530,6 +586,8 @@ class Clusterer:
             self.when = array("d", bytes(8 * extra)) + self.when
             self.sums = array("d", bytes(24 * extra)) + self.sums
             self.summed_at = array("q", bytes(8 * extra)) + self.summed_at
+            self.texts = [None] * extra + self.texts
+            self.title_sizes = array("I", bytes(4 * extra)) + self.title_sizes
             self.base -= extra
         missing = f.key - self.base + 1 - len(self.when)
         if missing > 0:
@@ -537,6 +595,8 @@ class Clusterer:
             self.when.frombytes(bytes(8 * grow))
             self.sums.frombytes(bytes(24 * grow))
             self.summed_at.frombytes(bytes(8 * grow))
+            self.texts += [None] * grow
+            self.title_sizes.frombytes(bytes(4 * grow))
         self.when[f.key - self.base] = f.published
 
     def compare_all(self, f: Features, probe: Probe | None = None) -> list[Comparison]:
@@ -557,7 +617,7 @@ class Clusterer:
         same = []
         for key in self.candidates(f, probe):
             b = self.items[key]
-            title, lede, combined = self._scores(probe, b, totals)
+            title, lede, combined = self._scores(probe, b, self._words(b), totals)
             if (
                 title >= s.title_threshold
                 or lede >= s.lede_threshold
@@ -613,7 +673,11 @@ class Clusterer:
         for key, score in near:
             b = self.items[key]
             c = self.compare(f, b, totals, probe=probe)
-            if c.guard is None and c.combined >= s.meaning_lexical and not _swapped(c, probe, b):
+            if (
+                c.guard is None
+                and c.combined >= s.meaning_lexical
+                and not _swapped(c, probe, *self._words(b))
+            ):
                 reason = (
                     f"meaning {score:.2f} >= {s.meaning_threshold} and "
                     f"title+lede {c.combined:.2f} >= {s.meaning_lexical}"

@@ -396,3 +396,24 @@ def test_match_takes_what_the_full_comparison_of_every_candidate_puts_first():
         joined += matched is not None
         clusterer.add(f)
     assert joined > 100  # the labelled set has many stories of several reports
+
+
+def test_word_ids_past_two_bytes_give_the_same_stories():
+    # the index packs word ids in two bytes while it knows fewer than 65,536 words, then four
+    entries = sorted(load(), key=lambda e: (e.published, e.key))
+    boilerplate = Boilerplate(e.outlet for e in entries)
+
+    def stories(clusterer: Clusterer) -> list[int | None]:
+        found = []
+        for e in entries:
+            f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links,
+                         boilerplate)  # fmt: skip
+            found.append(clusterer.match(f)[0])
+            clusterer.add(f)
+        return found
+
+    wide = Clusterer(Dedupe())
+    wide.spelling = [f"unused{n}" for n in range(70_000)]
+    wide.word_ids = {word: n for n, word in enumerate(wide.spelling)}
+    assert stories(wide) == stories(Clusterer(Dedupe()))
+    assert all(size & (1 << 31) for size in wide.title_sizes if size)  # four bytes an id
