@@ -306,8 +306,11 @@ class Clusterer:
         at = f.key - self.base
         size = self.title_sizes[at]
         ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
-        spelled = tuple(map(self.spelling.__getitem__, ids))
         size &= ~_WIDE
+        if len(ids) < 2:  # itemgetter gives a tuple only for two items or more
+            spelled = tuple(map(self.spelling.__getitem__, ids))
+        else:
+            spelled = itemgetter(*ids)(self.spelling)
         return spelled[:size], spelled[size:]
 
     def _compact(self, f: Features) -> Features:
@@ -394,12 +397,14 @@ class Clusterer:
         totals: tuple[float, float, float] | None = None,
         any_age: bool = False,
         probe: Probe | None = None,
+        words: tuple[Words, Words] | None = None,
     ) -> Comparison:
         """Score a pair and decide whether it is one story (`any_age`: however far apart they
-        were published, as for one outlet's items at the same URL)."""
+        were published, as for one outlet's items at the same URL; `words`: b's title and lede
+        words, if they were spelled out already)."""
         s = self.settings
         p = probe or Probe(a)
-        words = self._words(b)
+        words = words or self._words(b)
         title, lede, combined = self._scores(p, b, words, totals or self.totals(a, p))
         linked = b.url in a.links or a.url in b.links
         apart = _figures_apart(a, b)
@@ -617,7 +622,8 @@ class Clusterer:
         same = []
         for key in self.candidates(f, probe):
             b = self.items[key]
-            title, lede, combined = self._scores(probe, b, self._words(b), totals)
+            words = self._words(b)
+            title, lede, combined = self._scores(probe, b, words, totals)
             if (
                 title >= s.title_threshold
                 or lede >= s.lede_threshold
@@ -625,7 +631,7 @@ class Clusterer:
                 or b.url in f.links
                 or f.url in b.links
             ):
-                c = self.compare(f, b, totals, probe=probe)
+                c = self.compare(f, b, totals, probe=probe, words=words)
                 if c.same:
                     same.append(c)
         return min(same, key=lambda c: (-c.combined, self._identity(c.other)), default=None)
