@@ -214,10 +214,11 @@ _MATCH_FORMS: dict[str, str] = {}
 
 def match_form(word: str) -> str:
     """A folded word as matching compares it: stemmed, in its synonym group's form. Kept in a
-    table (every entry has dozens of words, mostly seen before), emptied when it grows large."""
+    table (every entry has dozens of words, mostly seen before), emptied at 50,000 words (a
+    few MB; `stem` keeps its own larger cache)."""
     form = _MATCH_FORMS.get(word)
     if form is None:
-        if len(_MATCH_FORMS) >= 200_000:
+        if len(_MATCH_FORMS) >= 50_000:
             _MATCH_FORMS.clear()
         form = _MATCH_FORMS[word] = canonical(stem(word))
     return form

@@ -136,8 +136,9 @@ class StoryAssigner:
         return started
 
     def _story_at_url(self, url: str, source: str) -> tuple[str | None, bool]:
-        """The story of the earliest stored entry with this canonical URL, however old, from
-        any source but `source` (within one source a shared link is no evidence of one story),
+        """The story of an entry with this canonical URL, however old, from any source but
+        `source` (within one source a shared link is no evidence of one story): the first by
+        id among those stored before this batch, then in the order this run assigned them;
         and whether `source` itself has a clustered entry there."""
         if url not in self.at_urls:
             self.at_urls[url] = self.store.stories_at_urls([url]).get(url, [])
