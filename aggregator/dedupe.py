@@ -149,6 +149,8 @@ def features(
 
 def _outside_links(links: Iterable[str], url: str) -> Words:
     """The links of an entry to other sites (its own site's links tell nothing)."""
+    if not links:
+        return ()
     own_site = _site(url)
     return _words(link for link in links if link != url and _site(link) != own_site)
 
@@ -759,10 +761,13 @@ class EntryFeatures:
         sets = entry.words[len(self.signature) + 1 :].split("\t")
         if len(sets) != len(WORD_SETS):
             return self(key, entry)
-        words = [tuple(map(sys.intern, part.split())) for part in sets]  # stored sorted
+        # stored sorted; title and lede not interned: the index keeps them as word ids
+        title, lede, *words = [part.split() for part in sets]
         return Features(
             key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
-            entry.published.timestamp(), *words, links=_outside_links(entry.links, entry.url),
+            entry.published.timestamp(), tuple(title), tuple(lede),
+            *(tuple(map(sys.intern, part)) for part in words),
+            links=_outside_links(entry.links, entry.url),
             vector=entry.vector if self.with_vectors else None,
         )  # fmt: skip
 
