@@ -282,6 +282,7 @@ class Config(_Strict):
 
     _lines: dict[tuple[Hashable, ...], int] = PrivateAttr(default_factory=dict)
     _base: Path | None = PrivateAttr(default=None)  # the folder of feeds.yaml
+    _positions: tuple[object, dict[str, int]] | None = PrivateAttr(default=None)
 
     @property
     def status_folder(self) -> Path | None:
@@ -302,12 +303,26 @@ class Config(_Strict):
         hosts = {(urlsplit(s.url).hostname or "").lower() for s in self.sources}
         return min(64, max(8, len(hosts)))
 
+    def _index_of(self, name: str) -> int | None:
+        """Where a source is in `sources`: a map built once, since runs and the status page
+        ask for every source (a scan each would grow with the square of their number)."""
+        if self._positions is None or self._positions[0] is not self.sources:
+            positions: dict[str, int] = {}
+            for i, s in enumerate(self.sources):
+                positions.setdefault(s.name, i)
+            self._positions = (self.sources, positions)
+        return self._positions[1].get(name)
+
     def source(self, name: str) -> Source:
-        return next(s for s in self.sources if s.name == name)
+        """The configured source of this name (KeyError if there is none)."""
+        index = self._index_of(name)
+        if index is None:
+            raise KeyError(f"no source named {name!r} in feeds.yaml")
+        return self.sources[index]
 
     def line_of(self, name: str, key: str) -> int | None:
         """The feeds.yaml line of a source's key, for messages that tell an editor what to edit."""
-        index = next((i for i, s in enumerate(self.sources) if s.name == name), None)
+        index = self._index_of(name)
         return self._lines.get(("sources", index, key)) if index is not None else None
 
 

@@ -42,10 +42,14 @@ def _stories(members: list[StoredEntry], config: Config, store: Store) -> list[S
         if member.entry.source in sources:
             by_story[member.story_id].append(member)
     linked = store.translations(list(by_story))
+    homes: dict[str, tuple[str | None, str]] = {}  # each shown source's links, made once
     stories = []
     for story_id, group in by_story.items():
         chosen = representative(group, sources)
         source = sources[chosen.entry.source]
+        if source.name not in homes:
+            home = canonical_url(source.homepage) if source.homepage else None
+            homes[source.name] = (home, canonical_url(source.url))
         also: dict[str, Mention] = {}
         for member in sorted(group, key=lambda m: (m.entry.published, m.id)):
             name = member.entry.source
@@ -56,14 +60,17 @@ def _stories(members: list[StoredEntry], config: Config, store: Store) -> list[S
                     member.entry.title,
                     member.entry.language,
                 )
+        entry = chosen.entry
+        if not entry.url.isascii():
+            entry = replace(entry, url=_uri(entry.url))
         stories.append(
             Story(
                 id=story_id,
                 first_seen=chosen.story_first_seen,
-                entry=replace(chosen.entry, url=_uri(chosen.entry.url)),
+                entry=entry,
                 source_name=strip_bidi(source.name),
-                source_home=canonical_url(source.homepage) if source.homepage else None,
-                source_feed=canonical_url(source.url),
+                source_home=homes[source.name][0],
+                source_feed=homes[source.name][1],
                 category=source.category,
                 also=tuple(also.values()),
                 translations=tuple(
@@ -95,10 +102,32 @@ class FrontPage:
     more: int  # stored stories the cap left off the page (they are in the archive)
 
 
-def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP) -> FrontPage:
+@dataclass(frozen=True)
+class Latest:
+    """The newest stories, read and built once for every output that shows some of them."""
+
+    stories: list[Story]  # newest first by publication (as `_stories` orders them)
+    place: dict[str, int]  # story id -> its place by first-published entry (0: the newest)
+
+    def first(self, count: int) -> list[Story]:
+        """The `count` stories with the newest first-published entry, newest first."""
+        return [s for s in self.stories if self.place[s.id] < count]
+
+
+def latest(store: Store, config: Config, count: int | None = None) -> Latest:
+    """The newest `count` stories (default: as many as any output shows)."""
+    count = count or max(FRONT_CAP, 5 * config.site.feed_items)
+    ranked = store.latest_story_entries(count)
+    place = {member.story_id: at for at, member in ranked}
+    return Latest(_stories([member for _, member in ranked], config, store), place)
+
+
+def front_page(
+    store: Store, config: Config, now: datetime, cap: int = FRONT_CAP, pool: Latest | None = None
+) -> FrontPage:
     """Top stories ranked by how many outlets carried them, then by recency; an undated story
     never leads. Then the newest stories up to `cap` in all."""
-    stories = _stories(store.latest_story_entries(cap), config, store)[:cap]
+    stories = (pool or latest(store, config, cap)).first(cap)
     more = max(store.story_count() - len(stories), 0)
     since = now - TOP_WINDOW
     shared = [s for s in stories if s.also and s.entry.dated and s.entry.published >= since]
@@ -109,25 +138,26 @@ def front_page(store: Store, config: Config, now: datetime, cap: int = FRONT_CAP
 
 
 def section_feeds(
-    store: Store, config: Config
+    store: Store, config: Config, pool: Latest | None = None
 ) -> tuple[dict[str, list[Story]], dict[str, list[Story]]]:
     """The newest `site.feed_items` stories of each language (primary subtag) and of each
     category that feeds.yaml names, for the per-language and per-category feeds."""
     limit = config.site.feed_items
-    pool = _stories(store.latest_story_entries(limit * 5), config, store)
+    stories = (pool or latest(store, config, limit * 5)).first(limit * 5)
     languages = dict.fromkeys(primary(s.language) for s in config.sources)
     categories = dict.fromkeys(s.category for s in config.sources)
     by_language = {
-        code: [s for s in pool if primary(s.entry.language) == code][:limit] for code in languages
+        code: [s for s in stories if primary(s.entry.language) == code][:limit]
+        for code in languages
     }
-    by_category = {name: [s for s in pool if s.category == name][:limit] for name in categories}
+    by_category = {name: [s for s in stories if s.category == name][:limit] for name in categories}
     return by_language, by_category
 
 
-def feed_stories(store: Store, config: Config) -> list[Story]:
+def feed_stories(store: Store, config: Config, pool: Latest | None = None) -> list[Story]:
     """The newest `site.feed_items` stories, newest first."""
     limit = config.site.feed_items
-    return _stories(store.latest_story_entries(limit), config, store)[:limit]
+    return (pool or latest(store, config, limit)).first(limit)
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -161,10 +191,10 @@ def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) ->
     today = local_day(now, zone)
     since, _ = day_bounds(today - timedelta(days=limit), zone)
     counts: dict[date, int] = defaultdict(int)
-    for first_seen in store.story_first_seens(since):
+    for first_seen, count in store.story_first_seens(since):
         day = local_day(first_seen, zone)
         if day < today:
-            counts[day] += 1
+            counts[day] += count
     return dict(sorted(counts.items()))
 
 

@@ -144,6 +144,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX story_links_other ON story_links(other)
     """,
+    """
+    CREATE INDEX entries_source_seen ON entries(source, first_seen)
+    """,
 ]
 
 
@@ -610,22 +613,25 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def latest_story_entries(self, limit: int) -> list[StoredEntry]:
-        """Members of the `limit` stories with the newest first-published entry."""
+    def latest_story_entries(self, limit: int) -> list[tuple[int, StoredEntry]]:
+        """Members of the `limit` stories with the newest first-published entry, each with its
+        story's place in that order (0: the newest)."""
         rows = self.conn.execute(
             """
             WITH chosen AS (
-                SELECT story_id FROM entries WHERE story_id IS NOT NULL
+                SELECT story_id,
+                       ROW_NUMBER() OVER (ORDER BY MIN(published) DESC, story_id) - 1 AS place
+                FROM entries WHERE story_id IS NOT NULL
                 GROUP BY story_id
                 ORDER BY MIN(published) DESC, story_id LIMIT ?
             )
-            SELECT e.*, s.first_seen AS story_first_seen
-            FROM entries e JOIN stories s ON s.id = e.story_id
-            WHERE e.story_id IN (SELECT story_id FROM chosen)
+            SELECT e.*, s.first_seen AS story_first_seen, c.place AS place
+            FROM chosen c JOIN entries e ON e.story_id = c.story_id
+            JOIN stories s ON s.id = c.story_id
             """,
             (limit,),
         ).fetchall()
-        return [_stored_entry(row) for row in rows]
+        return [(row["place"], _stored_entry(row)) for row in rows]
 
     def story_count(self) -> int:
         """How many stories the store holds."""
@@ -640,12 +646,14 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def story_first_seens(self, since: datetime) -> list[datetime]:
-        """When each story first seen since `since` was first seen."""
+    def story_first_seens(self, since: datetime) -> list[tuple[datetime, int]]:
+        """When stories first seen since `since` were first seen, and how many at that moment
+        (a run starts all its stories at one moment: a row a run, not a row a story)."""
         rows = self.conn.execute(
-            "SELECT first_seen FROM stories WHERE first_seen >= ?", (ts(since),)
+            "SELECT first_seen, COUNT(*) FROM stories WHERE first_seen >= ? GROUP BY first_seen",
+            (ts(since),),
         ).fetchall()
-        return [datetime.fromisoformat(row[0]) for row in rows]
+        return [(datetime.fromisoformat(row[0]), row[1]) for row in rows]
 
     # editions
 

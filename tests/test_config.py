@@ -49,6 +49,15 @@ def test_valid_config_and_defaults():
     assert config.dedupe.window_hours == 72 and config.dedupe.title_threshold == 0.6
 
 
+def test_sources_are_found_by_name_with_their_lines():
+    config = parse_config(VALID)
+    assert config.source("Khaama Press").url == "https://www.khaama.com/feed/"
+    assert (config.line_of("AOP News", "url"), config.line_of("Khaama Press", "url")) == (8, 11)
+    assert config.line_of("Nobody", "url") is None
+    with pytest.raises(KeyError, match="no source named 'Nobody'"):
+        config.source("Nobody")
+
+
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [

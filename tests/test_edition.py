@@ -139,3 +139,24 @@ def test_the_front_page_cap_counts_what_it_leaves_out(workspace, feed_server):
         front = front_page(store, editions.config, BEFORE_MIDNIGHT, cap=1)
     assert stored == 3
     assert len(front.top) + len(front.latest) == 1 and front.more == 2
+
+
+def test_one_read_of_the_newest_stories_gives_each_output_what_its_own_read_would(
+    workspace, feed_server
+):
+    from aggregator.edition import feed_stories, front_page, latest
+
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)
+    for n in range(1, 6):
+        editions.add(n, f"Extra report {n} on roads in Herat")
+    editions.run(AFTER_MIDNIGHT)
+    with Store(workspace.db) as store:
+        pool = latest(store, editions.config)
+        assert len(pool.stories) == store.story_count() == 8
+        for count in range(1, 9):
+            alone = [s.id for s in latest(store, editions.config, count).stories]
+            assert [s.id for s in pool.first(count)] == alone and len(alone) == count
+        shared = front_page(store, editions.config, AFTER_MIDNIGHT, cap=4, pool=pool)
+        assert shared == front_page(store, editions.config, AFTER_MIDNIGHT, cap=4)
+        assert feed_stories(store, editions.config, pool) == feed_stories(store, editions.config)

@@ -18,6 +18,7 @@ from aggregator.edition import (
     edition,
     feed_stories,
     front_page,
+    latest,
     section_feeds,
 )
 from aggregator.health import SourceHealth, source_health
@@ -152,8 +153,9 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         report.problems.extend(f"{line}: left out, retried next publish" for line in dropped)
         return data
 
-    stories = feed_stories(store, config)
-    by_language, by_category = section_feeds(store, config)
+    pool = latest(store, config)  # the newest stories, read once for every output below
+    stories = feed_stories(store, config, pool)
+    by_language, by_category = section_feeds(store, config, pool)
     site = config.site
     families = [
         *((name_of(code), FeedInfo.part(site, name_of(code), code, f"lang/{code}"))
@@ -169,7 +171,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     sent_days = [day for day in counts if due[day] <= now][-DIGEST_EDITIONS:]
     editions: dict[date, Edition] = {day: edition(store, config, day) for day in sent_days}
     sent = [editions[day] for day in sent_days]
-    front = front_page(store, config, now)
+    front = front_page(store, config, now, pool=pool)
     health = source_health(store, config, now)
     status_folder = config.status_folder or output
     today = now.astimezone(site.zone).date()
