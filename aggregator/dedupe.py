@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import compress, repeat
+from math import fsum
 from operator import itemgetter, sub
 from urllib.parse import urlsplit
 
@@ -93,9 +94,12 @@ class Features:
 class Probe:
     """The word sets of the entry being matched, built once and compared with many."""
 
-    __slots__ = ("features", "title", "lede", "words", "numbers", "figures", "places")
+    __slots__ = (
+        "features", "title", "lede", "words", "numbers", "figures", "places",
+        "title_ids", "lede_ids", "word_ids",
+    )  # fmt: skip
 
-    def __init__(self, f: Features) -> None:
+    def __init__(self, f: Features, ids: dict[str, int] | None = None) -> None:
         self.features = f
         self.title = frozenset(f.title)
         self.lede = frozenset(f.lede)
@@ -103,6 +107,15 @@ class Probe:
         self.numbers = frozenset(f.numbers)
         self.figures = frozenset(f.figures)
         self.places = frozenset(f.places)
+        # the ids of its words that an index (`ids`: its word ids) holds: compared with the
+        # indexed entries' ids as they are stored, never spelled back
+        known = ids or {}
+        self.title_ids = frozenset(map(known.get, f.title)) - _NONE
+        self.lede_ids = frozenset(map(known.get, f.lede)) - _NONE
+        self.word_ids = self.title_ids | self.lede_ids
+
+
+_NONE = frozenset([None])
 
 
 def features(
@@ -189,6 +202,11 @@ def _swapped(c: Comparison, a: Probe, title: Words, lede: Words) -> bool:
     return any(w not in theirs for w in a.title) and any(w not in a.words for w in title)
 
 
+def _fewer(pair: tuple[int, int]) -> int:
+    """Sorts (key, count) pairs as `Counter.most_common` gives them: the highest count first."""
+    return -pair[1]
+
+
 def _identity(f: Features) -> tuple[float, str, str]:
     """What breaks a tie between indexed entries: not their keys, which follow the order in
     which feeds answered, but when they were published, their URL and outlet."""
@@ -250,6 +268,7 @@ class Clusterer:
     oldest: float = math.inf
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
+    id_weights: array[float] = field(default_factory=lambda: array("d"))  # the same, by word id
 
     @property
     def window(self) -> float:
@@ -285,10 +304,14 @@ class Clusterer:
     def _reweigh(self, word: str) -> None:
         """IDF of a word, kept up to date when its document frequency changes."""
         df = self._df(word)
+        weight = math.log(1.0 + (len(self.items) + 1) / (df + 1)) if df else math.nan
         if df:
-            self.weights[word] = math.log(1.0 + (len(self.items) + 1) / (df + 1))
+            self.weights[word] = weight
         else:
             self.weights.pop(word, None)
+        at = self.word_ids.get(word)
+        if at is not None:
+            self.id_weights[at] = weight
 
     def _weight_of(self, words: frozenset[str] | set[str] | Words) -> float:
         unseen = math.log(2.0 + len(self.items))
@@ -305,10 +328,7 @@ class Clusterer:
         """An entry's title and lede words, spelled back from their ids if it is indexed."""
         if self.items.get(f.key) is not f:
             return f.title, f.lede
-        at = f.key - self.base
-        size = self.title_sizes[at]
-        ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
-        size &= ~_WIDE
+        ids, size = self._packed(f.key - self.base)
         if len(ids) < 2:  # itemgetter gives a tuple only for two items or more
             spelled = tuple(map(self.spelling.__getitem__, ids))
         else:
@@ -324,6 +344,7 @@ class Clusterer:
             if word not in ids:
                 ids[word] = len(spelling)
                 spelling.append(word)
+                self.id_weights.append(self.weights.get(word, math.nan))
         at = f.key - self.base
         wide = len(spelling) > 0xFFFF
         self.texts[at] = array("I" if wide else "H", map(ids.__getitem__, words)).tobytes()
@@ -341,8 +362,45 @@ class Clusterer:
 
     def _keep_totals(self, f: Features) -> None:
         at = f.key - self.base
-        self.sums[3 * at : 3 * at + 3] = array("d", self.totals(f))
+        if self.items.get(f.key) is f:  # indexed: its words are ids
+            ids, size = self._packed(at)
+            weight = self.id_weights.__getitem__
+            summed = (
+                fsum(map(weight, ids[:size])),
+                fsum(map(weight, ids[size:])),
+                fsum(map(weight, set(ids))),
+            )
+        else:
+            summed = self.totals(f)
+        self.sums[3 * at : 3 * at + 3] = array("d", summed)
         self.summed_at[at] = len(self.items)
+
+    def _packed(self, at: int) -> tuple[memoryview, int]:
+        """The word ids of the indexed entry at [key - base], its title's first, and how many
+        are its title's."""
+        size = self.title_sizes[at]
+        ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
+        return ids, size & ~_WIDE
+
+    def _shared_scores(
+        self, p: Probe, b: Features, totals: tuple[float, float, float]
+    ) -> tuple[float, float, float]:
+        """What `_scores` gives for an indexed entry, from word ids (the same shared words, the
+        same weights, summed exactly): nothing spelled back."""
+        ids, size = self._packed(b.key - self.base)
+        tb = self._indexed_totals(b)
+        return (
+            self._id_similarity(p.title_ids.intersection(ids[:size]), totals[0], tb[0]),
+            self._id_similarity(p.lede_ids.intersection(ids[size:]), totals[1], tb[1]),
+            self._id_similarity(p.word_ids.intersection(ids), totals[2], tb[2]),
+        )
+
+    def _id_similarity(self, shared: frozenset[int], total_a: float, total_b: float) -> float:
+        """`_similarity` of shared word ids."""
+        if not shared:
+            return 0.0
+        both = fsum(map(self.id_weights.__getitem__, shared))
+        return min(1.0, both / max(total_a + total_b - both, both))
 
     def _similarity(self, shared: frozenset[str], total_a: float, total_b: float) -> float:
         """IDF-weighted Jaccard: shared rare words count, shared common words barely do.
@@ -469,12 +527,13 @@ class Clusterer:
         else:
             near = [(k, n) for k, n in counts.items() if low <= when[k - base] <= high]
             near.sort(key=itemgetter(1), reverse=True)
-        chosen = [k for k, _ in near[: s.block_candidates]]
+        chosen = list(map(itemgetter(0), near[: s.block_candidates]))
         if len(near) > s.block_candidates:  # the last places go to the earliest of those tied
-            last = near[s.block_candidates - 1][1]
-            chosen = [k for k, n in near[: s.block_candidates] if n > last]
-            chosen += self._earliest(
-                [k for k, n in near if n == last], s.block_candidates - len(chosen)
+            last = -near[s.block_candidates - 1][1]  # near is by count, highest first: a run
+            start = bisect_left(near, last, key=_fewer)  # of those tied, found by bisection
+            end = bisect_right(near, last, key=_fewer)
+            chosen = chosen[:start] + self._earliest(
+                list(map(itemgetter(0), near[start:end])), s.block_candidates - start
             )
         found = dict.fromkeys(chosen)
         for link in f.links:
@@ -576,12 +635,11 @@ class Clusterer:
         if len(keys) <= count:
             return keys
         at = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
-        order = sorted(range(len(keys)), key=at.__getitem__)
-        ranked = list(map(at.__getitem__, order))
-        edge = ranked[count - 1]
-        low, high = bisect_left(ranked, edge), bisect_right(ranked, edge)
-        at_edge = sorted((keys[i] for i in order[low:high]), key=self._identity)
-        return [keys[i] for i in order[:low]] + at_edge[: count - low]
+        edge = sorted(at)[count - 1]
+        earlier = list(compress(keys, map(edge.__gt__, at)))  # in C: no Python call a key
+        earlier.sort(key=lambda k: self.when[k - self.base])
+        at_edge = sorted(compress(keys, map(edge.__eq__, at)), key=self._identity)
+        return earlier + at_edge[: count - len(earlier)]
 
     def _remember(self, f: Features) -> None:
         """Note when an indexed entry was published, in the array at [key - base]; the arrays
@@ -624,8 +682,7 @@ class Clusterer:
         same = []
         for key in self.candidates(f, probe):
             b = self.items[key]
-            words = self._words(b)
-            title, lede, combined = self._scores(probe, b, words, totals)
+            title, lede, combined = self._shared_scores(probe, b, totals)
             if (
                 title >= s.title_threshold
                 or lede >= s.lede_threshold
@@ -633,7 +690,7 @@ class Clusterer:
                 or b.url in f.links
                 or f.url in b.links
             ):
-                c = self.compare(f, b, totals, probe=probe, words=words)
+                c = self.compare(f, b, totals, probe=probe)
                 if c.same:
                     same.append(c)
         return min(same, key=lambda c: (-c.combined, self._identity(c.other)), default=None)
@@ -647,7 +704,7 @@ class Clusterer:
             return holder, None  # another outlet's entry at this URL
         # within one outlet a shared link is no evidence (every item may link the home page):
         # the text decides
-        probe = Probe(f)
+        probe = Probe(f, self.word_ids)
         best = self._first_same(f, probe)
         if best is not None:
             return best.other, best

@@ -4,10 +4,11 @@ match from the clusterer within the window; editors' corrections (split, merge, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from aggregator import semantic
@@ -25,9 +26,15 @@ def semantic_matcher(config: Config) -> bool:
 
 def story_id(site_link: str, url: str, first_seen: datetime) -> str:
     """A `tag:` URI minted once, when the story is first seen, and never changed."""
-    host = urlsplit(site_link).hostname or "aggregator.invalid"
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
-    return f"tag:{host},{first_seen:%Y-%m-%d}:story/{digest}"
+    return _tag_prefix(site_link, first_seen.date()) + digest
+
+
+@functools.lru_cache(maxsize=16)
+def _tag_prefix(site_link: str, day: date) -> str:
+    """The part of a story id shared by a run's stories (a run starts them all on one day)."""
+    host = urlsplit(site_link).hostname or "aggregator.invalid"
+    return f"tag:{host},{day:%Y-%m-%d}:story/"
 
 
 def _shifted(moment: datetime, delta: timedelta) -> datetime:
