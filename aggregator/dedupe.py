@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import math
 import sys
 from array import array
@@ -34,7 +35,7 @@ from aggregator.matchtext import (
     money_signs,
     tokens,
 )
-from aggregator.models import Entry
+from aggregator.models import Entry, WindowEntry
 from aggregator.places import places_in
 from aggregator.semantic import VectorIndex
 
@@ -813,19 +814,44 @@ class EntryFeatures:
     def stored(self, key: int, entry: Entry) -> Features:
         """Features from the word sets stored with the entry, or computed when there are none
         (or they were made under another signature)."""
-        if entry.words is None or not self.current(entry):
-            return self(key, entry)
-        sets = entry.words[len(self.signature) + 1 :].split("\t")
+        made = self._from_words(
+            key, entry.url, entry.source, entry.language, entry.published.timestamp(),
+            entry.words, entry.links, entry.vector,
+        )  # fmt: skip
+        return made if made is not None else self(key, entry)
+
+    def from_window(self, row: WindowEntry) -> Features | None:
+        """Features of a window entry from its stored word sets; None if they were made under
+        another signature (the entry must be folded again)."""
+        links = () if row.links == "[]" else tuple(json.loads(row.links))
+        published = datetime.fromisoformat(row.published).timestamp()
+        return self._from_words(
+            row.id, row.url, row.source, row.language, published, row.words, links, row.vector
+        )
+
+    def _from_words(
+        self,
+        key: int,
+        url: str,
+        source: str,
+        language: str,
+        published: float,
+        words: str | None,
+        links: tuple[str, ...],
+        vector: bytes | None,
+    ) -> Features | None:
+        if words is None or not words.startswith(self.signature + "\n"):
+            return None
+        sets = words[len(self.signature) + 1 :].split("\t")
         if len(sets) != len(WORD_SETS):
-            return self(key, entry)
+            return None
         # stored sorted; title and lede not interned: the index keeps them as word ids
-        title, lede, *words = [part.split() for part in sets]
+        title, lede, *rest = [part.split() for part in sets]
         return Features(
-            key, entry.url, sys.intern(entry.source), sys.intern(primary(entry.language)),
-            entry.published.timestamp(), tuple(title), tuple(lede),
-            *(tuple(map(sys.intern, part)) for part in words),
-            links=_outside_links(entry.links, entry.url),
-            vector=entry.vector if self.with_vectors else None,
+            key, url, sys.intern(source), sys.intern(primary(language)), published,
+            tuple(title), tuple(lede), *(tuple(map(sys.intern, part)) for part in rest),
+            links=_outside_links(links, url),
+            vector=vector if self.with_vectors else None,
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -307,3 +308,18 @@ class StoredEntry:
     entry: Entry
     match: str | None = None
     match_order: int | None = None  # when it was clustered: explain compares with what came before
+
+
+class WindowEntry(NamedTuple):
+    """A clustered entry of the matching window, as matching reads it: a plain row, since a
+    run loads every entry of the window (hundreds of thousands on a big desk)."""
+
+    id: int
+    url: str
+    source: str
+    language: str
+    published: str  # stored UTC ISO text
+    words: str | None  # the stored word sets (dedupe.EntryFeatures.dump)
+    links: str  # JSON list
+    vector: bytes | None
+    match_order: int | None

@@ -19,6 +19,7 @@ from aggregator.models import (
     RunReport,
     SourceState,
     StoredEntry,
+    WindowEntry,
 )
 
 MIGRATIONS: list[str] = [
@@ -577,6 +578,18 @@ class Store:
         )
         for row in cursor:
             yield _stored_entry(row)
+
+    def window_entries(self, start: datetime, end: datetime) -> Iterator[WindowEntry]:
+        """What `entries_published_between` gives, as the plain rows that matching reads."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        cursor.execute(
+            "SELECT e.id, e.url, e.source, e.language, e.published, e.words, e.links, e.vector, "
+            "e.match_order FROM entries e JOIN stories s ON s.id = e.story_id "
+            "WHERE e.published BETWEEN ? AND ? ORDER BY e.published, e.url, e.source, e.guid",
+            (ts(start), ts(end)),
+        )
+        return map(WindowEntry._make, cursor)
 
     def unclustered_ids(self) -> list[int]:
         """Stored entries not yet in a story, oldest publication first."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -67,19 +68,27 @@ def _window_clusterer(
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
 
-    def members() -> Iterator[Features]:
+    def kept() -> Iterator[Features]:  # every entry whole, for `explain` to show
         for member in store.entries_published_between(start, end):
-            if member.entry.url in apart:
-                continue
-            if before is None or (member.match_order or 0) < before:
-                if keep:
-                    loaded[member.id] = member
-                f = make.stored(member.id, member.entry)
-                if refold and not make.current(member.entry):
-                    refolded.append((member.id, make.dump(f)))
-                yield f
+            if member.entry.url not in apart and (member.match_order or 0) < limit:
+                loaded[member.id] = member
+                yield make.stored(member.id, member.entry)
 
-    clusterer.load(members())
+    def members() -> Iterator[Features]:  # plain rows: a run loads the whole window
+        for row in store.window_entries(start, end):
+            if row.url in apart or (row.match_order or 0) >= limit:
+                continue
+            f = make.from_window(row)
+            if f is None:  # stored under another configuration: folded again
+                entry = store.entries_for_matching([row.id])[0][1]
+                f = make(row.id, entry)
+                if refold:
+                    refolded.append((row.id, make.dump(f)))
+            yield f
+
+    limit = math.inf if before is None else before
+    clusterer.load(kept() if keep else members())
+
     for entry_id, words in refolded:  # after the read: not while its cursor is open
         store.set_words(entry_id, words)
     return clusterer, loaded

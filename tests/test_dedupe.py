@@ -235,15 +235,20 @@ def test_urls_shared_within_one_batch_of_clustering(tmp_path):
     assert story["9"] != story["8"] and match["9"] is None  # one outlet's new text at its URL
 
 
-def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_change():
-    from aggregator.dedupe import EntryFeatures
-
-    entries = [
+def eval_entries() -> list[Entry]:
+    """The labelled set's reports as entries."""
+    return [
         Entry(source=i.outlet, guid=i.url, url=i.url, title=i.title, summary_html="",
               content_html="", excerpt=i.lede, published=i.published, updated=None,
               language=i.language, links=i.links)
         for i in load()
     ]  # fmt: skip
+
+
+def test_stored_word_sets_give_the_same_features_and_are_redone_when_settings_change():
+    from aggregator.dedupe import EntryFeatures
+
+    entries = eval_entries()
     config = Config(sources=[Source(name=o, url=f"https://{o}.example/") for o in ("a", "b")])
     make = EntryFeatures(config)
     for key, item in enumerate(entries):
@@ -278,6 +283,27 @@ def test_the_window_stores_word_sets_again_once_the_settings_change(tmp_path):
         stored = [e for _, e in store.entries_for_matching(ids)]
     make = EntryFeatures(narrower)
     assert len(stored) == 4 and all(make.current(e) for e in stored)
+
+
+def test_the_window_read_as_rows_gives_the_features_of_the_stored_entries(tmp_path):
+    from aggregator.dedupe import EntryFeatures
+
+    entries = eval_entries()
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            for item in entries:
+                store.upsert_entry(item, NOW)
+        assert assign_stories(CONFIG, store, NOW) == []
+        rows = list(store.window_entries(start, end))
+        whole = list(store.entries_published_between(start, end))
+    make = EntryFeatures(CONFIG)
+    assert [row.id for row in rows] == [member.id for member in whole]
+    assert len(rows) == len(entries) and any(member.entry.links for member in whole)
+    for row, member in zip(rows, whole, strict=True):
+        assert make.from_window(row) == make.stored(member.id, member.entry)
+    narrower = EntryFeatures(CONFIG.model_copy(update={"dedupe": Dedupe(lede_words=10)}))
+    assert all(narrower.from_window(row) is None for row in rows)  # to be folded again
 
 
 def under_seed(script: str, seed: str) -> str:
