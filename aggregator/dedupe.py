@@ -275,17 +275,20 @@ class Clusterer:
     def window(self) -> float:
         return self.settings.window_hours * 3600.0
 
-    def _post(self, word: str, key: int) -> None:
-        """Index an entry under a word. A word in more than twice `block_max_postings` entries
-        is never looked up, so only its count is kept (most of a window's postings)."""
-        if word in self.common:
-            self.common[word] += 1
-            return
-        posting = self.postings.setdefault(word, [])
-        posting.append(key)
-        if len(posting) > 2 * self.settings.block_max_postings:
-            self.common[word] = len(posting)
-            del self.postings[word]
+    def _post(self, words: Iterable[str], key: int) -> None:
+        """Index an entry under its words. A word in more than twice `block_max_postings`
+        entries is never looked up, so only its count is kept (most of a window's postings)."""
+        common, postings = self.common, self.postings
+        most = 2 * self.settings.block_max_postings
+        for word in words:
+            if word in common:
+                common[word] += 1
+                continue
+            posting = postings.setdefault(word, [])
+            posting.append(key)
+            if len(posting) > most:
+                common[word] = len(posting)
+                del postings[word]
 
     def _unpost(self, word: str, key: int) -> None:
         if word in self.common:
@@ -295,24 +298,24 @@ class Clusterer:
         else:
             self._unlist(self.postings, word, key)
 
-    def _df(self, word: str) -> int:
-        """How many indexed entries use a word."""
-        posting = self.postings.get(word)
-        return len(posting) if posting is not None else self.common.get(word, 0)
-
     # similarity
 
-    def _reweigh(self, word: str) -> None:
-        """IDF of a word, kept up to date when its document frequency changes."""
-        df = self._df(word)
-        weight = math.log(1.0 + (len(self.items) + 1) / (df + 1)) if df else math.nan
-        if df:
-            self.weights[word] = weight
-        else:
-            self.weights.pop(word, None)
-        at = self.word_ids.get(word)
-        if at is not None:
-            self.id_weights[at] = weight
+    def _reweigh(self, words: Iterable[str]) -> None:
+        """IDF of words, kept up to date when their document frequency changes."""
+        postings, common, weights = self.postings, self.common, self.weights
+        word_ids, id_weights = self.word_ids, self.id_weights
+        size = len(self.items) + 1
+        for word in words:
+            posting = postings.get(word)
+            df = len(posting) if posting is not None else common.get(word, 0)
+            if df:
+                weight = weights[word] = math.log(1.0 + size / (df + 1))
+            else:
+                weight = math.nan
+                weights.pop(word, None)
+            at = word_ids.get(word)
+            if at is not None:
+                id_weights[at] = weight
 
     def _weight_of(self, words: frozenset[str] | set[str] | Words) -> float:
         unseen = math.log(2.0 + len(self.items))
@@ -547,9 +550,9 @@ class Clusterer:
         """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
         self.oldest = min(self.oldest, f.published)
-        for word in _distinct(f.title, f.lede):
-            self._post(word, f.key)
-            self._reweigh(word)
+        distinct = _distinct(f.title, f.lede)
+        self._post(distinct, f.key)
+        self._reweigh(distinct)
         f = self._index_vector(f)
         self._remember(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
@@ -579,8 +582,7 @@ class Clusterer:
             self.oldest = min(self.oldest, f.published)
             distinct = _distinct(f.title, f.lede)
             words.update(distinct)
-            for word in distinct:
-                self._post(word, f.key)
+            self._post(distinct, f.key)
             f = self._index_vector(f)
             self._remember(f)
             f = self._compact(f)
@@ -589,8 +591,7 @@ class Clusterer:
             for link in f.links:
                 self.linked_from[link].append(f.key)
             added.append(f)
-        for word in words:
-            self._reweigh(word)
+        self._reweigh(words)
         for f in added:
             self._keep_totals(f)
         self._evict()
@@ -612,7 +613,7 @@ class Clusterer:
                 self.vectors.remove(key)
             for word in distinct:
                 self._unpost(word, key)
-                self._reweigh(word)
+            self._reweigh(distinct)
             for link in f.links:
                 self._unlist(self.linked_from, link, key)
             if self.by_url.get(f.url) == key:
