@@ -366,15 +366,15 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
             assigner = StoryAssigner(store, config, now) if pending else None
             for start in range(0, len(pending), CLUSTER_BATCH):
                 batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
-                for entry_id, entry in assigner.prepare(batch):  # type: ignore[union-attr]
-                    try:
-                        with store.savepoint():
+                with assigner.writing_later():  # type: ignore[union-attr]
+                    for entry_id, entry in assigner.prepare(batch):  # type: ignore[union-attr]
+                        try:
                             assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
-                    except Exception as exc:
-                        problems.append(
-                            f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
-                            + failure_text("clustering", exc)
-                        )
+                        except Exception as exc:
+                            problems.append(
+                                f"entry {entry_id} ({entry.url}) not clustered, retried next "
+                                "run: " + failure_text("clustering", exc)
+                            )
     except Exception as exc:
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
     return problems + (assigner.problems if assigner else [])

@@ -461,6 +461,16 @@ class Store:
             (story_id, match, order, words, entry_id),
         )
 
+    def attach_many(self, rows: list[tuple[int, str, str | None, int, str | None]]) -> None:
+        """`attach` for many entries, (entry id, story, match, order, words) each, written in
+        row order: neighbouring rows share pages."""
+        self.conn.executemany(
+            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, "
+            "words = COALESCE(?, words) WHERE id = ?",
+            [(story, match, order, words, entry_id)
+             for entry_id, story, match, order, words in sorted(rows)],
+        )  # fmt: skip
+
     def set_words(self, entry_id: int, words: str) -> None:
         """Store an entry's matching word sets, folded again under the current configuration."""
         self.conn.execute("UPDATE entries SET words = ? WHERE id = ?", (words, entry_id))

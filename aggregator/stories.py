@@ -8,6 +8,7 @@ import functools
 import hashlib
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -113,9 +114,20 @@ class StoryAssigner:
         # clustered entries at the URLs of the batch being assigned, kept up to date as the
         # batch's own entries join their stories: one query a batch instead of one an entry
         self.at_urls: dict[str, list[tuple[int, str, str]]] = {}
+        # memberships decided but not yet written (`writing_later`), by entry id
+        self.later: dict[int, tuple[int, str, str | None, int, str | None]] | None = None
 
     def assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
-        """Attach a new entry to its story, or start one; True if it started a story."""
+        """Attach a new entry to its story, or start one; True if it started a story. What it
+        wrote is undone (a savepoint) if it raises."""
+        if self.later and (entry.url in self.overridden or self.at_urls.get(entry.url, True)):
+            # an editor's correction, or clustered entries at its URL, are read from the
+            # database: what is kept is written first, outside this entry's savepoint
+            self.flush()
+        with self.store.savepoint():
+            return self._assign(entry_id, entry, now)
+
+    def _assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         f = self.features.stored(entry_id, entry)
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         story: str | None = None
@@ -130,7 +142,7 @@ class StoryAssigner:
         if story is None and forced is None:
             matched, comparison = self.clusterer.match(f)
             if matched is not None:
-                story = self.store.story_of_entry(matched)
+                story = self._story_of(matched)
                 reason = describe(comparison) if comparison else None
         started = story is None
         if story is None:
@@ -142,14 +154,41 @@ class StoryAssigner:
                     raise RuntimeError(f"a story was started under {key} already")
         self.order += 1
         words = None if self.features.current(entry) else self.features.dump(f)
-        self.store.attach(entry_id, story, reason, self.order, words)
+        membership = (entry_id, story, reason, self.order, words)
+        if self.later is None:
+            self.store.attach(*membership)
         if not (forced and forced.alone):  # a split entry is never a match for others
             for link in self.clusterer.translations(f):
-                other = self.store.story_of_entry(link.other)
+                other = self._story_of(link.other)
                 self.store.link_stories(story, other, describe(link))
             self.clusterer.add(f)
         self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
+        if self.later is not None:  # last: an entry that failed before leaves nothing to write
+            self.later[entry_id] = membership
         return started
+
+    @contextmanager
+    def writing_later(self) -> Iterator[None]:
+        """Within: the entries' memberships are kept and written together at the end, in row
+        order, rather than one UPDATE between every other read and write (9% of clustering).
+        `assign` writes them first when it will read memberships from the database."""
+        self.later = {}
+        try:
+            yield
+            self.flush()
+        finally:
+            self.later = None
+
+    def flush(self) -> None:
+        """Write the memberships kept by `writing_later` so far."""
+        if self.later:
+            self.store.attach_many(list(self.later.values()))
+            self.later.clear()
+
+    def _story_of(self, entry_id: int) -> str:
+        """The story of a clustered entry, written or not yet."""
+        kept = self.later.get(entry_id) if self.later else None
+        return kept[1] if kept else self.store.story_of_entry(entry_id)
 
     def _story_at_url(self, url: str, source: str) -> tuple[str | None, bool]:
         """The story of an entry with this canonical URL, however old, from any source but

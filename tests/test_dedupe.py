@@ -235,6 +235,59 @@ def test_urls_shared_within_one_batch_of_clustering(tmp_path):
     assert story["9"] != story["8"] and match["9"] is None  # one outlet's new text at its URL
 
 
+def test_a_repost_days_later_at_the_same_url_joins_its_story_within_one_batch(tmp_path):
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    url = "https://khaama.af/floods"
+    first = story_entry("Khaama", "1", "Flash floods kill 12 in Baghlan", start, url=url)
+    repost = replace(first, guid="1-again", published=start + timedelta(days=5))
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            for item in (first, repost):
+                store.upsert_entry(item, start + timedelta(days=5))
+        assert assign_stories(CONFIG, store, start + timedelta(days=5)) == []  # one batch
+        found = store.conn.execute("SELECT guid, story_id, match FROM entries").fetchall()
+    rows = {guid: (story, match) for guid, story, match in found}
+    assert rows["1-again"][0] == rows["1"][0]  # read from the database: written before
+    assert rows["1-again"][1].startswith("same URL and title ")
+
+
+def test_an_entry_that_fails_is_undone_alone_and_the_batch_is_written(tmp_path, monkeypatch):
+    start = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    shared = "https://khaama.af/1"
+    items = [
+        story_entry("Khaama", "1", "Flash floods kill 12 in Baghlan", start, url=shared),
+        story_entry("Khaama", "2", "Flash floods kill 12 in Baghlan", start + hour, url=shared),
+        story_entry("TOLO", "3", "12 killed by flash floods in Baghlan", start + 2 * hour),
+        story_entry("Ariana", "4", "Kabul bakers raise bread prices", start + 3 * hour),
+    ]
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            ids = {item.guid: store.upsert_entry(item, start) for item in items}
+        failing = {ids["2"], ids["4"]}  # 2 reads the database at its URL; 4 starts a story
+        real_add = Clusterer.add
+
+        def add(clusterer: Clusterer, f) -> None:
+            if f.key in failing:
+                raise RuntimeError("disk on fire")
+            real_add(clusterer, f)
+
+        monkeypatch.setattr(Clusterer, "add", add)
+        problems = assign_stories(CONFIG, store, start + 4 * hour)  # one batch
+        story = dict(store.conn.execute("SELECT guid, story_id FROM entries").fetchall())
+        orphans = store.conn.execute(
+            "SELECT COUNT(*) FROM stories WHERE id NOT IN (SELECT story_id FROM entries "
+            "WHERE story_id IS NOT NULL)"
+        ).fetchone()[0]
+        monkeypatch.setattr(Clusterer, "add", real_add)
+        assert assign_stories(CONFIG, store, start + 5 * hour) == []  # retried: all clustered
+        again = dict(store.conn.execute("SELECT guid, story_id FROM entries").fetchall())
+    assert sorted(p.split(" (")[0] for p in problems) == sorted(f"entry {i}" for i in failing)
+    assert story["1"] is not None and story["3"] == story["1"]  # written, though 2 failed after
+    assert story["2"] is None and story["4"] is None and orphans == 0
+    assert again["2"] == story["1"] and again["4"] not in (None, story["1"])
+
+
 def eval_entries() -> list[Entry]:
     """The labelled set's reports as entries."""
     return [
