@@ -203,6 +203,14 @@ def _swapped(c: Comparison, a: Probe, title: Words, lede: Words) -> bool:
     return any(w not in theirs for w in a.title) and any(w not in a.words for w in title)
 
 
+def _ratio(both: float, total_a: float, total_b: float) -> float:
+    """The weighted Jaccard of two texts from the weight of the words they share and their own."""
+    return min(1.0, both / max(total_a + total_b - both, both))
+
+
+_MARGIN = 1.0 - 1e-9  # below a bound by more than rounding could ever account for
+
+
 def _fewer(pair: tuple[int, int]) -> int:
     """Sorts (key, count) pairs as `Counter.most_common` gives them: the highest count first."""
     return -pair[1]
@@ -386,25 +394,33 @@ class Clusterer:
         ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
         return ids, size & ~_WIDE
 
-    def _shared_scores(
-        self, p: Probe, b: Features, totals: tuple[float, float, float]
-    ) -> tuple[float, float, float]:
-        """What `_scores` gives for an indexed entry, from word ids (the same shared words, the
-        same weights, summed exactly): nothing spelled back."""
+    def _may_be_same(self, p: Probe, b: Features, totals: tuple[float, float, float]) -> bool:
+        """Whether an indexed entry's scores reach a threshold, or the two link, so that the
+        full comparison is worth making: what `_scores` would give, from word ids. The words
+        that title and lede share together are summed first; title or lede alone only when
+        that sum leaves them a chance (their shared words are among those, so sum no more)."""
+        f, s = p.features, self.settings
+        tb = self._indexed_totals(b)  # first: it sums a grown entry's totals again, as always
+        if b.url in f.links or f.url in b.links:
+            return True
         ids, size = self._packed(b.key - self.base)
-        tb = self._indexed_totals(b)
-        return (
-            self._id_similarity(p.title_ids.intersection(ids[:size]), totals[0], tb[0]),
-            self._id_similarity(p.lede_ids.intersection(ids[size:]), totals[1], tb[1]),
-            self._id_similarity(p.word_ids.intersection(ids), totals[2], tb[2]),
-        )
-
-    def _id_similarity(self, shared: frozenset[int], total_a: float, total_b: float) -> float:
-        """`_similarity` of shared word ids."""
+        shared = p.word_ids.intersection(ids)
         if not shared:
-            return 0.0
-        both = fsum(map(self.id_weights.__getitem__, shared))
-        return min(1.0, both / max(total_a + total_b - both, both))
+            return False
+        weight = self.id_weights.__getitem__
+        both = fsum(map(weight, shared))
+        if _ratio(both, totals[2], tb[2]) >= min(s.combined_threshold, s.number_threshold):
+            return True
+        for mine, theirs, threshold, total_a, total_b in (
+            (p.title_ids, ids[:size], s.title_threshold, totals[0], tb[0]),
+            (p.lede_ids, ids[size:], s.lede_threshold, totals[1], tb[1]),
+        ):
+            # a score x / (total - x) reaches the threshold t only from x = t / (1 + t) x total
+            if both >= threshold / (1.0 + threshold) * (total_a + total_b) * _MARGIN:
+                part = mine.intersection(theirs)
+                if part and _ratio(fsum(map(weight, part)), total_a, total_b) >= threshold:
+                    return True
+        return False
 
     def _similarity(self, shared: frozenset[str], total_a: float, total_b: float) -> float:
         """IDF-weighted Jaccard: shared rare words count, shared common words barely do.
@@ -412,8 +428,7 @@ class Clusterer:
         Totals are summed when an entry is indexed, so only the shared words are summed here."""
         if not shared:
             return 0.0
-        both = self._weight_of(shared)
-        return min(1.0, both / max(total_a + total_b - both, both))
+        return _ratio(self._weight_of(shared), total_a, total_b)
 
     @staticmethod
     def _guard(
@@ -678,20 +693,11 @@ class Clusterer:
     def _first_same(self, f: Features, probe: Probe) -> Comparison | None:
         """What `compare_all` puts first if it is the same story, else None; the full verdict
         (guards, figures, reason) only for candidates whose scores can reach a threshold."""
-        s = self.settings
         totals = self.totals(f, probe)
-        lowest = min(s.combined_threshold, s.number_threshold)
         same = []
         for key in self.candidates(f, probe):
             b = self.items[key]
-            title, lede, combined = self._shared_scores(probe, b, totals)
-            if (
-                title >= s.title_threshold
-                or lede >= s.lede_threshold
-                or combined >= lowest
-                or b.url in f.links
-                or f.url in b.links
-            ):
+            if self._may_be_same(probe, b, totals):
                 c = self.compare(f, b, totals, probe=probe)
                 if c.same:
                     same.append(c)

@@ -479,6 +479,39 @@ def test_match_takes_what_the_full_comparison_of_every_candidate_puts_first():
     assert joined > 100  # the labelled set has many stories of several reports
 
 
+def test_the_quick_check_passes_every_pair_whose_scores_reach_a_threshold_even_at_it():
+    # match skips the full comparison of a candidate when a bound says no score can reach
+    # its threshold: tried at thresholds set to each pair's own scores, and just above them
+    from aggregator.dedupe import Probe
+
+    entries = sorted(load(), key=lambda e: (e.published, e.key))
+    boilerplate = Boilerplate(e.outlet for e in entries)
+    clusterer = Clusterer(Dedupe())
+    checked = 0
+    for e in entries:
+        f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links, boilerplate)
+        probe = Probe(f, clusterer.word_ids)
+        totals = clusterer.totals(f, probe)
+        for key in clusterer.candidates(f, probe):
+            b = clusterer.items[key]
+            linked = b.url in f.links or f.url in b.links
+            scores = clusterer._scores(probe, b, clusterer._words(b), totals)
+            for at in [value for value in scores if value > 0]:
+                for threshold in (at, math.nextafter(at, 2.0)):
+                    clusterer.settings = Dedupe(
+                        title_threshold=min(threshold, 1.0),
+                        lede_threshold=min(threshold, 1.0),
+                        combined_threshold=min(threshold, 1.0),
+                        number_threshold=min(threshold, 1.0),
+                    )
+                    reaches = linked or any(value >= min(threshold, 1.0) for value in scores)
+                    assert clusterer._may_be_same(probe, b, totals) == reaches
+                    checked += 1
+        clusterer.settings = Dedupe()
+        clusterer.add(f)
+    assert checked > 1000
+
+
 def test_word_ids_past_two_bytes_give_the_same_stories():
     # the index packs word ids in two bytes while it knows fewer than 65,536 words, then four
     entries = sorted(load(), key=lambda e: (e.published, e.key))
