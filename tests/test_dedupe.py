@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import Config, Dedupe, Source
-from aggregator.dedupe import Clusterer, features
+from aggregator.dedupe import Clusterer, Features, features
 from aggregator.edition import representative
 from aggregator.matchtext import Boilerplate
 from aggregator.models import Entry, StoredEntry
@@ -426,7 +426,7 @@ def test_the_same_entries_give_the_same_stories_whatever_order_the_feeds_answere
 TIED = """
 from datetime import UTC, datetime
 from aggregator.config import Dedupe
-from aggregator.dedupe import Clusterer, features
+from aggregator.dedupe import Clusterer, Features, features
 from aggregator.matchtext import Boilerplate
 
 at = datetime(2026, 11, 28, tzinfo=UTC)
@@ -460,14 +460,21 @@ def test_ties_at_the_cut_go_to_the_earliest_published_whatever_the_keys():
     assert len(clusterer.when) < 10 * (max(keys) - min(keys))  # spans the keys, not 0 to 5M
 
 
-def test_match_takes_what_the_full_comparison_of_every_candidate_puts_first():
-    # match gives a full verdict only to candidates whose scores can reach a threshold
+def labelled_features() -> list[Features]:
+    """The labelled set's reports as matching features, in order of publication."""
     entries = sorted(load(), key=lambda e: (e.published, e.key))
     boilerplate = Boilerplate(e.outlet for e in entries)
+    return [
+        features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links, boilerplate)
+        for e in entries
+    ]
+
+
+def test_match_takes_what_the_full_comparison_of_every_candidate_puts_first():
+    # match gives a full verdict only to candidates whose scores can reach a threshold
     clusterer = Clusterer(Dedupe())
     joined = 0
-    for e in entries:
-        f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links, boilerplate)
+    for f in labelled_features():
         first = next(iter(clusterer.compare_all(f)), None)
         expected = first if first is not None and first.same else None
         matched, comparison = clusterer.match(f)
@@ -484,12 +491,9 @@ def test_the_quick_check_passes_every_pair_whose_scores_reach_a_threshold_even_a
     # its threshold: tried at thresholds set to each pair's own scores, and just above them
     from aggregator.dedupe import Probe
 
-    entries = sorted(load(), key=lambda e: (e.published, e.key))
-    boilerplate = Boilerplate(e.outlet for e in entries)
     clusterer = Clusterer(Dedupe())
     checked = 0
-    for e in entries:
-        f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links, boilerplate)
+    for f in labelled_features():
         probe = Probe(f, clusterer.word_ids)
         totals = clusterer.totals(f, probe)
         for key in clusterer.candidates(f, probe):
@@ -514,14 +518,11 @@ def test_the_quick_check_passes_every_pair_whose_scores_reach_a_threshold_even_a
 
 def test_word_ids_past_two_bytes_give_the_same_stories():
     # the index packs word ids in two bytes while it knows fewer than 65,536 words, then four
-    entries = sorted(load(), key=lambda e: (e.published, e.key))
-    boilerplate = Boilerplate(e.outlet for e in entries)
+    labelled = labelled_features()
 
     def stories(clusterer: Clusterer) -> list[int | None]:
         found = []
-        for e in entries:
-            f = features(e.key, e.url, e.language, e.title, e.lede, e.published, e.links,
-                         boilerplate)  # fmt: skip
+        for f in labelled:
             found.append(clusterer.match(f)[0])
             clusterer.add(f)
         return found
