@@ -73,7 +73,10 @@ def _window_clusterer(
         for member in store.entries_published_between(start, end):
             if member.entry.url not in apart and (member.match_order or 0) < limit:
                 loaded[member.id] = member
-                yield make.stored(member.id, member.entry)
+                f = make.stored(member.id, member.entry)
+                if refold and not make.current(member.entry):
+                    refolded.append((member.id, make.dump(f)))
+                yield f
 
     def members() -> Iterator[Features]:  # plain rows: a run loads the whole window
         for row in store.window_entries(start, end):
