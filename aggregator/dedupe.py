@@ -476,14 +476,12 @@ class Clusterer:
         totals: tuple[float, float, float] | None = None,
         any_age: bool = False,
         probe: Probe | None = None,
-        words: tuple[Words, Words] | None = None,
     ) -> Comparison:
         """Score a pair and decide whether it is one story (`any_age`: however far apart they
-        were published, as for one outlet's items at the same URL; `words`: b's title and lede
-        words, if they were spelled out already)."""
+        were published, as for one outlet's items at the same URL)."""
         s = self.settings
         p = probe or Probe(a)
-        words = words or self._words(b)
+        words = self._words(b)
         title, lede, combined = self._scores(p, b, words, totals or self.totals(a, p))
         linked = b.url in a.links or a.url in b.links
         apart = _figures_apart(a, b)

@@ -455,18 +455,13 @@ class Store:
     ) -> None:
         """Make an entry a member of a story, noting why it joined (None: it started it), its
         place in the clustering order and the word sets it was matched on (None: as stored)."""
-        self.conn.execute(
-            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, "
-            "words = COALESCE(?, words) WHERE id = ?",
-            (story_id, match, order, words, entry_id),
-        )
+        self.conn.execute(_ATTACH, (story_id, match, order, words, entry_id))
 
     def attach_many(self, rows: list[tuple[int, str, str | None, int, str | None]]) -> None:
         """`attach` for many entries, (entry id, story, match, order, words) each, written in
         row order: neighbouring rows share pages."""
         self.conn.executemany(
-            "UPDATE entries SET story_id = ?, match = ?, match_order = ?, "
-            "words = COALESCE(?, words) WHERE id = ?",
+            _ATTACH,
             [(story, match, order, words, entry_id)
              for entry_id, story, match, order, words in sorted(rows)],
         )  # fmt: skip
@@ -581,10 +576,7 @@ class Store:
 
         Streamed, and lean: only what matching reads (no HTML, media or categories)."""
         cursor = self.conn.execute(
-            f"SELECT {_MATCHING}, s.first_seen AS story_first_seen FROM entries e "
-            "JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
-            "ORDER BY e.published, e.url, e.source, e.guid",
-            (ts(start), ts(end)),
+            f"SELECT {_MATCHING}, s.first_seen AS story_first_seen {_WINDOW}", (ts(start), ts(end))
         )
         for row in cursor:
             yield _stored_entry(row)
@@ -595,8 +587,7 @@ class Store:
         cursor.row_factory = None
         cursor.execute(
             "SELECT e.id, e.url, e.source, e.language, e.published, e.words, e.links, e.vector, "
-            "e.match_order FROM entries e JOIN stories s ON s.id = e.story_id "
-            "WHERE e.published BETWEEN ? AND ? ORDER BY e.published, e.url, e.source, e.guid",
+            f"e.match_order {_WINDOW}",
             (ts(start), ts(end)),
         )
         return map(WindowEntry._make, cursor)
@@ -856,6 +847,15 @@ def _override(row: sqlite3.Row) -> Override:
     )
 
 
+# the matching window: clustered entries published in [start, end], oldest first
+_WINDOW = (
+    "FROM entries e JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
+    "ORDER BY e.published, e.url, e.source, e.guid"
+)
+_ATTACH = (
+    "UPDATE entries SET story_id = ?, match = ?, match_order = ?, words = COALESCE(?, words) "
+    "WHERE id = ?"
+)
 # what matching reads of an entry: the HTML, media and categories stay on disk
 _MATCHING = (
     "e.id, e.story_id, e.source, e.guid, e.url, e.title, '' AS summary_html, "
