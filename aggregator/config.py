@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.parser import Parser
 
 from aggregator.languages import language_suggestion, language_tag
 from aggregator.normalize import feed_key
@@ -407,28 +408,40 @@ class _Builder:
             self.open.discard(id(node))
 
 
-def _check_depth(yaml: YAML, text: str, builder: _Builder) -> None:
-    """Refuse deep nesting from the event stream, before the (recursive) composer sees it."""
+class _TooDeep(Exception):
+    def __init__(self, event: CollectionStartEvent) -> None:
+        self.event = event
+
+
+class _ShallowParser(Parser):
+    """ruamel's parser, refusing nesting past MAX_DEPTH as the composer (which recurses once a
+    level) takes each event: one pass over the file, stopped at the first level too deep."""
+
     depth = 0
-    for event in yaml.parse(text):
+
+    def get_event(self) -> Any:
+        event = super().get_event()
         if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise builder.fail(_at(event), f"nested more than {MAX_DEPTH} levels deep")
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(event)
         elif isinstance(event, CollectionEndEvent):
-            depth -= 1
+            self.depth -= 1
+        return event
 
 
 def load_yaml(text: str, file: Path) -> tuple[object, Positions]:
     """The document as plain data (YAML 1.2: `18:30` and `no` are strings) and its positions."""
     yaml = YAML(typ="safe", pure=True)
+    yaml.Parser = _ShallowParser
     builder = _Builder(yaml, file)
     try:
-        _check_depth(yaml, text, builder)
         node = yaml.compose(text)
         if node is None:
             raise ConfigError(file, 1, "the file is empty")
         return builder.build(node), builder.positions
+    except _TooDeep as exc:
+        raise builder.fail(_at(exc.event), f"nested more than {MAX_DEPTH} levels deep") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = (mark.line + 1, mark.column + 1) if mark else None

@@ -178,6 +178,7 @@ g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
          "alias refers to the value that contains it"),
         ("x: &x [*x]\nsources: []\n", 1, "alias refers to the value that contains it"),
         ("a: " + "[" * 3000 + "]" * 3000 + "\n", 1, "nested more than 50 levels deep"),
+        ("sources: []\nx: " + "[" * 80 + "]" * 80 + "\n", 2, "nested more than 50 levels deep"),
     ],
 )  # fmt: skip
 def test_hostile_yaml_is_a_located_error_within_a_second(tmp_path, capsys, text, line, message):
