@@ -296,13 +296,13 @@ class Config(_Strict):
 
     @property
     def concurrency(self) -> int:
-        """Requests in flight at once: as configured, else one per distinct host (at most 2
-        go to a host anyway), at least 8 and at most 64, so a few dozen sources and a few
-        thousand on hundreds of hosts are both served well."""
+        """Requests in flight at once: as configured, else as many as the limit of 2 a host
+        lets go out (two per distinct host), at least 8 and at most 64, so a few dozen
+        sources and a few thousand on hundreds of hosts are both served well."""
         if self.defaults.concurrency:
             return self.defaults.concurrency
         hosts = {(urlsplit(s.url).hostname or "").lower() for s in self.sources}
-        return min(64, max(8, len(hosts)))
+        return min(64, max(8, 2 * len(hosts)))
 
     def _index_of(self, name: str) -> int | None:
         """Where a source is in `sources`: a map built once, since runs and the status page

@@ -2,7 +2,7 @@
 
     pip install reader          # once; the comparison is skipped (and said so) without it
     python bench/scale.py [--sources 5000] [--latency 0.1] [--hosts 50] [--concurrency 32]
-                          [--no-reader] [--write-results]
+                          [--ours-concurrency N] [--no-reader] [--write-results]
 
 N WordPress-like sources (30 to 50 items of ~2 KB HTML written from a 20,000-word vocabulary
 with news-like (Zipf) word frequencies; 10% of items are near-duplicate wire stories carried by
@@ -14,7 +14,9 @@ the memory of the whole process tree at its peak (the sum of PSS, so pages the w
 are counted once; sampled every 50 ms), the requests the server answered, the ratio to the floor
 and, for ours, the time per stage. The floor is the network floor (N x latency /
 min(concurrency, 2 x hosts): we send at most 2 requests to a host at once; reader has no such
-limit, which only helps it) plus an lxml parse of the same bodies on all cores.
+limit, which only helps it) plus an lxml parse of the same bodies on all cores, each program at
+its own concurrency. `--concurrency` is reader's workers, and ours too unless
+`--ours-concurrency` gives ours another (0: its own default for these sources, by their hosts).
 `--write-results` replaces the table in bench/RESULTS.md.
 """
 
@@ -188,7 +190,8 @@ def child_ours(folder: Path, feed_urls: list[str], concurrency: int) -> dict:
     if not config_path.exists():
         document = {
             "site": {"link": "https://www.aopnews.com/"},
-            "defaults": {"timeout": 60, "concurrency": concurrency, "max_items": 50},
+            "defaults": {"timeout": 60, "max_items": 50}
+            | ({"concurrency": concurrency} if concurrency else {}),
             "sources": [{"name": f"Outlet {n}", "url": u} for n, u in enumerate(feed_urls)],
         }
         config_path.write_text(yaml.safe_dump(document))
@@ -201,6 +204,7 @@ def child_ours(folder: Path, feed_urls: list[str], concurrency: int) -> dict:
         "new": report.new_entries,
         "stages": report.stages,
         "errors": [r.error for r in report.results if r.failed][:3],
+        "concurrency": config.concurrency,
     }
 
 
@@ -214,7 +218,7 @@ def child_reader(folder: Path, feed_urls: list[str], concurrency: int) -> dict:
     counts = reader.get_entry_counts()
     errors = sum(1 for f in reader.get_feeds() if f.last_exception)
     reader.close()
-    return {"entries": counts.total, "failed": errors}
+    return {"entries": counts.total, "failed": errors, "concurrency": concurrency}
 
 
 def measure(program: str, folder: Path, addresses: str, sources: int, concurrency: int) -> dict:
@@ -299,8 +303,7 @@ def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dic
     server.start()
     addresses = ready.get(timeout=600)
     encoded = json.dumps(addresses)
-    network = sources * args.latency / min(args.concurrency, 2 * args.hosts)
-    floor = network + parse_floor(sources)
+    parsing = parse_floor(sources)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as ours, tempfile.TemporaryDirectory() as theirs:
@@ -313,11 +316,15 @@ def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dic
                     _get(control + "__change")
                 for name, folder in programs:
                     _get(control + "__count")
+                    ours = name == "aggregator" and args.ours_concurrency is not None
                     measured = measure(
-                        "ours" if name == "aggregator" else "reader",
-                        folder, encoded, sources, args.concurrency,
+                        "ours" if name == "aggregator" else "reader", folder, encoded, sources,
+                        args.ours_concurrency if ours else args.concurrency,
                     )  # fmt: skip
                     answered = json.loads(_get(control + "__count"))
+                    concurrency = min(measured["concurrency"], 2 * args.hosts)
+                    network = sources * args.latency / concurrency
+                    floor = network + parsing
                     row = {"sources": sources, "program": name, "phase": phase, "floor": floor,
                            "network": network, "answered": answered, **measured}  # fmt: skip
                     rows.append(row)
@@ -337,7 +344,8 @@ def line(row: dict) -> str:
         f"N={row['sources']:>5} {row['program']:<10} {row['phase']:<12} "
         f"wall {row['wall']:7.1f} s  cpu {row['cpu']:7.1f} s  pss {row['rss_mb']:6.0f} MB  "
         f"x floor {row['wall'] / row['floor']:5.2f} (floor {row['floor']:.1f} s, "
-        f"network {row['network']:.1f} s); server answered {row['answered'][0]} x 200, "
+        f"network {row['network']:.1f} s at {row['concurrency']}); "
+        f"server answered {row['answered'][0]} x 200, "
         f"{row['answered'][1]} x 304"
     )
     if row.get("stages"):
@@ -349,9 +357,9 @@ def line(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| N | program | run | wall (s) | CPU (s) | peak memory, PSS (MB) | x floor | "
-        "reader's wall / ours |",
-        "|---|---|---|---|---|---|---|---|",
+        "| N | program | concurrency | run | wall (s) | CPU (s) | peak memory, PSS (MB) | "
+        "x floor | reader's wall / ours |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         theirs = next(
@@ -365,7 +373,8 @@ def table(rows: list[dict]) -> str:
             else ""
         )
         lines.append(
-            f"| {row['sources']:,} | {row['program']} | {row['phase']} | {row['wall']:.1f} | "
+            f"| {row['sources']:,} | {row['program']} | {row['concurrency']} | {row['phase']} | "
+            f"{row['wall']:.1f} | "
             f"{row['cpu']:.1f} | {row['rss_mb']:.0f} | {row['wall'] / row['floor']:.2f} | "
             f"{versus} |"
         )
@@ -384,6 +393,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--ours-concurrency", type=int)
     parser.add_argument("--no-reader", action="store_true")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()

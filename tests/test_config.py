@@ -247,6 +247,6 @@ def test_concurrency_follows_the_number_of_hosts_unless_set():
         return parse_config(f"{extra}sources:\n{sources}")
 
     assert config_with(3).concurrency == 8  # a small desk: a few at a time
-    assert config_with(30).concurrency == 30  # one per host (each takes at most 2)
-    assert config_with(100).concurrency == 64  # the ceiling
+    assert config_with(30).concurrency == 60  # two per host: as many as a host takes at once
+    assert config_with(40).concurrency == 64  # the ceiling
     assert config_with(100, "defaults:\n  concurrency: 12\n").concurrency == 12
