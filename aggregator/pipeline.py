@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import random
@@ -299,7 +300,7 @@ def _fetch_and_store(
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""
-            fetched = _Fetched(result)
+            fetched = _Fetched(dataclasses.replace(result, body=None))  # the parser's alone
             try:
                 if result.status is not FetchStatus.OK:
                     return fetched

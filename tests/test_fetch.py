@@ -219,6 +219,16 @@ def test_proxies_from_the_environment_are_used_and_no_proxy_is_honoured(feed_ser
     assert len(feed_server.requests_to("/direct/")) == 1  # no_proxy: asked directly
 
 
+def test_fetching_runs_at_most_twice_its_threads_ahead_of_the_results_taken(feed_server):
+    paths = [f"/ahead/{n}" for n in range(40)]
+    urls = [feed_server.feed(path, "aop_wordpress.xml") for path in paths]
+    options = FetchOptions(user_agent="t", timeout=2.0, concurrency=3)
+    results = fetch_all([FetchRequest(f"S{n}", url) for n, url in enumerate(urls)], options)
+    assert next(results).status is FetchStatus.OK
+    results.close()  # returns once the pool has done what it was handed
+    assert sum(len(feed_server.requests_to(path)) for path in paths) <= 2 * 3 + 1
+
+
 def test_refused_connection(feed_server):
     feed_server.stop()
     result = fetch(feed_server.url("/feed/"))
