@@ -409,6 +409,8 @@ class _Builder:
 
 
 class _TooDeep(Exception):
+    """Nesting past MAX_DEPTH, at the event that went one level too deep."""
+
     def __init__(self, event: CollectionStartEvent) -> None:
         self.event = event
 

@@ -86,7 +86,9 @@ class Deadline:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.done = True
+        with self._lock:  # the watchdog holds a finished deadline until its time: not its socket
+            self.done = True
+            self._sock = None
         _local.deadline = None
 
     def watch(self, sock: socket.socket | None) -> None:

@@ -176,27 +176,27 @@ def test_trickling_server_is_cut_off_by_total_deadline(feed_server):
     assert result.elapsed < 3
 
 
-def _watched_pair(deadline: Deadline) -> socket.socket:
-    """A socket the deadline watches, and the peer that sees it shut down (returned)."""
+def _watched_pair(deadline: Deadline) -> tuple[socket.socket, socket.socket]:
+    """A socket the deadline watches, and the peer that sees it shut down."""
     mine, peer = socket.socketpair()
     deadline.watch(mine)
     peer.settimeout(10)
-    return peer
+    return mine, peer
 
 
 def test_one_watchdog_cuts_a_near_deadline_behind_a_far_one_and_spares_finished_ones():
     far, finished, near = Deadline(60), Deadline(0.05), Deadline(0.3)
     far.__enter__()  # a request still running, whose deadline is first in line
-    far_peer = _watched_pair(far)
+    far_pair = _watched_pair(far)
     with finished:  # a request done before its deadline: its socket must never be shut
-        finished_peer = _watched_pair(finished)
+        finished_pair = _watched_pair(finished)
     started = time.monotonic()
     with near:
-        near_peer = _watched_pair(near)
+        _, near_peer = _watched_pair(near)
         assert near_peer.recv(1) == b""  # shut down by the watchdog, in time
     assert time.monotonic() - started < 5
     assert near.expired and not finished.expired and not far.expired
-    for peer in (far_peer, finished_peer):  # still open: nothing to read yet, no EOF
+    for _, peer in (far_pair, finished_pair):  # still open: nothing to read yet, no EOF
         peer.setblocking(False)
         with pytest.raises(BlockingIOError):
             peer.recv(1)
