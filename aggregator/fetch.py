@@ -618,6 +618,17 @@ def _finish(
     )
 
 
+def _in_turns(requests_: list[FetchRequest]) -> list[FetchRequest]:
+    """The requests taken a host at a time in turns (each host's in their order), so that
+    threads do not queue behind one host's limit while other hosts wait: feeds.yaml often
+    lists one site's feeds together."""
+    by_host: dict[str, list[FetchRequest]] = {}
+    for request in requests_:
+        by_host.setdefault((urlsplit(request.url).hostname or "").lower(), []).append(request)
+    turns = itertools.zip_longest(*by_host.values())
+    return [request for turn in turns for request in turn if request is not None]
+
+
 def fetch_all(
     requests_: list[FetchRequest],
     options: FetchOptions,
@@ -628,9 +639,10 @@ def fetch_all(
 
     `then` runs on the worker thread right after each fetch, so slow follow-up work (handing a
     body to a parser process) overlaps with the other fetches. `idle` is called whenever no
-    result is ready and the caller is about to wait for one. Requests are handed to the pool
-    at most twice its threads ahead of the results taken, so a caller slower than the network
-    holds a bounded number of results (at 64 threads, thousands of parsed feeds had waited).
+    result is ready and the caller is about to wait for one. Requests go out a host at a time
+    in turns, and are handed to the pool at most twice its threads ahead of the results taken,
+    so a caller slower than the network holds a bounded number of results (at 64 threads,
+    thousands of parsed feeds had waited).
     """
     if not requests_:
         return
@@ -646,7 +658,7 @@ def fetch_all(
         return then(fetch_one(request, options, limiter=limiter))
 
     workers = min(options.concurrency, len(requests_))
-    waiting = iter(requests_)
+    waiting = iter(_in_turns(requests_))
     try:
         with ThreadPoolExecutor(workers, "fetch", initializer=start_worker) as pool:
             finished: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()

@@ -229,6 +229,21 @@ def test_fetching_runs_at_most_twice_its_threads_ahead_of_the_results_taken(feed
     assert sum(len(feed_server.requests_to(path)) for path in paths) <= 2 * 3 + 1
 
 
+def test_threads_do_not_queue_behind_one_hosts_limit(feed_server):
+    """Six slow feeds of one host listed first, then two of another: with 3 threads and 2
+    requests a host, the other host's feeds go out while the first host's wait their turn."""
+    slow = [feed_server.feed(f"/slow/{n}", "aop_wordpress.xml", hang=0.5) for n in range(6)]
+    other = [
+        feed_server.feed(f"/other/{n}", "aop_wordpress.xml").replace("127.0.0.1", "localhost")
+        for n in range(2)
+    ]
+    options = FetchOptions(user_agent="t", timeout=5.0, concurrency=3)
+    requests_ = [FetchRequest(f"S{n}", url) for n, url in enumerate(slow + other)]
+    assert all(r.status is FetchStatus.OK for r in fetch_all(requests_, options))
+    order = [seen.path for seen in feed_server.log]
+    assert order.index("/other/0") < 3 and order.index("/other/1") < 5
+
+
 def test_refused_connection(feed_server):
     feed_server.stop()
     result = fetch(feed_server.url("/feed/"))
