@@ -111,8 +111,12 @@ class _Environment:
         self._hosts: dict[str, tuple[dict[str, str], tuple[str, str] | None]] = {}
 
     def settings(self, url: str) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """The proxies and the netrc login for a URL's scheme, host and port."""
-        parts = urlsplit(url)
+        """The proxies and the netrc login for a URL's scheme, host and port (none for a URL
+        too broken to split: requests says what is wrong with it)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return {}, None
         origin = f"{parts.scheme}://{parts.netloc}"
         found = self._hosts.get(origin)
         if found is None:
@@ -343,6 +347,15 @@ def _conditional_headers(request: FetchRequest) -> dict[str, str]:
     return headers
 
 
+def _host(url: str) -> str:
+    """The host a URL names, lowercased; empty for one too broken to name any (its fetch says
+    why)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 class HostLimiter:
     """At most `per_host` requests in flight to one host, across the worker threads."""
 
@@ -353,7 +366,7 @@ class HostLimiter:
 
     @contextlib.contextmanager
     def slot(self, url: str) -> Iterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
+        host = _host(url)
         with self._lock:
             semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
         with semaphore:
@@ -528,7 +541,7 @@ def _in_turns(requests_: list[FetchRequest]) -> list[FetchRequest]:
     lists one site's feeds together."""
     by_host: dict[str, list[FetchRequest]] = {}
     for request in requests_:
-        by_host.setdefault((urlsplit(request.url).hostname or "").lower(), []).append(request)
+        by_host.setdefault(_host(request.url), []).append(request)
     turns = itertools.zip_longest(*by_host.values())
     return [request for turn in turns for request in turn if request is not None]
 

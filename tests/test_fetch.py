@@ -208,6 +208,15 @@ def test_threads_do_not_queue_behind_one_hosts_limit(feed_server):
     assert order.index("/other/0") < 3 and order.index("/other/1") < 5
 
 
+def test_a_url_too_broken_to_name_a_host_fails_alone(feed_server):
+    good = feed_server.feed("/good/", "aop_wordpress.xml")
+    broken = ["http://[::1/feed", "http://%zz/", "http://example.com:99999/"]
+    requests_ = [FetchRequest(url, url) for url in [*broken, good]]
+    results = {r.request.source: r for r in fetch_all(requests_, OPTIONS)}
+    assert results[good].status is FetchStatus.OK
+    assert all(results[url].status is FetchStatus.ERROR and results[url].error for url in broken)
+
+
 def test_refused_connection(feed_server):
     feed_server.stop()
     result = fetch(feed_server.url("/feed/"))
