@@ -316,14 +316,15 @@ def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dic
                     _get(control + "__change")
                 for name, folder in programs:
                     _get(control + "__count")
-                    ours = name == "aggregator" and args.ours_concurrency is not None
+                    asked = args.concurrency
+                    if name == "aggregator" and args.ours_concurrency is not None:
+                        asked = args.ours_concurrency
                     measured = measure(
-                        "ours" if name == "aggregator" else "reader", folder, encoded, sources,
-                        args.ours_concurrency if ours else args.concurrency,
+                        "ours" if name == "aggregator" else "reader",
+                        folder, encoded, sources, asked,
                     )  # fmt: skip
                     answered = json.loads(_get(control + "__count"))
-                    concurrency = min(measured["concurrency"], 2 * args.hosts)
-                    network = sources * args.latency / concurrency
+                    network = sources * args.latency / min(measured["concurrency"], 2 * args.hosts)
                     floor = network + parsing
                     row = {"sources": sources, "program": name, "phase": phase, "floor": floor,
                            "network": network, "answered": answered, **measured}  # fmt: skip
