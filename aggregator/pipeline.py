@@ -368,7 +368,7 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
             for start in range(0, len(pending), CLUSTER_BATCH):
                 batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
                 with assigner.writing_later():  # type: ignore[union-attr]
-                    for entry_id, entry in assigner.prepare(batch):  # type: ignore[union-attr]
+                    for entry_id, entry in assigner.prepare(batch, now):  # type: ignore[union-attr]
                         try:
                             assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
                         except Exception as exc:

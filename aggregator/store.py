@@ -450,6 +450,28 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def add_stories(self, stories: list[tuple[str, str, datetime]]) -> None:
+        """Start many stories, (id, key, first seen) each, none of whose ids or keys is taken
+        (`stories_taken`); in id order, so neighbouring rows share pages."""
+        self.conn.executemany(
+            "INSERT INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
+            [(story, key, ts(first_seen)) for story, key, first_seen in sorted(stories)],
+        )
+
+    def stories_taken(self, ids: list[str], keys: list[str]) -> set[str]:
+        """Which of these story ids and keys (first URLs) stories hold already."""
+        taken: set[str] = set()
+        for column, values in (("id", ids), ("url", keys)):
+            unique = list(dict.fromkeys(values))
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.conn.execute(
+                    f"SELECT {column} FROM stories WHERE {column} IN ({marks})", chunk
+                )
+                taken.update(row[0] for row in rows)
+        return taken
+
     def attach(
         self, entry_id: int, story_id: str, match: str | None, order: int, words: str | None = None
     ) -> None:

@@ -251,6 +251,54 @@ def test_a_repost_days_later_at_the_same_url_joins_its_story_within_one_batch(tm
     assert rows["1-again"][1].startswith("same URL and title ")
 
 
+def test_stories_written_at_the_end_of_a_batch_are_those_written_one_at_a_time(tmp_path):
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    reused = "https://khaama.af/1"
+    earlier = story_entry("Pajhwok", "0", "Wheat prices fall in Herat", start - 30 * hour)
+    items = [
+        story_entry("Khaama", "1", "Flash floods kill 12 in Baghlan", start, url=reused),
+        story_entry("TOLO", "2", "12 killed by flash floods in Baghlan", start + hour),
+        # the outlet reused its address, and (below) a URL that an earlier run's story holds
+        story_entry("Khaama", "4", "Kabul bakers raise bread prices", start + 2 * hour, url=reused),
+        story_entry("Ariana", "3", "Baghlan floods", start + 3 * hour, url=reused),  # same URL
+        replace(earlier, guid="5", title="New clinic opens in Bamyan", published=start + 4 * hour),
+        story_entry("Amu", "6", "Kunduz teachers receive salaries", start + 5 * hour),
+    ]
+    now = start + 6 * hour
+
+    def clustered(path: Path, one_at_a_time: bool) -> tuple[list[tuple], list[tuple]]:
+        with Store(path) as store:
+            with store.transaction():
+                store.upsert_entry(earlier, start)
+            assert assign_stories(CONFIG, store, start) == []
+            with store.transaction():
+                for item in items:
+                    store.upsert_entry(item, now)
+            if one_at_a_time:  # each story and membership written as it is decided
+                with store.transaction():
+                    assigner = StoryAssigner(store, CONFIG, now)
+                    for entry_id, item in store.entries_for_matching(store.unclustered_ids()):
+                        assigner.assign(entry_id, item, now)
+            else:
+                assert assign_stories(CONFIG, store, now) == []  # one batch, written at its end
+            stories = store.conn.execute("SELECT id, url, first_seen FROM stories ORDER BY id")
+            members = store.conn.execute(
+                "SELECT source, guid, story_id, match, match_order FROM entries ORDER BY id"
+            )
+            return list(map(tuple, stories)), list(map(tuple, members))
+
+    later = clustered(tmp_path / "later.db", one_at_a_time=False)
+    assert later == clustered(tmp_path / "each.db", one_at_a_time=True)
+    stories, members = later
+    story = {guid: story for _, guid, story, _, _ in members}
+    assert story["1"] == story["2"] == story["3"]
+    assert len({story["0"], story["1"], story["4"], story["5"], story["6"]}) == 5
+    keys = {row[1] for row in stories}
+    assert f"{reused}#Khaama/4" in keys and f"{earlier.url}#Pajhwok/5" in keys
+    assert len(stories) == 5
+
+
 def test_an_entry_that_fails_is_undone_alone_and_the_batch_is_written(tmp_path, monkeypatch):
     start = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     hour = timedelta(hours=1)
