@@ -609,7 +609,7 @@ class Store:
         cursor.row_factory = None
         cursor.execute(
             "SELECT e.id, e.url, e.source, e.language, e.published, e.words, e.links, e.vector, "
-            f"e.match_order {_WINDOW}",
+            f"e.match_order {_WINDOW_CLUSTERED}",
             (ts(start), ts(end)),
         )
         return map(WindowEntry._make, cursor)
@@ -869,10 +869,15 @@ def _override(row: sqlite3.Row) -> Override:
     )
 
 
-# the matching window: clustered entries published in [start, end], oldest first
+# the matching window: clustered entries published in [start, end], oldest first; with their
+# stories, or without reading them (a story id always names a story: a foreign key)
+_IN_ORDER = "ORDER BY e.published, e.url, e.source, e.guid"
 _WINDOW = (
     "FROM entries e JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
-    "ORDER BY e.published, e.url, e.source, e.guid"
+    + _IN_ORDER
+)
+_WINDOW_CLUSTERED = (
+    "FROM entries e WHERE e.story_id IS NOT NULL AND e.published BETWEEN ? AND ? " + _IN_ORDER
 )
 _ATTACH = (
     "UPDATE entries SET story_id = ?, match = ?, match_order = ?, words = COALESCE(?, words) "

@@ -239,15 +239,14 @@ class StoryAssigner:
     def prepare(self, entries: list[tuple[int, Entry]], now: datetime) -> list[tuple[int, Entry]]:
         """The entries about to be assigned, with meaning vectors when the semantic matcher
         runs: the missing ones made in one call to the model and stored with their entries.
-        The stories at their URLs, and those under the ids and keys they could start (at
-        `now`), are read in a few queries."""
+        The stories at their URLs, and those under the ids and URLs that would key the stories
+        they start (at `now`), are read in a few queries."""
         urls = [e.url for _, e in entries]
         self.at_urls = {url: [] for url in urls}
         self.at_urls.update(self.store.stories_at_urls(urls))
-        keys = urls + [f"{e.url}#{e.source}/{e.guid}" for _, e in entries]
-        ids = [story_id(self.site_link, key, now) for key in keys]
-        self.looked_up = {*keys, *ids}
-        self.taken = self.store.stories_taken(ids, keys)
+        ids = [story_id(self.site_link, url, now) for url in urls]
+        self.looked_up = {*urls, *ids}
+        self.taken = self.store.stories_taken(ids, urls)
         if not self.semantic:
             return entries
         missing = [(i, e) for i, e in entries if e.vector is None]
