@@ -123,8 +123,8 @@ class StoryAssigner:
         self.later: dict[int, tuple[int, str, str | None, int, str | None]] | None = None
         self.started: list[tuple[str, str, datetime]] = []
         self.linked: list[tuple[str, str, str]] = []
-        # story ids and keys the batch could start, as `prepare` looked them up, and those of
-        # them the database holds or this batch started
+        # the story ids and keys (first URLs) that `prepare` looked up for the batch's stories,
+        # and those among them that the database holds or this batch started
         self.looked_up: set[str] = set()
         self.taken: set[str] = set()
 
@@ -162,20 +162,21 @@ class StoryAssigner:
         self.order += 1
         words = None if self.features.current(entry) else self.features.dump(f)
         membership = (entry_id, story, reason, self.order, words)
+        if self.later is None:
+            self.store.attach(*membership)
         linked: list[tuple[str, str, str]] = []
         if not (forced and forced.alone):  # a split entry is never a match for others
             for link in self.clusterer.translations(f):
                 linked.append((story, self._story_of(link.other), describe(link)))
+                if self.later is None:
+                    self.store.link_stories(*linked[-1])
             self.clusterer.add(f)
         self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
-        if self.later is None:
-            self.store.attach(*membership)
-            for link in linked:
-                self.store.link_stories(*link)
-        else:  # last: an entry that failed before leaves nothing to write
+        if self.later is not None:  # last: an entry that failed before leaves nothing to write
             self.later[entry_id] = membership
-            self.started += started
-            self.taken.update(key for started_story in started for key in started_story[:2])
+            for started_story, key, first_seen in started:
+                self.started.append((started_story, key, first_seen))
+                self.taken.update((started_story, key))
             self.linked += linked
         return new
 
@@ -198,8 +199,8 @@ class StoryAssigner:
     def writing_later(self) -> Iterator[None]:
         """Within: the stories the entries start, their memberships and links are kept and
         written together at the end, in row order, rather than one statement at a time inside
-        each entry's savepoint (a fifth of clustering). `assign` writes them first when it
-        will read memberships from the database."""
+        each entry's savepoint, which copies aside each page a statement first writes to.
+        `assign` writes them first when it will read memberships from the database."""
         self.later = {}
         try:
             yield
