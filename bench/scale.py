@@ -225,16 +225,19 @@ def measure(program: str, folder: Path, addresses: str, sources: int, concurrenc
     """Run one child and measure wall, CPU of it and its workers, and the tree's peak RSS."""
     command = [sys.executable, __file__, "--child", program, str(folder), addresses,
                str(sources), str(concurrency)]  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = 0
+    spent: dict[int, float] = {}  # CPU seconds of each descendant, as last seen
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, tree_rss(child.pid))
+            tree = descendants(child.pid)
+            peak = max(peak, sum(map(_pss, tree)))
+            for pid in tree[1:]:
+                spent[pid] = max(spent.get(pid, 0.0), _cpu(pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -242,26 +245,37 @@ def measure(program: str, folder: Path, addresses: str, sources: int, concurrenc
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if child.returncode != 0:
         raise SystemExit(f"{program} failed (exit {child.returncode}); its output is above")
     result = json.loads(out.strip().splitlines()[-1])
+    # the child's own CPU, as it reported it, and its workers' as sampled: the parser workers
+    # are forked by a fork server, which does not wait for them, so RUSAGE_CHILDREN misses them
+    cpu = result.pop("cpu_self") + sum(spent.values())
     return {"wall": wall, "cpu": cpu, "rss_mb": peak / 1024, **result}
+
+
+def _cpu(pid: int) -> float:
+    """User and system CPU seconds a process has used so far, from /proc (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pss(pid: int) -> int:
     """Proportional set size in KB: resident memory with pages shared between processes (the
     workers forked from one server) divided among them, so the tree's sum counts each once."""
-    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+    with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/smaps_rollup") as rollup:
         for text in rollup:
             if text.startswith("Pss:"):
                 return int(text.split()[1])
     return 0
 
 
-def tree_rss(root: int) -> int:
-    """Memory in KB of a process and all its descendants (PSS), from /proc."""
+def descendants(root: int) -> list[int]:
+    """A process and all its descendants, the process first, from /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -271,13 +285,12 @@ def tree_rss(root: int) -> int:
                 parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        with contextlib.suppress(OSError, ValueError):
-            total += _pss(pid)
+        found.append(pid)
         todo.extend(p for p, parent in parents.items() if parent == pid)
-    return total
+    return found
 
 
 def _parse(body: bytes) -> int:
@@ -387,7 +400,9 @@ def main() -> int:
         program, folder, addresses, sources, concurrency = sys.argv[2:7]
         feed_urls = urls([tuple(a) for a in json.loads(addresses)], int(sources))
         run_child = child_ours if program == "ours" else child_reader
-        print(json.dumps(run_child(Path(folder), feed_urls, int(concurrency))))
+        result = run_child(Path(folder), feed_urls, int(concurrency))
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        print(json.dumps(result | {"cpu_self": own.ru_utime + own.ru_stime}))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, nargs="+", default=[5000])
