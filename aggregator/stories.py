@@ -191,7 +191,8 @@ class StoryAssigner:
                 later.append((story, key, now))
                 return story
             if self.store.add_story(story, key, now):
-                self.taken.update((story, key))
+                if self.later is not None:  # the batch's stories to write later must not take it
+                    self.taken.update((story, key))
                 return story
         raise RuntimeError(f"a story was started under {key} already")
 
