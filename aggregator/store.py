@@ -413,12 +413,10 @@ class Store:
         """The clustered entries at these canonical URLs, however old: (id, source, story) by
         URL, in order of id; one query for many URLs."""
         found: dict[str, list[tuple[int, str, str]]] = {}
-        unique = list(dict.fromkeys(urls))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
+        for chunk, marks in _chunks(list(dict.fromkeys(urls))):
             rows = self.conn.execute(
                 "SELECT id, url, source, story_id FROM entries WHERE url IN "
-                f"({','.join('?' * len(chunk))}) AND story_id IS NOT NULL ORDER BY id",
+                f"({marks}) AND story_id IS NOT NULL ORDER BY id",
                 chunk,
             )
             for entry_id, url, source, story in rows:
@@ -462,10 +460,7 @@ class Store:
         """Which of these story ids and keys (first URLs) stories hold already."""
         taken: set[str] = set()
         for column, values in (("id", ids), ("url", keys)):
-            unique = list(dict.fromkeys(values))
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(list(dict.fromkeys(values))):
                 rows = self.conn.execute(
                     f"SELECT {column} FROM stories WHERE {column} IN ({marks})", chunk
                 )
@@ -507,14 +502,13 @@ class Store:
         """For each story, its linked stories in other languages: the earliest entry of each,
         and why the link was made."""
         found: dict[str, list[tuple[StoredEntry, str]]] = {}
-        for start in range(0, len(story_ids), 500):
-            chunk = story_ids[start : start + 500]
+        for chunk, marks in _chunks(story_ids):
             rows = self.conn.execute(
                 "SELECT l.story AS linked_from, l.reason AS link_reason, e.*, "
                 "s.first_seen AS story_first_seen "
                 "FROM story_links l JOIN entries e ON e.story_id = l.other "
                 "JOIN stories s ON s.id = l.other "
-                f"WHERE l.story IN ({','.join('?' * len(chunk))}) "
+                f"WHERE l.story IN ({marks}) "
                 "ORDER BY l.story, l.other, e.published, e.id",
                 chunk,
             ).fetchall()
@@ -836,6 +830,13 @@ class Batch:
             except sqlite3.Error:
                 self.conn.execute("ROLLBACK")
                 raise
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """Values in slices small enough for one `IN (...)` each, with their `?` placeholders."""
+    for start in range(0, len(values), size):
+        chunk = values[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _source_state(row: sqlite3.Row) -> SourceState:
