@@ -156,9 +156,9 @@ class StoryAssigner:
                 story = self._story_of(matched)
                 reason = describe(comparison) if comparison else None
         new = story is None
-        started: list[tuple[str, str, datetime]] = []  # a story to write later, if any
+        started: tuple[str, str, datetime] | None = None  # a story to write later
         if story is None:
-            story = self._start(entry, now, started)
+            story, started = self._start(entry, now)
         self.order += 1
         words = None if self.features.current(entry) else self.features.dump(f)
         membership = (entry_id, story, reason, self.order, words)
@@ -174,26 +174,26 @@ class StoryAssigner:
         self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
         if self.later is not None:  # last: an entry that failed before leaves nothing to write
             self.later[entry_id] = membership
-            for started_story, key, first_seen in started:
-                self.started.append((started_story, key, first_seen))
-                self.taken.update((started_story, key))
+            if started is not None:
+                self.started.append(started)
+                self.taken.update(started[:2])
             self.linked += linked
         return new
 
-    def _start(self, entry: Entry, now: datetime, later: list[tuple[str, str, datetime]]) -> str:
+    def _start(self, entry: Entry, now: datetime) -> tuple[str, tuple[str, str, datetime] | None]:
         """A new story for the entry, keyed by its URL, or by URL, outlet and guid if this outlet
-        used the URL before; put in `later` if `prepare` looked its id and key up, else written."""
+        used the URL before; and its row to write later if `prepare` looked its id and key up
+        (None: written now)."""
         for key in (entry.url, f"{entry.url}#{entry.source}/{entry.guid}"):
             story = story_id(self.site_link, key, now)
             if story in self.taken or key in self.taken:
                 continue
             if self.later is not None and story in self.looked_up and key in self.looked_up:
-                later.append((story, key, now))
-                return story
+                return story, (story, key, now)
             if self.store.add_story(story, key, now):
                 if self.later is not None:  # the batch's stories to write later must not take it
                     self.taken.update((story, key))
-                return story
+                return story, None
         raise RuntimeError(f"a story was started under {key} already")
 
     @contextmanager
