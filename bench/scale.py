@@ -254,11 +254,16 @@ def measure(program: str, folder: Path, addresses: str, sources: int, concurrenc
     return {"wall": wall, "cpu": cpu, "rss_mb": peak / 1024, **result}
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, parent, ...)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def _cpu(pid: int) -> float:
     """User and system CPU seconds a process has used so far, from /proc (0 if it is gone)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -281,8 +286,7 @@ def descendants(root: int) -> list[int]:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            parents[int(entry)] = int(_stat(int(entry))[1])
         except (OSError, IndexError, ValueError):
             continue
     found, todo = [], [root]
