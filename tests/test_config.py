@@ -250,3 +250,70 @@ def test_concurrency_follows_the_number_of_hosts_unless_set():
     assert config_with(30).concurrency == 60  # two per host: as many as a host takes at once
     assert config_with(40).concurrency == 64  # the ceiling
     assert config_with(100, "defaults:\n  concurrency: 12\n").concurrency == 12
+
+
+TRICKY_YAML = [
+    VALID,
+    BROKEN,
+    "a: 18:30\nb: no\nc: 0o14\nd: 012\ne: yes\nf: 1_000\ng: .inf\nh: ~\ni: 2026-01-01\nj: 0x1F\n",
+    "k: 1:20:30\nl: +12\nm: -.5e3\nn: .NaN\no: Null\np: TRUE\nq: off\nr: 2026-01-01T10:00:00Z\n",
+    "title: \"tab\\there, slash \\/ and \\u062e\\u0628\\u0631\"\nb: 'it''s'\n",
+    "s: |\n  one\n   two\n\n  three\nt: >-\n  folded\n  lines\n\n  kept\nu: |+\n  keep\n\n",
+    "x: [a, {b: c}, [d, e], 'f: g']\ny: {h: [1, 2], i: ~}\n",
+    "? complex key\n: value\n? [a, b]\n: listed\n",
+    "name: خبرهای امروز\nurl: https://example.af/فید?a=1&b=2#x\n# a comment: with colon\n",
+    "a: 1\na: 2\n",
+    "%YAML 1.2\n---\nsources: []\n",
+    "%YAML 1.1\n---\na: no\n",
+    "--- !!map\na: !!str 12\nb: !!int '7'\n",
+    "a: !custom x\n",
+    "a: [1, 2\n",
+    "a:\tb\n",
+    "\tkey: value\n",
+    "\ufeffsites: []\n",
+    "---\na: 1\n---\nb: 2\n",
+    "",
+    "# only a comment\n",
+    "just a scalar\n",
+    "- a\n- b\n",
+    "a: 'unterminated\n",
+    "a: b: c\n",
+    "a: line\u2028break\n",
+    "a: next\x85line\n",
+    "a: \x07bell\n",
+    'a: "\\x41\\N\\_\\L\\P"\n',
+    "a: emoji 📰\n",
+    "a: @reserved\n",
+    "a: `reserved\n",
+    "{a: 1, b: [2, 3], c: {d: e}}\n",
+    "a:\n- 1\n- 2\nb:\n  - x\n  -  y\n",
+    "a: >\n\n  leading blank\n",
+    "a: -\nb: - x\n",
+    "a: 1\r\nb: [x, y]\r\nc:\r\n  - d\r\n",
+    "a: 1\rb: 2\r",
+    "a: 📰 x\nb: [📰, خبر, c, {d: 📰}]\n- e\n",
+    "- [📰, خبر, c]\n- {x: 😀😀, y: z}\n",
+    "a: b\n...\n",
+    "a: 'x\ty'\n",
+    "a: " + "k" * 1100 + "\n" + "k" * 1100 + ": v\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_the_c_parser_reads_every_document_as_the_pure_parser_does(text):
+    from aggregator.config import _load_fast, _load_pure  # the two paths of load_yaml
+
+    fast = _load_fast(text, Path("feeds.yaml"))
+    try:
+        pure = _load_pure(text, Path("feeds.yaml"))
+    except ConfigError:
+        assert fast is None  # a document in error is left to the pure parser to explain
+        return
+    assert fast is None or fast == pure
+
+
+def test_the_c_parser_reads_ordinary_files():
+    from aggregator.config import _load_fast
+
+    for text in (VALID, BROKEN, REPO_CONFIG.read_text(encoding="utf-8")):
+        assert _load_fast(text, Path("feeds.yaml")) is not None
