@@ -155,6 +155,15 @@ class Override:
     created: datetime
 
 
+class Route(StrEnum):
+    """How a new entry found its story, as clustering decides it (`matching.Decision`)."""
+
+    FORCED = "forced"  # an editor's override decides
+    URL = "url"  # another outlet's entry at the same URL
+    OWN = "own"  # this outlet's earlier item at the same URL, with text that agrees
+    MATCH = "match"  # the clusterer's match in the window, or a new story
+
+
 class Outcome(StrEnum):
     """What happened to one source in a run."""
 

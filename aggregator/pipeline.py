@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import logging
 import random
 import time
 from collections import Counter
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator import __version__, pacing
+from aggregator import __version__, ahead, pacing
+from aggregator.ahead import Ahead
 from aggregator.config import Config, Source
 from aggregator.dedupe import EntryFeatures
 from aggregator.errors import exception_line
@@ -336,6 +338,7 @@ def _fetch_and_store(
             stages[stage] = stages.get(stage, 0.0) + seconds
 
 
+log = logging.getLogger("aggregator.pipeline")
 CLUSTER_BATCH = 500  # entries read from the database at a time while clustering
 
 
@@ -357,28 +360,54 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
 
     Entries are stored first and clustered here, so the result does not depend on which feed
     answered first, and entries a killed run stored are clustered by the next one. An entry
-    that cannot be assigned is rolled back alone, reported, and tried again next run.
+    that cannot be assigned is rolled back alone, reported, and tried again next run. Many
+    entries are matched ahead in a helper process (`ahead.py`), with the same result; if that
+    fails, they are clustered again here.
     """
     problems: list[str] = []
     assigner: StoryAssigner | None = None
     try:
         with _no_cycle_collection(), store.transaction():
             pending = store.unclustered_ids()
+            if ahead.worthwhile(config, len(pending)):
+                try:
+                    with store.savepoint(), Ahead(store, config, now, pending, CLUSTER_BATCH) as a:
+                        assigner = StoryAssigner(store, config, now, a.decisions())
+                        _assign_all(assigner, store, pending, now, None)
+                    return assigner.problems
+                except Exception as exc:  # undone: clustered again below, failures reported
+                    log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
+                    assigner = None
             assigner = StoryAssigner(store, config, now) if pending else None
-            for start in range(0, len(pending), CLUSTER_BATCH):
-                batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
-                with assigner.writing_later():  # type: ignore[union-attr]
-                    for entry_id, entry in assigner.prepare(batch, now):  # type: ignore[union-attr]
-                        try:
-                            assigner.assign(entry_id, entry, now)  # type: ignore[union-attr]
-                        except Exception as exc:
-                            problems.append(
-                                f"entry {entry_id} ({entry.url}) not clustered, retried next "
-                                "run: " + failure_text("clustering", exc)
-                            )
+            if assigner is not None:
+                _assign_all(assigner, store, pending, now, problems)
     except Exception as exc:
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
     return problems + (assigner.problems if assigner else [])
+
+
+def _assign_all(
+    assigner: StoryAssigner,
+    store: Store,
+    pending: list[int],
+    now: datetime,
+    problems: list[str] | None,
+) -> None:
+    """Assign the pending entries a batch at a time; an entry that fails is reported in
+    `problems` and the others go on (None: its failure is raised)."""
+    for start in range(0, len(pending), CLUSTER_BATCH):
+        batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
+        with assigner.writing_later():
+            for entry_id, entry in assigner.prepare(batch, now):
+                try:
+                    assigner.assign(entry_id, entry, now)
+                except Exception as exc:
+                    if problems is None:
+                        raise
+                    problems.append(
+                        f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
+                        + failure_text("clustering", exc)
+                    )
 
 
 def run(

@@ -163,11 +163,22 @@ def from_ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+AT_URL = 20  # an outlet's clustered entries at one URL that a new item there is compared with
+
+
 class Store:
     """One SQLite database file; every write goes through `transaction()`."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        """`read_only`: a helper's view of a database that another connection writes, which
+        neither migrates nor changes a setting of the file."""
         self.path = Path(path)
+        if read_only:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA cache_size=-4096")
+            return
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")  # takes effect on a new file
@@ -430,7 +441,7 @@ class Store:
             raise LookupError(f"entry {entry_id} is in no story")
         return row[0]
 
-    def entries_at_url(self, url: str, source: str, limit: int = 20) -> list[StoredEntry]:
+    def entries_at_url(self, url: str, source: str, limit: int = AT_URL) -> list[StoredEntry]:
         """One source's clustered entries at this URL, newest first."""
         rows = self.conn.execute(
             "SELECT e.*, s.first_seen AS story_first_seen FROM entries e "
@@ -601,12 +612,18 @@ class Store:
         """What `entries_published_between` gives, as the plain rows that matching reads."""
         cursor = self.conn.cursor()
         cursor.row_factory = None
-        cursor.execute(
-            "SELECT e.id, e.url, e.source, e.language, e.published, e.words, e.links, e.vector, "
-            f"e.match_order {_WINDOW_CLUSTERED}",
-            (ts(start), ts(end)),
-        )
+        cursor.execute(f"SELECT {_WINDOW_ROW} {_WINDOW_CLUSTERED}", (ts(start), ts(end)))
         return map(WindowEntry._make, cursor)
+
+    def window_rows(self, ids: list[int]) -> list[WindowEntry]:
+        """These entries as the plain rows that matching reads, in the order of `ids`."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        found: dict[int, WindowEntry] = {}
+        for chunk, marks in _chunks(ids):
+            cursor.execute(f"SELECT {_WINDOW_ROW} FROM entries e WHERE e.id IN ({marks})", chunk)
+            found.update((row[0], WindowEntry._make(row)) for row in cursor)
+        return [found[i] for i in ids if i in found]
 
     def unclustered_ids(self) -> list[int]:
         """Stored entries not yet in a story, oldest publication first."""
@@ -614,6 +631,13 @@ class Store:
             "SELECT id FROM entries WHERE story_id IS NULL ORDER BY published, url, source, guid"
         ).fetchall()
         return [row[0] for row in rows]
+
+    def repeated_unclustered_urls(self) -> set[str]:
+        """The URLs that more than one entry not yet in a story has."""
+        rows = self.conn.execute(
+            "SELECT url FROM entries WHERE story_id IS NULL GROUP BY url HAVING COUNT(*) > 1"
+        ).fetchall()
+        return {row[0] for row in rows}
 
     def entries_for_matching(self, ids: list[int]) -> list[tuple[int, Entry]]:
         """These entries, lean (what matching reads), in the order of `ids`."""
@@ -876,6 +900,9 @@ _IN_ORDER = "ORDER BY e.published, e.url, e.source, e.guid"
 _WINDOW = (
     "FROM entries e JOIN stories s ON s.id = e.story_id WHERE e.published BETWEEN ? AND ? "
     + _IN_ORDER
+)
+_WINDOW_ROW = (
+    "e.id, e.url, e.source, e.language, e.published, e.words, e.links, e.vector, e.match_order"
 )
 _WINDOW_CLUSTERED = (
     "FROM entries e WHERE e.story_id IS NOT NULL AND e.published BETWEEN ? AND ? " + _IN_ORDER

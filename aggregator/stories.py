@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from aggregator import semantic
 from aggregator.config import Config
 from aggregator.dedupe import Clusterer, Comparison, EntryFeatures, Features, describe
-from aggregator.models import Entry, Override, OverrideKind, StoredEntry
+from aggregator.matching import AheadFailed, Decision, Matcher, routes_for
+from aggregator.models import Entry, Override, OverrideKind, Route, StoredEntry
 from aggregator.semantic import VectorIndex
 from aggregator.store import Store
 
@@ -48,24 +49,24 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
         return edge.replace(tzinfo=moment.tzinfo)
 
 
-def _window_clusterer(
+def window_clusterer(
     store: Store,
     config: Config,
     around: datetime,
     make: EntryFeatures,
     before: int | None = None,
     keep: bool = False,
-    refold: bool = False,
+    refolded: list[tuple[int, str]] | None = None,
 ) -> tuple[Clusterer, dict[int, StoredEntry]]:
     """A clusterer holding the stored entries published near `around` (clustered before
-    `before` in match order, if given), and the entries themselves if `keep`. With `refold`,
-    word sets stored under another configuration are stored again as folded now (once)."""
+    `before` in match order, if given), and the entries themselves if `keep`. Word sets stored
+    under another configuration are folded again, and put in `refolded` if given, for the
+    caller to store (once: the next run reads them)."""
     window = timedelta(hours=config.dedupe.window_hours)
     clusterer = Clusterer(config.dedupe)
     if semantic_matcher(config):
         clusterer.vectors = VectorIndex()
     loaded = {}
-    refolded: list[tuple[int, str]] = []
     start, end = _shifted(around, -2 * window), _shifted(around, window)
     apart = store.split_urls()
 
@@ -74,7 +75,7 @@ def _window_clusterer(
             if member.entry.url not in apart and (member.match_order or 0) < limit:
                 loaded[member.id] = member
                 f = make.stored(member.id, member.entry)
-                if refold and not make.current(member.entry):
+                if refolded is not None and not make.current(member.entry):
                     refolded.append((member.id, make.dump(f)))
                 yield f
 
@@ -86,15 +87,12 @@ def _window_clusterer(
             if f is None:  # stored under another configuration: folded again
                 entry = store.entries_for_matching([row.id])[0][1]
                 f = make(row.id, entry)
-                if refold:
+                if refolded is not None:
                     refolded.append((row.id, make.dump(f)))
             yield f
 
     limit = math.inf if before is None else before
     clusterer.load(kept() if keep else members())
-
-    for entry_id, words in refolded:  # after the read: not while its cursor is open
-        store.set_words(entry_id, words)
     return clusterer, loaded
 
 
@@ -105,13 +103,28 @@ class StoryAssigner:
     and days keep gaining members instead of being published again.
     """
 
-    def __init__(self, store: Store, config: Config, now: datetime) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        now: datetime,
+        decisions: Iterator[tuple[int, Decision]] | None = None,
+    ) -> None:
+        """With `decisions` (by entry id, in the order the entries will be assigned), matching
+        was done ahead (`ahead.py`): no window is loaded here, and each decision is checked."""
         self.store = store
         self.site_link = config.site.link
         self.semantic = semantic_matcher(config)
         self.problems: list[str] = []
         self.features = EntryFeatures(config)
-        self.clusterer, _ = _window_clusterer(store, config, now, self.features, refold=True)
+        self.decisions = decisions
+        self.matcher: Matcher | None = None
+        if decisions is None:
+            refolded: list[tuple[int, str]] = []
+            clusterer, _ = window_clusterer(store, config, now, self.features, refolded=refolded)
+            self.matcher = Matcher(clusterer, self.features)
+            for entry_id, words in refolded:  # after the read: not while its cursor is open
+                store.set_words(entry_id, words)
         self.order = store.last_match_order()
         self.overridden = store.overridden_urls()  # editors' corrections are rare: look once
         # clustered entries at the URLs of the batch being assigned, kept up to date as the
@@ -139,38 +152,27 @@ class StoryAssigner:
             return self._assign(entry_id, entry, now)
 
     def _assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
-        f = self.features.stored(entry_id, entry)
+        current = self.features.current(entry)
+        f = self.features.stored(entry_id, entry) if self.matcher or not current else None
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
-        story: str | None = None
-        reason: str | None = None
-        if forced is not None:
-            story, reason = forced.story, forced.reason
-        else:
-            story, own = self._story_at_url(entry.url, entry.source)
-            reason = "same URL" if story else None
-            if own:
-                story, reason = self._same_outlet_same_text(f, entry)
-        if story is None and forced is None:
-            matched, comparison = self.clusterer.match(f)
-            if matched is not None:
-                story = self._story_of(matched)
-                reason = describe(comparison) if comparison else None
+        decision = self._decide(entry_id, entry, f, forced)
+        story, reason = self._story_for(decision, entry, forced)
         new = story is None
         started: tuple[str, str, datetime] | None = None  # a story to write later
         if story is None:
             story, started = self._start(entry, now)
         self.order += 1
-        words = None if self.features.current(entry) else self.features.dump(f)
+        words = None if current else self.features.dump(f)  # type: ignore[arg-type]
         membership = (entry_id, story, reason, self.order, words)
         if self.later is None:
             self.store.attach(*membership)
         linked: list[tuple[str, str, str]] = []
-        if not (forced and forced.alone):  # a split entry is never a match for others
-            for link in self.clusterer.translations(f):
+        if self.matcher is not None and not decision.alone:  # split: never a match for others
+            for link in self.matcher.clusterer.translations(f):  # type: ignore[arg-type]
                 linked.append((story, self._story_of(link.other), describe(link)))
                 if self.later is None:
                     self.store.link_stories(*linked[-1])
-            self.clusterer.add(f)
+            self.matcher.commit(f)  # type: ignore[arg-type]
         self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
         if self.later is not None:  # last: an entry that failed before leaves nothing to write
             self.later[entry_id] = membership
@@ -179,6 +181,47 @@ class StoryAssigner:
                 self.taken.update(started[:2])
             self.linked += linked
         return new
+
+    def _decide(
+        self, entry_id: int, entry: Entry, f: Features | None, forced: Forced | None
+    ) -> Decision:
+        """What clustering decides for the entry: here, or ahead and checked against what this
+        process reads (an override, the clustered entries at its URL)."""
+        if self.decisions is not None:
+            decided_for, decision = next(self.decisions)
+            routes = (
+                (Route.FORCED,) if forced else routes_for(entry.source, self._members(entry.url))
+            )
+            if decided_for != entry_id or decision.route not in routes:
+                raise AheadFailed(
+                    f"entry {entry_id}: {decision.route} decided ahead for entry {decided_for}, "
+                    f"where {', '.join(routes)} can be taken"
+                )
+            if forced and decision.alone != forced.alone:
+                raise AheadFailed(f"entry {entry_id}: decided ahead as split off, or not")
+            return decision
+        if forced is not None:
+            return Decision(Route.FORCED, alone=forced.alone)
+
+        def own() -> list[tuple[int, Entry]]:
+            return [(o.id, o.entry) for o in self.store.entries_at_url(entry.url, entry.source)]
+
+        return self.matcher.decide(f, self._members(entry.url), own)  # type: ignore[union-attr,arg-type]
+
+    def _story_for(
+        self, decision: Decision, entry: Entry, forced: Forced | None
+    ) -> tuple[str | None, str | None]:
+        """The story a decision puts the entry in (None: a new one), and why."""
+        if decision.route is Route.FORCED:
+            return forced.story, forced.reason  # type: ignore[union-attr]
+        if decision.route is Route.URL:  # the first by id stored before, then this run's
+            members = self.at_urls[entry.url]
+            return next(story for _, source, story in members if source != entry.source), "same URL"
+        if decision.other is None:
+            return None, None
+        story = self._story_of(decision.other)
+        why = describe(decision.comparison) if decision.comparison else None
+        return story, f"same URL and {why}" if decision.route is Route.OWN else why
 
     def _start(self, entry: Entry, now: datetime) -> tuple[str, tuple[str, str, datetime] | None]:
         """A new story for the entry, keyed by its URL, or by URL, outlet and guid if this outlet
@@ -227,16 +270,12 @@ class StoryAssigner:
         kept = self.later.get(entry_id) if self.later else None
         return kept[1] if kept else self.store.story_of_entry(entry_id)
 
-    def _story_at_url(self, url: str, source: str) -> tuple[str | None, bool]:
-        """The story of an entry with this canonical URL, however old, from any source but
-        `source` (within one source a shared link is no evidence of one story): the first by
-        id among those stored before this batch, then in the order this run assigned them;
-        and whether `source` itself has a clustered entry there."""
+    def _members(self, url: str) -> list[tuple[int, str]]:
+        """The clustered entries at a canonical URL, however old, (id, outlet): those stored
+        before this batch by id, then in the order this run assigned them."""
         if url not in self.at_urls:
             self.at_urls[url] = self.store.stories_at_urls([url]).get(url, [])
-        members = self.at_urls[url]
-        others = [story for _, member_source, story in members if member_source != source]
-        return (others[0], False) if others else (None, bool(members))
+        return [(entry_id, source) for entry_id, source, _ in self.at_urls[url]]
 
     def prepare(self, entries: list[tuple[int, Entry]], now: datetime) -> list[tuple[int, Entry]]:
         """The entries about to be assigned, with meaning vectors when the semantic matcher
@@ -262,17 +301,6 @@ class StoryAssigner:
             self.store.set_vector(entry_id, vector)
         return [(i, replace(e, vector=made[i]) if i in made else e) for i, e in entries]
 
-    def _same_outlet_same_text(self, f: Features, entry: Entry) -> tuple[str | None, str | None]:
-        """The story of an earlier item of this outlet at the same URL whose text agrees,
-        however old: a re-post under a new guid. Items that merely share a link stay apart."""
-        for other in self.store.entries_at_url(entry.url, entry.source):
-            comparison = self.clusterer.compare(
-                f, self.features.stored(other.id, other.entry), any_age=True
-            )
-            if comparison.same:
-                return other.story_id, f"same URL and {describe(comparison)}"
-        return None, None
-
 
 @dataclass(frozen=True)
 class Explanation:
@@ -291,7 +319,7 @@ def explain(store: Store, config: Config, url: str, limit: int = 8) -> Explanati
     if target is None:
         return None
     make = EntryFeatures(config)
-    clusterer, earlier = _window_clusterer(
+    clusterer, earlier = window_clusterer(
         store, config, target.entry.published, make, before=target.match_order or 0, keep=True
     )
     found = clusterer.compare_all(make(target.id, target.entry))[:limit]

@@ -42,14 +42,18 @@ def _follow(parent: int) -> None:
     os._exit(0)
 
 
-def _start_worker(parent: int, context: Any) -> None:
-    """Workers leave SIGINT and SIGTERM to the parent, which lets their work finish, and go
-    when the parent goes."""
-    global _context
-    _context = context
+def follow_parent(parent: int) -> None:
+    """In a helper process: leave SIGINT and SIGTERM to the parent, which lets the work finish,
+    and go when the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_follow, args=(parent,), daemon=True).start()
+
+
+def _start_worker(parent: int, context: Any) -> None:
+    global _context
+    _context = context
+    follow_parent(parent)
 
 
 def _with_context(function: Callable[..., T], *args: Any) -> T:

@@ -1,0 +1,161 @@
+"""Matching ahead of the writer: a helper process holds the matching window and decides each new
+entry (`matching.Matcher`) while this process writes the stories of the entries decided before,
+so that the clustering of a large run uses a second core.
+
+The helper reads the database as it was committed when clustering began (the writer's
+transaction is committed at its end), and follows this run's entries at the URLs that several
+of them share. The writer checks each decision's route against what it reads itself; a
+decision that does not fit, an entry that fails or a helper that fails raises `AheadFailed`,
+and the caller clusters the run again in one process.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from multiprocessing.connection import Connection
+
+from aggregator.config import Config
+from aggregator.dedupe import EntryFeatures, Features
+from aggregator.errors import exception_line
+from aggregator.matching import AheadFailed, Decision, Matcher, OwnItems
+from aggregator.models import Entry, Route, StoredEntry
+from aggregator.store import AT_URL, Store
+from aggregator.stories import forced_story, semantic_matcher, window_clusterer
+from aggregator.workers import follow_parent
+
+AHEAD_FROM = 5_000  # entries to cluster: below, starting the helper costs more than it saves
+_WORDS_AT_ONCE = 1_000  # refolded word sets sent in one message
+
+
+def worthwhile(config: Config, pending: int) -> bool:
+    """Whether to match ahead: many entries, and matching by words alone (the semantic matcher
+    links stories across languages as it goes, which only the writer can do)."""
+    return pending >= AHEAD_FROM and not semantic_matcher(config)
+
+
+class Ahead:
+    """The helper process of one run's clustering, and the decisions it sends."""
+
+    def __init__(
+        self, store: Store, config: Config, now: datetime, pending: list[int], batch: int
+    ) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.store = store
+        self._receiver, sender = context.Pipe(duplex=False)
+        arguments = (sender, os.getpid(), store.path, config, now, pending, batch)
+        self._process = context.Process(target=_decide_ahead, args=arguments, daemon=True)
+        self._process.start()
+        sender.close()  # the helper's end: EOF here once the helper is gone
+
+    def decisions(self) -> Iterator[tuple[int, Decision]]:
+        """(entry id, decision) in the order of `pending`; the word sets the helper folded
+        again for the window are stored on the way, as the writer would have stored them."""
+        while True:
+            try:
+                kind, payload = self._receiver.recv()
+            except (EOFError, OSError) as exc:
+                raise AheadFailed(f"the helper process ended early: {exc!r}") from None
+            if kind == "words":
+                for entry_id, words in payload:
+                    self.store.set_words(entry_id, words)
+            elif kind == "decided":
+                yield from payload
+            elif kind == "failed":
+                raise AheadFailed(f"the helper process failed: {payload}")
+            else:
+                return
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._receiver.close()
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _decide_ahead(
+    sender: Connection,
+    parent: int,
+    path: str,
+    config: Config,
+    now: datetime,
+    pending: list[int],
+    batch: int,
+) -> None:
+    """The helper: decide every pending entry in order, a batch per message."""
+    follow_parent(parent)
+    gc.disable()  # millions of small objects and no cycles, as in the writer's clustering
+    try:
+        with Store(path, read_only=True) as store:
+            store.conn.execute("BEGIN")  # one view throughout: what was committed
+            _decide_all(sender, store, config, now, pending, batch)
+    except Exception as exc:
+        sender.send(("failed", exception_line(exc)))
+    else:
+        sender.send(("done", None))
+    finally:
+        sender.close()
+
+
+def _decide_all(
+    sender: Connection,
+    store: Store,
+    config: Config,
+    now: datetime,
+    pending: list[int],
+    batch: int,
+) -> None:
+    make = EntryFeatures(config)
+    refolded: list[tuple[int, str]] = []
+    clusterer, _ = window_clusterer(store, config, now, make, refolded=refolded)
+    for start in range(0, len(refolded), _WORDS_AT_ONCE):
+        sender.send(("words", refolded[start : start + _WORDS_AT_ONCE]))
+    del refolded
+    matcher = Matcher(clusterer, make)
+    overridden = store.overridden_urls()
+    repeated = store.repeated_unclustered_urls()
+    ours: dict[str, list[tuple[int, str]]] = {}  # this run's decided entries at those URLs
+    for start in range(0, len(pending), batch):
+        rows = store.window_rows(pending[start : start + batch])
+        before = store.stories_at_urls([row.url for row in rows])
+        decided = []
+        for row in rows:
+            f = make.from_window(row)
+            if f is None:  # stored under another configuration: folded again, as the writer does
+                f = make(row.id, store.entries_for_matching([row.id])[0][1])
+            forced = forced_story(store, row.url) if row.url in overridden else None
+            if forced is not None:
+                decision = Decision(Route.FORCED, alone=forced.alone)
+            else:
+                at_url = [(i, source) for i, source, _ in before.get(row.url, ())]
+                at_url += ours.get(row.url, [])
+                decision = matcher.decide(f, at_url, _own_items(store, f, ours))
+            if not decision.alone:
+                matcher.commit(f)
+            if row.url in repeated:
+                ours.setdefault(row.url, []).append((row.id, row.source))
+            decided.append((row.id, decision))
+        sender.send(("decided", decided))
+
+
+def _own_items(store: Store, f: Features, ours: dict[str, list[tuple[int, str]]]) -> OwnItems:
+    """What `Store.entries_at_url` gives the writer for this entry: its outlet's clustered
+    entries at its URL, committed or decided in this run, newest first."""
+
+    def items() -> list[tuple[int, Entry]]:
+        committed: list[StoredEntry] = store.entries_at_url(f.url, f.source)
+        found = [(item.id, item.entry) for item in committed]
+        mine = [i for i, source in ours.get(f.url, ()) if source == f.source]
+        found += store.entries_for_matching(mine) if mine else []
+        return sorted(found, key=lambda pair: -pair[0])[:AT_URL]
+
+    return items
