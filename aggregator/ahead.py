@@ -11,6 +11,8 @@ and the caller clusters the run again in one process.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from multiprocessing.connection import Connection
 
+from aggregator import deadlines
 from aggregator.config import Config
 from aggregator.dedupe import EntryFeatures, Features
 from aggregator.errors import exception_line
@@ -43,7 +46,10 @@ class Ahead:
     def __init__(
         self, store: Store, config: Config, now: datetime, pending: list[int], batch: int
     ) -> None:
-        context = multiprocessing.get_context("forkserver")
+        method = _start_method()
+        if method == "fork":
+            _give_back_memory()
+        context = multiprocessing.get_context(method)
         self.store = store
         self._receiver, sender = context.Pipe(duplex=False)
         arguments = (sender, os.getpid(), store.path, config, now, pending, batch)
@@ -80,6 +86,20 @@ class Ahead:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _start_method() -> str:
+    """Fork when no other thread runs (but the deadlines' watchdog): the helper then shares
+    this process's pages (its modules, its heap) until either writes them, where a process of
+    the fork server holds its own, some 40 MB more. With another thread (a progress bar's), a
+    forked child could inherit a lock held for ever: the fork server."""
+    return "fork" if deadlines.fork_safe() else "forkserver"
+
+
+def _give_back_memory() -> None:
+    """Return the C heap's free pages to the system (glibc), before the helper inherits them."""
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: not this way
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _decide_ahead(

@@ -72,13 +72,17 @@ class _Watchdog:
         self._pending: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._running = False
+        self.thread: threading.Thread | None = None
 
     def watch(self, at: float, deadline: Deadline) -> None:
         with self._wake:
             heapq.heappush(self._pending, (at, next(self._order), deadline))
             if not self._running:
                 self._running = True
-                threading.Thread(target=self._run, name="fetch-deadlines", daemon=True).start()
+                self.thread = threading.Thread(
+                    target=self._run, name="fetch-deadlines", daemon=True
+                )
+                self.thread.start()
             elif self._pending[0][2] is deadline:
                 self._wake.notify()
 
@@ -102,6 +106,13 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.forget)
+
+
+def fork_safe() -> bool:
+    """Whether this thread is the only one but the watchdog (which a forked child forgets, see
+    `forget`): a forked child inherits no lock held by another thread."""
+    others = set(threading.enumerate()) - {threading.current_thread(), _WATCHDOG.thread}
+    return not others
 
 
 def watched(sock: socket.socket | None) -> None:

@@ -658,11 +658,12 @@ class Clusterer:
 
     def _remember(self, f: Features) -> None:
         """Note when an indexed entry was published, in the array at [key - base]; the arrays
-        grow (by doubling) at whichever end the key falls beyond."""
+        grow by a quarter (doubling would leave up to half of their 52 bytes a key unused) at
+        whichever end the key falls beyond."""
         if not self.when:
             self.base = f.key
         if f.key < self.base:
-            extra = max(self.base - f.key, len(self.when))
+            extra = max(self.base - f.key, len(self.when) // 4, 1024)
             self.when = array("d", bytes(8 * extra)) + self.when
             self.sums = array("d", bytes(24 * extra)) + self.sums
             self.summed_at = array("q", bytes(8 * extra)) + self.summed_at
@@ -671,7 +672,7 @@ class Clusterer:
             self.base -= extra
         missing = f.key - self.base + 1 - len(self.when)
         if missing > 0:
-            grow = max(missing, len(self.when))
+            grow = max(missing, len(self.when) // 4, 1024)
             self.when.frombytes(bytes(8 * grow))
             self.sums.frombytes(bytes(24 * grow))
             self.summed_at.frombytes(bytes(8 * grow))

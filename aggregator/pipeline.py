@@ -41,6 +41,8 @@ from aggregator.store import Batch, Store
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
+log = logging.getLogger("aggregator.pipeline")
+
 ResultCallback = Callable[[SourceResult], None]
 
 
@@ -338,7 +340,6 @@ def _fetch_and_store(
             stages[stage] = stages.get(stage, 0.0) + seconds
 
 
-log = logging.getLogger("aggregator.pipeline")
 CLUSTER_BATCH = 500  # entries read from the database at a time while clustering
 
 

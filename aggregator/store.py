@@ -627,10 +627,12 @@ class Store:
 
     def unclustered_ids(self) -> list[int]:
         """Stored entries not yet in a story, oldest publication first."""
-        rows = self.conn.execute(
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # a cold run's 200,000 rows, one at a time: no peak of Rows
+        cursor.execute(
             "SELECT id FROM entries WHERE story_id IS NULL ORDER BY published, url, source, guid"
-        ).fetchall()
-        return [row[0] for row in rows]
+        )
+        return [row[0] for row in cursor]
 
     def repeated_unclustered_urls(self) -> set[str]:
         """The URLs that more than one entry not yet in a story has."""

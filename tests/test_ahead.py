@@ -83,9 +83,11 @@ def decided(monkeypatch) -> list[int]:
     return taken
 
 
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
 def test_matching_ahead_gives_the_stories_of_matching_in_one_process(
-    tmp_path, monkeypatch, caplog, decided
+    tmp_path, monkeypatch, caplog, decided, method
 ):
+    monkeypatch.setattr(ahead, "_start_method", lambda: method)  # a thread running, or not
     alone = clustered(tmp_path / "alone.db", monkeypatch, ahead_from=10**9)
     assert decided == []
     with caplog.at_level(logging.WARNING):

@@ -1,4 +1,6 @@
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -31,3 +33,27 @@ def test_one_watchdog_cuts_a_near_deadline_behind_a_far_one_and_spares_finished_
         with pytest.raises(BlockingIOError):
             peer.recv(1)
     far.__exit__(None, None, None)
+
+
+FORK_SAFE = """
+import threading
+from aggregator.deadlines import Deadline, fork_safe
+
+with Deadline(60):  # starts the watchdog, which a forked child forgets
+    assert fork_safe()
+other_may_go = threading.Event()
+other = threading.Thread(target=other_may_go.wait)
+other.start()
+assert not fork_safe()
+other_may_go.set()
+other.join()
+assert fork_safe()
+print("checked")
+"""
+
+
+def test_forking_is_safe_beside_the_watchdog_and_not_beside_another_thread():
+    # in a process of its own: no thread of another test is running there
+    done = subprocess.run([sys.executable, "-c", FORK_SAFE], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "checked\n"
