@@ -153,7 +153,7 @@ class StoryAssigner:
 
     def _assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         current = self.features.current(entry)
-        f = self.features.stored(entry_id, entry) if self.matcher or not current else None
+        f = self.features.stored(entry_id, entry)
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         decision = self._decide(entry_id, entry, f, forced)
         story, reason = self._story_for(decision, entry, forced)
@@ -162,17 +162,17 @@ class StoryAssigner:
         if story is None:
             story, started = self._start(entry, now)
         self.order += 1
-        words = None if current else self.features.dump(f)  # type: ignore[arg-type]
+        words = None if current else self.features.dump(f)
         membership = (entry_id, story, reason, self.order, words)
         if self.later is None:
             self.store.attach(*membership)
         linked: list[tuple[str, str, str]] = []
         if self.matcher is not None and not decision.alone:  # split: never a match for others
-            for link in self.matcher.clusterer.translations(f):  # type: ignore[arg-type]
+            for link in self.matcher.clusterer.translations(f):
                 linked.append((story, self._story_of(link.other), describe(link)))
                 if self.later is None:
                     self.store.link_stories(*linked[-1])
-            self.matcher.commit(f)  # type: ignore[arg-type]
+            self.matcher.commit(f)
         self.at_urls.setdefault(entry.url, []).append((entry_id, entry.source, story))
         if self.later is not None:  # last: an entry that failed before leaves nothing to write
             self.later[entry_id] = membership
@@ -182,9 +182,7 @@ class StoryAssigner:
             self.linked += linked
         return new
 
-    def _decide(
-        self, entry_id: int, entry: Entry, f: Features | None, forced: Forced | None
-    ) -> Decision:
+    def _decide(self, entry_id: int, entry: Entry, f: Features, forced: Forced | None) -> Decision:
         """What clustering decides for the entry: here, or ahead and checked against what this
         process reads (an override, the clustered entries at its URL)."""
         if self.decisions is not None:
@@ -206,14 +204,15 @@ class StoryAssigner:
         def own() -> list[tuple[int, Entry]]:
             return [(o.id, o.entry) for o in self.store.entries_at_url(entry.url, entry.source)]
 
-        return self.matcher.decide(f, self._members(entry.url), own)  # type: ignore[union-attr,arg-type]
+        assert self.matcher is not None  # without decisions made ahead, the window is loaded here
+        return self.matcher.decide(f, self._members(entry.url), own)
 
     def _story_for(
         self, decision: Decision, entry: Entry, forced: Forced | None
     ) -> tuple[str | None, str | None]:
         """The story a decision puts the entry in (None: a new one), and why."""
-        if decision.route is Route.FORCED:
-            return forced.story, forced.reason  # type: ignore[union-attr]
+        if forced is not None:  # the decision's route is FORCED
+            return forced.story, forced.reason
         if decision.route is Route.URL:  # the first by id stored before, then this run's
             members = self.at_urls[entry.url]
             return next(story for _, source, story in members if source != entry.source), "same URL"
