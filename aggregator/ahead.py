@@ -92,7 +92,12 @@ def _start_method() -> str:
     """Fork when no other thread runs (but the deadlines' watchdog): the helper then shares
     this process's pages (its modules, its heap) until either writes them, where a process of
     the fork server holds its own, some 40 MB more. With another thread (a progress bar's), a
-    forked child could inherit a lock held for ever: the fork server."""
+    forked child could inherit a lock held for ever: the fork server.
+
+    A forked helper never uses the connection it inherits; it opens its own and only reads,
+    while this process holds its write transaction open, and is gone before that commits: the
+    locks this process holds cover what the helper reads, and its exit (`os._exit`) closes
+    nothing of this process's."""
     return "fork" if deadlines.fork_safe() else "forkserver"
 
 
