@@ -11,13 +11,14 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import __version__, ahead, pacing
 from aggregator.ahead import Ahead
 from aggregator.config import Config, Source
+from aggregator.dedupe import EntryFeatures
 from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.listing import parse_listing
@@ -88,11 +89,16 @@ def rules_for(config: Config, source: Source) -> Rules:
 
 
 def entries_from_body(
-    source: Source, max_items: int, result: FetchResult, now: datetime, rules: Rules
+    make: EntryFeatures | None,
+    source: Source,
+    max_items: int,
+    result: FetchResult,
+    now: datetime,
+    rules: Rules,
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
-    reason. Runs in a worker process. (Their words for matching are folded when they are
-    clustered, where the process that writes stories has time to spare: see `ahead.py`.)"""
+    reason. Runs in a worker process, which also folds the kept entries' words for matching
+    (with `make`), so that clustering after the fetch does not."""
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
@@ -121,6 +127,8 @@ def entries_from_body(
             dropped.append((entry.title, verdict))
     entries.sort(key=lambda e: e.published, reverse=True)
     kept = entries[:max_items]
+    if make is not None:
+        kept = [replace(e, words=make.dump(make(0, e))) for e in kept]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
     return Cleaned(kept, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
 
@@ -291,7 +299,8 @@ def _fetch_and_store(
     """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
     spent = Counter[str]()
     started = time.perf_counter()
-    with ParserPool(inline=len(requests) < INLINE_BELOW) as parsers:
+    context = EntryFeatures(config)
+    with ParserPool(inline=len(requests) < INLINE_BELOW, context=context) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""
@@ -365,7 +374,7 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
                 try:
                     with store.savepoint(), Ahead(store, config, now, pending, CLUSTER_BATCH) as a:
                         assigner = StoryAssigner(store, config, now, a.decisions())
-                        _assign_all(assigner, store, pending, now, None, a)
+                        _assign_all(assigner, store, pending, now, None)
                     return assigner.problems
                 except Exception as exc:  # undone: clustered again below, failures reported
                     log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
@@ -384,21 +393,11 @@ def _assign_all(
     pending: list[int],
     now: datetime,
     problems: list[str] | None,
-    ahead: Ahead | None = None,
 ) -> None:
     """Assign the pending entries a batch at a time; an entry that fails is reported in
-    `problems` and the others go on (None: its failure is raised). With a helper matching
-    `ahead`, each batch is read and folded here, and its word sets sent, one batch early."""
-    batches = [pending[at : at + CLUSTER_BATCH] for at in range(0, len(pending), CLUSTER_BATCH)]
-    upcoming = store.entries_for_matching(batches[0]) if batches else []
-    if ahead is not None:
-        ahead.send_words(assigner.fold(upcoming))
-    for number in range(len(batches)):
-        batch = upcoming
-        if number + 1 < len(batches):
-            upcoming = store.entries_for_matching(batches[number + 1])
-            if ahead is not None:
-                ahead.send_words(assigner.fold(upcoming))
+    `problems` and the others go on (None: its failure is raised)."""
+    for start in range(0, len(pending), CLUSTER_BATCH):
+        batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
         with assigner.writing_later():
             for entry_id, entry in assigner.prepare(batch, now):
                 try:

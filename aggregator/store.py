@@ -402,15 +402,12 @@ class Store:
             ts(now),
             entry.words,
         )
-        # word sets folded for the text as it was are kept only while what matching reads of
-        # it (URL, title, excerpt, language, links) is the same: else folded again (NULL)
         cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, summary_html = ?, content_html = ?, "
             "excerpt = ?, author = ?, categories = ?, updated = ?, language = ?, links = ?, "
-            "media = ?, dated = ?, date_text = ?, last_seen = ?, words = COALESCE(?, CASE "
-            "WHEN url = ? AND title = ? AND excerpt = ? AND language = ? AND links = ? "
-            "THEN words END) WHERE source = ? AND guid = ?",
-            (*values, *(values[i] for i in (0, 1, 4, 8, 9)), entry.source, entry.guid),
+            "media = ?, dated = ?, date_text = ?, last_seen = ?, words = COALESCE(?, words) "
+            "WHERE source = ? AND guid = ?",
+            (*values, entry.source, entry.guid),
         )
         if cursor.rowcount:
             return None

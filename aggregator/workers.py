@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # fewer sources to fetch than this: parse in this process
+_context: Any = None  # in a worker: what the pool's functions get first (sent once, not per call)
 
 
 def _follow(parent: int) -> None:
@@ -49,12 +50,26 @@ def follow_parent(parent: int) -> None:
     threading.Thread(target=_follow, args=(parent,), daemon=True).start()
 
 
-class ParserPool:
-    """A process pool shared by the fetch threads of one run."""
+def _start_worker(parent: int, context: Any) -> None:
+    global _context
+    _context = context
+    follow_parent(parent)
 
-    def __init__(self, workers: int | None = None, inline: bool = False) -> None:
+
+def _with_context(function: Callable[..., T], *args: Any) -> T:
+    return function(_context, *args)
+
+
+class ParserPool:
+    """A process pool shared by the fetch threads of one run. Every function it runs gets
+    `context` as its first argument: sent to each worker once, however large."""
+
+    def __init__(
+        self, workers: int | None = None, inline: bool = False, context: Any = None
+    ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.inline = inline
+        self.context = context
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -64,8 +79,8 @@ class ParserPool:
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=follow_parent,
-                    initargs=(os.getpid(),),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(), self.context),
                 )
             return self._pool
 
@@ -76,14 +91,14 @@ class ParserPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
-        """`function(*args)` in a worker; if the pool broke (a worker was killed), once more in
-        a new pool before giving up. Inline, it is simply called."""
+        """`function(context, *args)` in a worker; if the pool broke (a worker was killed), once
+        more in a new pool before giving up. Inline, it is simply called."""
         if self.inline:
-            return function(*args)
+            return function(self.context, *args)
         for attempt in range(2):
             pool = self._current()
             try:
-                return pool.submit(function, *args).result()
+                return pool.submit(_with_context, function, *args).result()
             except BrokenProcessPool:
                 self._discard(pool)
                 if attempt:

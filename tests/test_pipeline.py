@@ -9,6 +9,7 @@ import feedparser
 from aggregator.cli import main
 from aggregator.pacing import MAX_WAIT
 from aggregator.store import Store
+from aggregator.workers import INLINE_BELOW
 from tests.conftest import GOOD_SOURCES, data_file, make_rss
 
 DATE = "Sat, 28 Nov 2026 04:00:00 +0000"
@@ -193,12 +194,13 @@ def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace
     assert len(rss.entries) == 5
 
 
-def test_matching_words_are_stored_with_each_entry_as_clustering_folds_them(workspace, sources):
+def test_matching_words_are_made_on_the_parser_workers_as_clustering_would(workspace, sources):
     from dataclasses import replace
 
     from aggregator.config import load_config
     from aggregator.dedupe import EntryFeatures
 
+    assert len(sources) >= INLINE_BELOW  # parsed in worker processes, not inline
     assert main(workspace.args("run", "--force")) == 0
     make = EntryFeatures(load_config(workspace.config))
     with Store(workspace.db) as store:

@@ -46,7 +46,7 @@ def _cleaned(config: Config, result: FetchResult, now: datetime) -> Cleaned | st
         return result.error or "fetch failed"
     source = config.source(result.request.source)
     try:
-        return entries_from_body(source, MAX_SHOWN, result, now, rules_for(config, source))
+        return entries_from_body(None, source, MAX_SHOWN, result, now, rules_for(config, source))
     except NotAFeed as exc:
         return str(exc)
     except Exception as exc:
