@@ -35,9 +35,13 @@ _WORDS_AT_ONCE = 1_000  # refolded word sets sent in one message
 
 
 def worthwhile(config: Config, pending: int) -> bool:
-    """Whether to match ahead: many entries, and matching by words alone (the semantic matcher
-    links stories across languages as it goes, which only the writer can do)."""
-    return pending >= AHEAD_FROM and not semantic_matcher(config)
+    """Whether to match ahead: many entries; matching by words alone (the semantic matcher
+    links stories across languages as it goes, which only the writer can do); and no thread
+    running but the deadlines' watchdog, which a forked child forgets. The helper is forked,
+    sharing this process's modules and heap until either writes them: from the fork server it
+    would hold its own, 40 MB more, past 300 MB at 5,000 sources; and a forked child could
+    inherit a lock that another thread (a progress bar's, a scheduler's) holds for ever."""
+    return pending >= AHEAD_FROM and not semantic_matcher(config) and deadlines.fork_safe()
 
 
 class Ahead:
@@ -46,10 +50,8 @@ class Ahead:
     def __init__(
         self, store: Store, config: Config, now: datetime, pending: list[int], batch: int
     ) -> None:
-        method = _start_method()
-        if method == "fork":
-            _give_back_memory()
-        context = multiprocessing.get_context(method)
+        _give_back_memory()
+        context = multiprocessing.get_context("fork")  # see `worthwhile`
         self.store = store
         self._receiver, sender = context.Pipe(duplex=False)
         arguments = (sender, os.getpid(), store.path, config, now, pending, batch)
@@ -88,19 +90,6 @@ class Ahead:
         self.close()
 
 
-def _start_method() -> str:
-    """Fork when no other thread runs (but the deadlines' watchdog): the helper then shares
-    this process's pages (its modules, its heap) until either writes them, where a process of
-    the fork server holds its own, some 40 MB more. With another thread (a progress bar's), a
-    forked child could inherit a lock held for ever: the fork server.
-
-    A forked helper never uses the connection it inherits; it opens its own and only reads,
-    while this process holds its write transaction open, and is gone before that commits: the
-    locks this process holds cover what the helper reads, and its exit (`os._exit`) closes
-    nothing of this process's."""
-    return "fork" if deadlines.fork_safe() else "forkserver"
-
-
 def _give_back_memory() -> None:
     """Return the C heap's free pages to the system (glibc), before the helper inherits them."""
     with contextlib.suppress(AttributeError, OSError):  # not glibc: not this way
@@ -116,7 +105,12 @@ def _decide_ahead(
     pending: list[int],
     batch: int,
 ) -> None:
-    """The helper: decide every pending entry in order, a batch per message."""
+    """The helper: decide every pending entry in order, a batch per message.
+
+    It never uses the connection it inherits; it opens its own and only reads, while the
+    writer holds its write transaction open, and is gone before that commits: the locks the
+    writer holds cover what the helper reads, and its exit (`os._exit`) closes nothing of the
+    writer's."""
     follow_parent(parent)
     gc.disable()  # millions of small objects and no cycles, as in the writer's clustering
     try:
