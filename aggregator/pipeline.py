@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import __version__, ahead, pacing
-from aggregator.ahead import Ahead
 from aggregator.config import Config, Source
 from aggregator.dedupe import EntryFeatures
 from aggregator.errors import exception_line
@@ -372,8 +371,11 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
             pending = store.unclustered_ids()
             if ahead.worthwhile(config, len(pending)):
                 try:
-                    with store.savepoint(), Ahead(store, config, now, pending, CLUSTER_BATCH) as a:
-                        assigner = StoryAssigner(store, config, now, a.decisions())
+                    with (
+                        store.savepoint(),
+                        ahead.Ahead(store, config, now, pending, CLUSTER_BATCH) as helper,
+                    ):
+                        assigner = StoryAssigner(store, config, now, helper.decisions())
                         _assign_all(assigner, store, pending, now, None)
                     return assigner.problems
                 except Exception as exc:  # undone: clustered again below, failures reported
