@@ -68,8 +68,7 @@ class Ahead:
             except (EOFError, OSError) as exc:
                 raise AheadFailed(f"the helper process ended early: {exc!r}") from None
             if kind == "words":
-                for entry_id, words in payload:
-                    self.store.set_words(entry_id, words)
+                self.store.set_words(payload)
             elif kind == "decided":
                 yield from payload
             elif kind == "failed":

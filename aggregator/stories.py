@@ -123,8 +123,7 @@ class StoryAssigner:
             refolded: list[tuple[int, str]] = []
             clusterer, _ = window_clusterer(store, config, now, self.features, refolded=refolded)
             self.matcher = Matcher(clusterer, self.features)
-            for entry_id, words in refolded:  # after the read: not while its cursor is open
-                store.set_words(entry_id, words)
+            store.set_words(refolded)  # after the read: not while its cursor is open
         self.order = store.last_match_order()
         self.overridden = store.overridden_urls()  # editors' corrections are rare: look once
         # clustered entries at the URLs of the batch being assigned, kept up to date as the
