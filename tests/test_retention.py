@@ -20,7 +20,8 @@ def test_a_simulated_year_stays_bounded_and_keeps_every_id_and_edition(tmp_path)
     assert year.month_headings == 12
     with Store(tmp_path / "aggregator.db") as store:
         emptied = store.conn.execute(
-            "SELECT COUNT(*) FROM entries WHERE content_html = '' AND first_seen < ?",
+            "SELECT COUNT(*) FROM entries e WHERE first_seen < ? "
+            "AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.id = e.id)",
             ("2026-09-01",),
         ).fetchone()[0]
         reappeared = store.conn.execute(

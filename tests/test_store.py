@@ -1,4 +1,5 @@
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -43,6 +44,59 @@ def test_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path):
         assert store.source_state("K").url == "https://k.com/feed"
         columns = {row[1] for row in store.conn.execute("PRAGMA table_info(entries)")}
         assert {"links", "match"} <= columns
+
+
+def test_entries_html_moves_to_its_own_table_keeping_every_entry(tmp_path):
+    db = sqlite3.connect(tmp_path / "a.db")
+    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+        db.executescript(f"{script}; PRAGMA user_version = {number};")
+    db.execute(
+        "INSERT INTO stories (id, url, first_seen) VALUES ('s', 'https://k.com/a', ?)",
+        (NOW.isoformat(),),
+    )
+    for guid, summary, content in (
+        ("1", "<p>s</p>", "<p>c</p>"),
+        ("2", "", ""),
+        ("3", "", "<p>c3</p>"),
+    ):
+        db.execute(
+            "INSERT INTO entries (source, guid, url, title, summary_html, content_html, excerpt, "
+            "published, language, first_seen, story_id) VALUES ('K', ?, ?, 't', ?, ?, 'x', ?, "
+            "'en', ?, 's')",
+            (guid, f"https://k.com/{guid}", summary, content, NOW.isoformat(), NOW.isoformat()),
+        )
+    db.commit()
+    db.close()
+    with Store(tmp_path / "a.db") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        columns = {row[1] for row in store.conn.execute("PRAGMA table_info(entries)")}
+        assert "content_html" not in columns and "summary_html" not in columns
+        html = {
+            m.entry.guid: (m.entry.summary_html, m.entry.content_html)
+            for m in store.story_members("s")
+        }
+        assert html == {"1": ("<p>s</p>", "<p>c</p>"), "2": ("", ""), "3": ("", "<p>c3</p>")}
+        assert store.conn.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 2
+
+
+def test_an_entrys_html_is_refreshed_and_goes_with_it(tmp_path):
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        store.add_story("s", "https://k.com/a", NOW)
+        entry_id = store.upsert_entry(entry(), NOW)
+        store.attach(entry_id, "s", None, 1, None)
+
+        def html() -> tuple[str, str]:
+            member = store.story_members("s")[0].entry
+            return member.summary_html, member.content_html
+
+        assert html() == ("<p>s</p>", "")
+        store.upsert_entry(replace(entry(), content_html="<p>full</p>"), NOW)
+        assert html() == ("<p>s</p>", "<p>full</p>")
+        store.upsert_entry(replace(entry(), summary_html=""), NOW)
+        assert html() == ("", "") and not store.conn.execute("SELECT * FROM bodies").fetchall()
+        store.upsert_entry(entry(), NOW)
+        store.conn.execute("DELETE FROM entries")
+        assert not store.conn.execute("SELECT * FROM bodies").fetchall()
 
 
 def test_newer_schema_is_refused(tmp_path):
