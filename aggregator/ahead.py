@@ -16,6 +16,8 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -41,7 +43,12 @@ def worthwhile(config: Config, pending: int) -> bool:
     sharing this process's modules and heap until either writes them: from the fork server it
     would hold its own, 40 MB more, past 300 MB at 5,000 sources; and a forked child could
     inherit a lock that another thread (a progress bar's, a scheduler's) holds for ever."""
-    return pending >= AHEAD_FROM and not semantic_matcher(config) and deadlines.fork_safe()
+    return pending >= AHEAD_FROM and may_match_ahead(config)
+
+
+def may_match_ahead(config: Config) -> bool:
+    """Whether this run could match ahead, given enough entries (`worthwhile`)."""
+    return not semantic_matcher(config) and deadlines.fork_safe()
 
 
 class Ahead:
@@ -53,11 +60,21 @@ class Ahead:
         _give_back_memory()
         context = multiprocessing.get_context("fork")  # see `worthwhile`
         self.store = store
-        self._receiver, sender = context.Pipe(duplex=False)
-        arguments = (sender, os.getpid(), store.path, config, now, pending, batch)
+        self._receiver, sender = context.Pipe(duplex=False)  # decisions, to this process
+        words, self._words = context.Pipe(duplex=False)  # word sets, to the helper
+        arguments = (sender, words, os.getpid(), store.path, config, now, pending, batch)
         self._process = context.Process(target=_decide_ahead, args=arguments, daemon=True)
         self._process.start()
-        sender.close()  # the helper's end: EOF here once the helper is gone
+        sender.close()  # the helper's ends: EOF on this side once the helper is gone
+        words.close()
+
+    def send_words(self, folded: list[tuple[int, str]]) -> None:
+        """The word sets this process folded for the next batch of pending entries (those
+        stored without them), one message a batch: the helper decides a batch once it has it."""
+        try:
+            self._words.send(folded)
+        except OSError as exc:
+            raise AheadFailed(f"the helper process ended early: {exc!r}") from None
 
     def decisions(self) -> Iterator[tuple[int, Decision]]:
         """(entry id, decision) in the order of `pending`; the word sets the helper folded
@@ -81,6 +98,7 @@ class Ahead:
             self._process.kill()
         self._process.join()
         self._receiver.close()
+        self._words.close()
 
     def __enter__(self) -> Ahead:
         return self
@@ -97,6 +115,7 @@ def _give_back_memory() -> None:
 
 def _decide_ahead(
     sender: Connection,
+    words: Connection,
     parent: int,
     path: str,
     config: Config,
@@ -115,7 +134,7 @@ def _decide_ahead(
     try:
         with Store(path, read_only=True) as store:
             store.conn.execute("BEGIN")  # one view throughout: what was committed
-            _decide_all(sender, store, config, now, pending, batch)
+            _decide_all(sender, _Inbox(words), store, config, now, pending, batch)
     except Exception as exc:
         sender.send(("failed", exception_line(exc)))
     else:
@@ -124,8 +143,33 @@ def _decide_ahead(
         sender.close()
 
 
+class _Inbox:
+    """The word sets the writer sends, taken in by a thread of their own, so that the writer
+    never waits to send them while the helper waits to send it decisions."""
+
+    def __init__(self, receiver: Connection) -> None:
+        self._receiver = receiver
+        self._batches: queue.SimpleQueue[list[tuple[int, str]] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._take, name="ahead-words", daemon=True).start()
+
+    def _take(self) -> None:
+        try:
+            while True:
+                self._batches.put(self._receiver.recv())
+        except (EOFError, OSError):
+            self._batches.put(None)
+
+    def next(self) -> dict[int, str]:
+        """The next batch's word sets, by entry id."""
+        folded = self._batches.get()
+        if folded is None:
+            raise AheadFailed("the writer stopped sending word sets")
+        return dict(folded)
+
+
 def _decide_all(
     sender: Connection,
+    inbox: _Inbox,
     store: Store,
     config: Config,
     now: datetime,
@@ -144,11 +188,14 @@ def _decide_all(
     ours: dict[str, list[tuple[int, str]]] = {}  # this run's decided entries at those URLs
     for start in range(0, len(pending), batch):
         rows = store.window_rows(pending[start : start + batch])
+        folded = inbox.next()
         before = store.stories_at_urls([row.url for row in rows])
         decided = []
         for row in rows:
+            if row.id in folded:
+                row = row._replace(words=folded[row.id])
             f = make.from_window(row)
-            if f is None:  # stored under another configuration: folded again, as the writer does
+            if f is None:  # not sent, yet not current: folded here, as the writer does
                 f = make(row.id, store.entries_for_matching([row.id])[0][1])
             forced = forced_story(store, row.url) if row.url in overridden else None
             if forced is not None:

@@ -94,10 +94,12 @@ def entries_from_body(
     result: FetchResult,
     now: datetime,
     rules: Rules,
+    fold: bool = True,
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process, which also folds the kept entries' words for matching
-    (with `make`), so that clustering after the fetch does not."""
+    (with `make`, if `fold`; else they are folded while clustering), so that clustering does
+    not."""
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
@@ -126,7 +128,7 @@ def entries_from_body(
             dropped.append((entry.title, verdict))
     entries.sort(key=lambda e: e.published, reverse=True)
     kept = entries[:max_items]
-    if make is not None:
+    if make is not None and fold:
         kept = [replace(e, words=make.dump(make(0, e))) for e in kept]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
     return Cleaned(kept, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
@@ -299,6 +301,10 @@ def _fetch_and_store(
     spent = Counter[str]()
     started = time.perf_counter()
     context = EntryFeatures(config)
+    # a source fetched for the first time brings only new entries: in a run that may match
+    # ahead (`ahead.py`) they are folded while clustering, by the writer, which has time to
+    # spare there, and not here, where every core is busy
+    later = ahead.may_match_ahead(config)
     with ParserPool(inline=len(requests) < INLINE_BELOW, context=context) as parsers:
 
         def parse(result: FetchResult) -> _Fetched:
@@ -313,8 +319,15 @@ def _fetch_and_store(
                     return fetched
                 source = config.source(result.request.source)
                 max_items = source.max_items or config.defaults.max_items
+                first = later and states[result.request.source].last_success is None
                 fetched.cleaned = parsers.run(
-                    entries_from_body, source, max_items, result, now, rules_for(config, source)
+                    entries_from_body,
+                    source,
+                    max_items,
+                    result,
+                    now,
+                    rules_for(config, source),
+                    not first,
                 )
             except NotAFeed as exc:
                 fetched.error = str(exc)
@@ -376,7 +389,7 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
                         ahead.Ahead(store, config, now, pending, CLUSTER_BATCH) as helper,
                     ):
                         assigner = StoryAssigner(store, config, now, helper.decisions())
-                        _assign_all(assigner, store, pending, now, None)
+                        _assign_all(assigner, store, pending, now, None, helper)
                     return assigner.problems
                 except Exception as exc:  # undone: clustered again below, failures reported
                     log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
@@ -395,11 +408,22 @@ def _assign_all(
     pending: list[int],
     now: datetime,
     problems: list[str] | None,
+    helper: ahead.Ahead | None = None,
 ) -> None:
     """Assign the pending entries a batch at a time; an entry that fails is reported in
-    `problems` and the others go on (None: its failure is raised)."""
-    for start in range(0, len(pending), CLUSTER_BATCH):
-        batch = store.entries_for_matching(pending[start : start + CLUSTER_BATCH])
+    `problems` and the others go on (None: its failure is raised). With a `helper` matching
+    ahead, each batch is read, and its entries without word sets folded and sent, one batch
+    early: the helper decides a batch once it has them."""
+    batches = [pending[at : at + CLUSTER_BATCH] for at in range(0, len(pending), CLUSTER_BATCH)]
+    upcoming = store.entries_for_matching(batches[0]) if batches else []
+    if helper is not None:
+        helper.send_words(assigner.fold(upcoming))
+    for number in range(len(batches)):
+        batch = upcoming
+        if number + 1 < len(batches):
+            upcoming = store.entries_for_matching(batches[number + 1])
+            if helper is not None:
+                helper.send_words(assigner.fold(upcoming))
         with assigner.writing_later():
             for entry_id, entry in assigner.prepare(batch, now):
                 try:

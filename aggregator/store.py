@@ -417,11 +417,15 @@ class Store:
             ts(now),
             entry.words,
         )
+        # an entry without word sets (folded while clustering) keeps those stored only while
+        # what matching reads of it (URL, title, excerpt, language, links) is the same
         found = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, excerpt = ?, author = ?, categories = ?, "
             "updated = ?, language = ?, links = ?, media = ?, dated = ?, date_text = ?, "
-            "last_seen = ?, words = COALESCE(?, words) WHERE source = ? AND guid = ? RETURNING id",
-            (*values, entry.source, entry.guid),
+            "last_seen = ?, words = COALESCE(?, CASE WHEN url = ? AND title = ? AND excerpt = ? "
+            "AND language = ? AND links = ? THEN words END) WHERE source = ? AND guid = ? "
+            "RETURNING id",
+            (*values, *(values[i] for i in (0, 1, 2, 6, 7)), entry.source, entry.guid),
         ).fetchall()
         if found:
             self._set_body(found[0][0], entry, replace=True)

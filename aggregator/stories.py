@@ -118,6 +118,7 @@ class StoryAssigner:
         self.problems: list[str] = []
         self.features = EntryFeatures(config)
         self.decisions = decisions
+        self.folded: dict[int, Features] = {}  # entries folded before their turn (`fold`)
         self.matcher: Matcher | None = None
         if decisions is None:
             refolded: list[tuple[int, str]] = []
@@ -152,7 +153,7 @@ class StoryAssigner:
 
     def _assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
         current = self.features.current(entry)
-        f = self.features.stored(entry_id, entry)
+        f = self.folded.pop(entry_id, None) or self.features.stored(entry_id, entry)
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         decision = self._decide(entry_id, entry, f, forced)
         story, reason = self._story_for(decision, entry, forced)
@@ -180,6 +181,17 @@ class StoryAssigner:
                 self.taken.update(started[:2])
             self.linked += linked
         return new
+
+    def fold(self, entries: list[tuple[int, Entry]]) -> list[tuple[int, str]]:
+        """Fold, before their turn, the entries stored without word sets (or with another
+        configuration's), kept here until they are assigned: for a helper that matches ahead,
+        their word sets as they will be stored."""
+        folded = []
+        for entry_id, entry in entries:
+            if not self.features.current(entry):
+                f = self.folded[entry_id] = self.features(entry_id, entry)
+                folded.append((entry_id, self.features.dump(f)))
+        return folded
 
     def _decide(self, entry_id: int, entry: Entry, f: Features, forced: Forced | None) -> Decision:
         """What clustering decides for the entry: here, or ahead and checked against what this

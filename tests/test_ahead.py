@@ -70,7 +70,7 @@ def clustered(path: Path, monkeypatch, ahead_from: int) -> tuple[list, list, lis
         problems = assign_stories(CONFIG, store, NOW)
         stories = store.conn.execute("SELECT id, url, first_seen FROM stories ORDER BY id")
         entries = store.conn.execute(
-            "SELECT guid, story_id, match, match_order FROM entries ORDER BY id"
+            "SELECT guid, story_id, match, match_order, words FROM entries ORDER BY id"
         )
         return problems, list(map(tuple, stories)), list(map(tuple, entries))
 
@@ -90,8 +90,22 @@ def decided(monkeypatch) -> list[int]:
     return taken
 
 
+@pytest.fixture
+def sent(monkeypatch) -> list[int]:
+    """The entry ids whose word sets the writer folded and sent to the helper."""
+    ids: list[int] = []
+    real = Ahead.send_words
+
+    def send_words(self, folded):
+        ids.extend(entry_id for entry_id, _ in folded)
+        real(self, folded)
+
+    monkeypatch.setattr(Ahead, "send_words", send_words)
+    return ids
+
+
 def test_matching_ahead_gives_the_stories_of_matching_in_one_process(
-    tmp_path, monkeypatch, caplog, decided
+    tmp_path, monkeypatch, caplog, decided, sent
 ):
     alone = clustered(tmp_path / "alone.db", monkeypatch, ahead_from=10**9)
     assert decided == []
@@ -99,11 +113,13 @@ def test_matching_ahead_gives_the_stories_of_matching_in_one_process(
         helped = clustered(tmp_path / "ahead.db", monkeypatch, ahead_from=1)
     assert len(decided) == len(EARLIER) + len(ITEMS)  # both runs, every entry decided ahead
     assert "matching ahead failed" not in caplog.text
-    assert helped == alone
+    assert sorted(sent) == sorted(decided)  # stored without word sets: folded by the writer
+    assert helped == alone  # the same stories, reasons, orders and stored word sets
     problems, _, entries = helped
     assert problems == []
-    story = {guid: story for guid, story, _, _ in entries}
-    reason = {guid: match for guid, _, match, _ in entries}
+    assert all(words for *_, words in entries)
+    story = {guid: story for guid, story, *_ in entries}
+    reason = {guid: match for guid, _, match, *_ in entries}
     assert story["1"] == story["3"] == story["5"]  # a match, the same URL from another outlet
     assert reason["5"] == "same URL"
     assert story["8"] == story["16"] and reason["8"].startswith("same URL and title")
@@ -131,7 +147,7 @@ def test_an_entry_that_fails_after_matching_ahead_is_clustered_again_and_reporte
     assert helped == alone
     problems, _, entries = helped
     assert len(problems) == 1 and "disk on fire" in problems[0]
-    assert [story for guid, story, _, _ in entries if guid == "9"] == [None]
+    assert [story for guid, story, *_ in entries if guid == "9"] == [None]
 
 
 def test_a_helper_that_dies_leaves_the_run_to_cluster_in_one_process(tmp_path, monkeypatch, caplog):

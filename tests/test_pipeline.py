@@ -13,6 +13,7 @@ from aggregator.workers import INLINE_BELOW
 from tests.conftest import GOOD_SOURCES, data_file, make_rss
 
 DATE = "Sat, 28 Nov 2026 04:00:00 +0000"
+FORGET_BODIES = "UPDATE sources SET body_hash = NULL, etag = NULL, last_modified = NULL"
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -210,3 +211,47 @@ def test_matching_words_are_made_on_the_parser_workers_as_clustering_would(works
     for entry in entries:
         assert make.current(entry), entry.url
         assert entry.words == make.dump(make(0, replace(entry, words=None)))
+
+
+def test_a_first_fetch_leaves_folding_to_clustering_where_the_run_may_match_ahead(
+    workspace, sources, monkeypatch
+):
+    """Matching ahead, the writer folds while the helper matches: a source fetched for the
+    first time brings only new entries, so they are folded there; a source fetched again may
+    rewrite entries of the window, and its entries are folded on the workers, as without."""
+    from dataclasses import replace
+
+    from aggregator import deadlines
+    from aggregator.config import load_config
+    from aggregator.dedupe import EntryFeatures
+    from aggregator.pipeline import assign_stories, fetch_sources
+
+    config = load_config(workspace.config)
+    make = EntryFeatures(config)
+    now = datetime.now(UTC)
+
+    def words(store: Store) -> list[str | None]:
+        return [w for (w,) in store.conn.execute("SELECT words FROM entries ORDER BY id")]
+
+    def folded(store: Store) -> list[str]:
+        ids = [row[0] for row in store.conn.execute("SELECT id FROM entries ORDER BY id")]
+        return [
+            make.dump(make(0, replace(e, words=None))) for _, e in store.entries_for_matching(ids)
+        ]
+
+    monkeypatch.setattr(deadlines, "fork_safe", lambda: True)  # a cron run: no other thread
+    with Store(workspace.db) as store:
+        fetch_sources(config, store, now, force=True)
+        assert len(words(store)) >= GOOD_SOURCES
+        assert set(words(store)) == {None}
+        store.conn.execute(FORGET_BODIES)  # parsed again, not new
+        fetch_sources(config, store, now, force=True)
+        assert words(store) == folded(store)  # by the workers
+        store.conn.execute("UPDATE entries SET words = NULL")
+        store.conn.execute(FORGET_BODIES.replace("SET", "SET last_success = NULL,"))
+        monkeypatch.setattr(deadlines, "fork_safe", lambda: False)  # a terminal's, a daemon's
+        fetch_sources(config, store, now, force=True)
+        assert words(store) == folded(store)
+        store.conn.execute("UPDATE entries SET words = NULL")
+        assert assign_stories(config, store, now) == []
+        assert words(store) == folded(store)  # by clustering

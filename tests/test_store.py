@@ -127,6 +127,26 @@ def test_upsert_keeps_first_seen_and_refreshes_fields(tmp_path):
         assert tuple(row) == ("Corrected title", "2026-11-28T06:00:00+00:00", '["Afghanistan"]')
 
 
+def test_word_sets_are_kept_while_the_text_matching_reads_is_the_same(tmp_path):
+    first = replace(entry(), words="sig\nfolded")
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        entry_id = store.upsert_entry(first, NOW)
+
+        def words() -> str | None:
+            row = store.conn.execute("SELECT words FROM entries WHERE id = ?", (entry_id,))
+            return row.fetchone()[0]
+
+        store.upsert_entry(replace(first, words=None, summary_html="<p>new</p>"), NOW)
+        assert words() == "sig\nfolded"  # the summary is not what matching reads
+        store.upsert_entry(replace(first, words="sig\nagain"), NOW)
+        assert words() == "sig\nagain"
+        for change in ({"title": "Another"}, {"excerpt": "x"}, {"url": "https://k.com/b"},
+                       {"language": "fa"}, {"links": ("https://x.af/",)}):  # fmt: skip
+            store.upsert_entry(replace(first, words="sig\nagain"), NOW)
+            store.upsert_entry(replace(first, words=None, **change), NOW)
+            assert words() is None, change  # folded again when next clustered or loaded
+
+
 def test_changed_source_url_forgets_validators(tmp_path):
     with Store(tmp_path / "a.db") as store, store.transaction():
         store.sync_source("K", "https://k.com/feed", NOW)
