@@ -306,6 +306,7 @@ def _fetch_and_store(
     # spare there, and not here, where every core is busy
     later = ahead.may_match_ahead(config)
     with ParserPool(inline=len(requests) < INLINE_BELOW, context=context) as parsers:
+        parsers.start()  # before the fetch threads: forked, where no other thread runs
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""

@@ -271,7 +271,7 @@ def test_sigkill_at_any_point_then_the_next_run_finishes_the_work(
 ):
     started = kill_at(target, nth, workspace.args("run"))
     if target == "aggregator.store.Store.upsert_entry":
-        assert len(started) >= 3  # the forkserver and the parser workers had started
+        assert len(started) >= 2  # the parser workers had started (forked: no fork server)
     assert gone_within(started, 10) == []  # none is left behind waiting for work
     db = sqlite3.connect(workspace.db)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,34 @@
+"""Parser worker processes: forked where no other thread runs, else from the fork server."""
+
+import os
+import signal
+
+from aggregator import deadlines
+from aggregator.workers import ParserPool
+
+
+def _parent(context: object) -> tuple[int, int]:
+    return os.getpid(), os.getppid()
+
+
+def test_workers_are_forked_from_this_process_where_no_other_thread_runs(monkeypatch):
+    monkeypatch.setattr(deadlines, "fork_safe", lambda: True)  # a cron run
+    with ParserPool(workers=2) as pool:
+        pool.start()
+        assert pool.run(_parent)[1] == os.getpid()
+    monkeypatch.setattr(deadlines, "fork_safe", lambda: False)  # a progress bar's thread runs
+    with ParserPool(workers=2) as pool:
+        pool.start()
+        worker, parent = pool.run(_parent)
+        assert parent != os.getpid() and worker != os.getpid()  # the fork server's child
+
+
+def test_a_forked_pool_whose_worker_died_is_replaced_from_the_fork_server(monkeypatch):
+    monkeypatch.setattr(deadlines, "fork_safe", lambda: True)
+    with ParserPool(workers=1) as pool:
+        pool.start()
+        worker, parent = pool.run(_parent)
+        assert parent == os.getpid()
+        os.kill(worker, signal.SIGKILL)  # the OOM killer, say
+        again, parent = pool.run(_parent)  # tried once more, in a new pool
+        assert again != worker and parent != os.getpid()
