@@ -419,16 +419,15 @@ class Store:
         )
         # an entry without word sets (folded while clustering) keeps those stored only while
         # what matching reads of it (URL, title, excerpt, language, links) is the same
-        found = self.conn.execute(
+        cursor = self.conn.execute(
             "UPDATE entries SET url = ?, title = ?, excerpt = ?, author = ?, categories = ?, "
             "updated = ?, language = ?, links = ?, media = ?, dated = ?, date_text = ?, "
             "last_seen = ?, words = COALESCE(?, CASE WHEN url = ? AND title = ? AND excerpt = ? "
-            "AND language = ? AND links = ? THEN words END) WHERE source = ? AND guid = ? "
-            "RETURNING id",
+            "AND language = ? AND links = ? THEN words END) WHERE source = ? AND guid = ?",
             (*values, *(values[i] for i in (0, 1, 2, 6, 7)), entry.source, entry.guid),
-        ).fetchall()
-        if found:
-            self._set_body(found[0][0], entry, replace=True)
+        )
+        if cursor.rowcount:
+            self._refresh_body(entry)
             return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, excerpt, author, categories, updated, language, "
@@ -436,20 +435,34 @@ class Store:
             "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, entry.source, entry.guid, ts(entry.published), ts(now)),
         )
-        entry_id = cursor.lastrowid
-        assert entry_id is not None
-        self._set_body(entry_id, entry, replace=False)
-        return entry_id
-
-    def _set_body(self, entry_id: int, entry: Entry, replace: bool) -> None:
-        """Keep an entry's HTML (its table's row: none when it has none)."""
         if entry.summary_html or entry.content_html:
             self.conn.execute(
-                "INSERT OR REPLACE INTO bodies (id, summary_html, content_html) VALUES (?, ?, ?)",
-                (entry_id, entry.summary_html, entry.content_html),
+                "INSERT INTO bodies (id, summary_html, content_html) VALUES (?, ?, ?)",
+                (cursor.lastrowid, entry.summary_html, entry.content_html),
             )
-        elif replace:
-            self.conn.execute("DELETE FROM bodies WHERE id = ?", (entry_id,))
+        return cursor.lastrowid
+
+    def _refresh_body(self, entry: Entry) -> None:
+        """Keep a stored entry's HTML as it now is (no row when it has none). Updated in place:
+        a row written again as it was is not written at all."""
+        this = "(SELECT id FROM entries WHERE source = :source AND guid = :guid)"
+        html = {
+            "source": entry.source,
+            "guid": entry.guid,
+            "summary": entry.summary_html,
+            "content": entry.content_html,
+        }
+        if not (entry.summary_html or entry.content_html):
+            self.conn.execute(f"DELETE FROM bodies WHERE id = {this}", html)
+        elif not self.conn.execute(
+            f"UPDATE bodies SET summary_html = :summary, content_html = :content WHERE id = {this}",
+            html,
+        ).rowcount:
+            self.conn.execute(
+                "INSERT INTO bodies (id, summary_html, content_html) "
+                f"SELECT {this}, :summary, :content",
+                html,
+            )
 
     def stories_at_urls(self, urls: list[str]) -> dict[str, list[tuple[int, str, str]]]:
         """The clustered entries at these canonical URLs, however old: (id, source, story) by
