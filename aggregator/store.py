@@ -168,6 +168,7 @@ MIGRATIONS: list[str] = [
 ]
 
 
+SQLITE_NEEDED = (3, 35)  # ALTER TABLE ... DROP COLUMN (migration 10), RETURNING (prune)
 INCREMENTAL = 2  # PRAGMA auto_vacuum: freed pages are returned by `incremental_vacuum`
 
 
@@ -224,6 +225,12 @@ class Store:
             raise RuntimeError(
                 f"{self.path}: database schema {version} is newer than this program "
                 f"({len(MIGRATIONS)}); upgrade aggregator"
+            )
+        if version < len(MIGRATIONS) and sqlite3.sqlite_version_info < SQLITE_NEEDED:
+            needed = ".".join(map(str, SQLITE_NEEDED))
+            raise RuntimeError(
+                f"{self.path}: the database needs SQLite {needed} or newer (DROP COLUMN, "
+                f"RETURNING); this Python has SQLite {sqlite3.sqlite_version}"
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():

@@ -99,6 +99,13 @@ def test_an_entrys_html_is_refreshed_and_goes_with_it(tmp_path):
         assert not store.conn.execute("SELECT * FROM bodies").fetchall()
 
 
+def test_an_sqlite_too_old_for_the_migrations_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(RuntimeError, match=r"needs SQLite 3\.35 or newer .* has SQLite 3\.31\.1"):
+        Store(tmp_path / "a.db")
+
+
 def test_newer_schema_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "a.db")
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
