@@ -100,7 +100,10 @@ class ParserPool:
             if self._pool is None:
                 self._pool = self._new("fork")
             pool = self._pool
-        pool.submit(_nothing).result()  # a forking pool forks all its workers on first use
+        try:
+            pool.submit(_nothing).result()  # a forking pool forks all its workers on first use
+        except Exception:  # no fork now (out of memory, a process limit): the fork server's later
+            self._discard(pool)
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -32,3 +32,16 @@ def test_a_forked_pool_whose_worker_died_is_replaced_from_the_fork_server(monkey
         os.kill(worker, signal.SIGKILL)  # the OOM killer, say
         again, parent = pool.run(_parent)  # tried once more, in a new pool
         assert again != worker and parent != os.getpid()
+
+
+def test_workers_that_cannot_be_forked_come_from_the_fork_server_on_first_use(monkeypatch):
+    import multiprocessing.context
+
+    def no_fork(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(deadlines, "fork_safe", lambda: True)
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "_Popen", staticmethod(no_fork))
+    with ParserPool(workers=1) as pool:
+        pool.start()  # does not raise: the run goes on
+        assert pool.run(_parent)[1] != os.getpid()
