@@ -93,7 +93,8 @@ class ParserPool:
         """Fork the workers now if no other thread runs (see `deadlines.fork_safe`): they share
         this process's modules, and no fork server (nor the resource tracker it brings, 18 MB
         between them for the rest of the run) is started. A pool replacing a broken one comes
-        from the fork server: the fetch threads run by then."""
+        from the fork server: the fetch threads run by then. A forked worker never uses the
+        database connection it inherits, and leaves by `os._exit`, which closes nothing of it."""
         if self.inline or not deadlines.fork_safe():
             return
         with self._lock:
