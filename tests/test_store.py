@@ -95,6 +95,7 @@ def test_an_entrys_html_is_refreshed_and_goes_with_it(tmp_path):
         store.upsert_entry(replace(entry(), summary_html=""), NOW)
         assert html() == ("", "") and not store.conn.execute("SELECT * FROM bodies").fetchall()
         store.upsert_entry(entry(), NOW)
+        assert html() == ("<p>s</p>", "")  # a row again, for the entry stored before
         store.conn.execute("DELETE FROM entries")
         assert not store.conn.execute("SELECT * FROM bodies").fetchall()
 
