@@ -415,16 +415,17 @@ def _assign_all(
     `problems` and the others go on (None: its failure is raised). With a `helper` matching
     ahead, each batch is read, and its entries without word sets folded and sent, one batch
     early: the helper decides a batch once it has them."""
+
+    def read(ids: list[int]) -> list[tuple[int, Entry]]:
+        entries = store.entries_for_matching(ids)
+        if helper is not None:
+            helper.send_words(assigner.fold(entries))
+        return entries
+
     batches = [pending[at : at + CLUSTER_BATCH] for at in range(0, len(pending), CLUSTER_BATCH)]
-    upcoming = store.entries_for_matching(batches[0]) if batches else []
-    if helper is not None:
-        helper.send_words(assigner.fold(upcoming))
-    for number in range(len(batches)):
-        batch = upcoming
-        if number + 1 < len(batches):
-            upcoming = store.entries_for_matching(batches[number + 1])
-            if helper is not None:
-                helper.send_words(assigner.fold(upcoming))
+    upcoming = read(batches[0]) if batches else []
+    for following in [*batches[1:], None]:
+        batch, upcoming = upcoming, read(following) if following else []
         with assigner.writing_later():
             for entry_id, entry in assigner.prepare(batch, now):
                 try:

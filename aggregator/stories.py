@@ -118,7 +118,8 @@ class StoryAssigner:
         self.problems: list[str] = []
         self.features = EntryFeatures(config)
         self.decisions = decisions
-        self.folded: dict[int, Features] = {}  # entries folded before their turn (`fold`)
+        # entries folded before their turn (`fold`), with their word sets as they are stored
+        self.folded: dict[int, tuple[Features, str]] = {}
         self.matcher: Matcher | None = None
         if decisions is None:
             refolded: list[tuple[int, str]] = []
@@ -152,8 +153,11 @@ class StoryAssigner:
             return self._assign(entry_id, entry, now)
 
     def _assign(self, entry_id: int, entry: Entry, now: datetime) -> bool:
-        current = self.features.current(entry)
-        f = self.folded.pop(entry_id, None) or self.features.stored(entry_id, entry)
+        if entry_id in self.folded:
+            f, words = self.folded.pop(entry_id)
+        else:
+            f = self.features.stored(entry_id, entry)
+            words = None if self.features.current(entry) else self.features.dump(f)
         forced = forced_story(self.store, entry.url) if entry.url in self.overridden else None
         decision = self._decide(entry_id, entry, f, forced)
         story, reason = self._story_for(decision, entry, forced)
@@ -162,7 +166,6 @@ class StoryAssigner:
         if story is None:
             story, started = self._start(entry, now)
         self.order += 1
-        words = None if current else self.features.dump(f)
         membership = (entry_id, story, reason, self.order, words)
         if self.later is None:
             self.store.attach(*membership)
@@ -189,8 +192,9 @@ class StoryAssigner:
         folded = []
         for entry_id, entry in entries:
             if not self.features.current(entry):
-                f = self.folded[entry_id] = self.features(entry_id, entry)
-                folded.append((entry_id, self.features.dump(f)))
+                f = self.features(entry_id, entry)
+                self.folded[entry_id] = f, self.features.dump(f)
+                folded.append((entry_id, self.folded[entry_id][1]))
         return folded
 
     def _decide(self, entry_id: int, entry: Entry, f: Features, forced: Forced | None) -> Decision:
