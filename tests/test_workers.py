@@ -4,7 +4,7 @@ import os
 import signal
 
 from aggregator import deadlines
-from aggregator.workers import ParserPool
+from aggregator.workers import NICENESS, ParserPool
 
 
 def _parent(context: object) -> tuple[int, int]:
@@ -45,3 +45,18 @@ def test_workers_that_cannot_be_forked_come_from_the_fork_server_on_first_use(mo
     with ParserPool(workers=1) as pool:
         pool.start()  # does not raise: the run goes on
         assert pool.run(_parent)[1] != os.getpid()
+
+
+def _niceness(context: object) -> int:
+    return os.nice(0)
+
+
+def test_workers_yield_the_cpu_to_the_process_that_stores(monkeypatch):
+    before = os.nice(0)
+    expected = min(before + NICENESS, 19)
+    for forked in (True, False):  # forked, and from the fork server
+        monkeypatch.setattr(deadlines, "fork_safe", lambda forked=forked: forked)
+        with ParserPool(workers=1) as pool:
+            pool.start()
+            assert pool.run(_niceness) == expected
+    assert os.nice(0) == before  # this process keeps its share
