@@ -150,18 +150,19 @@ def _store_result(
     store: Store,
     batch: Batch,
     fetched: _Fetched,
+    state: SourceState,
     now: datetime,
     rng: random.Random | None,
 ) -> SourceResult:
-    """Store one source's fetch outcome, next check and new entries in one step: all or none."""
+    """Store one source's fetch outcome, next check and new entries in one step: all or none.
+    `state` is the source's as this run read it: only this step writes it until the run ends."""
     result = fetched.result
     name = result.request.source
     source = config.source(name)
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
-    with batch.step():
-        state = store.source_state(name)
+    with batch.step(single=error is not None or not (fetched.cleaned and fetched.cleaned.entries)):
         if error:
             report.error = error
             gone = result.http_status == 410
@@ -222,18 +223,19 @@ def _stored(
     store: Store,
     batch: Batch,
     fetched: _Fetched,
+    state: SourceState,
     now: datetime,
     rng: random.Random | None,
 ) -> SourceResult:
     """The storing half of a source's boundary: any exception becomes the source's failure."""
     try:
-        return _store_result(config, store, batch, fetched, now, rng)
+        return _store_result(config, store, batch, fetched, state, now, rng)
     except Exception as exc:
         name = fetched.result.request.source
         error = failure_text("storing", exc)
         next_check = now + pacing.MAX_BACKOFF
         # a database that cannot take even this: the failure is reported, not recorded
-        with contextlib.suppress(Exception), batch.step():
+        with contextlib.suppress(Exception), batch.step(single=True):
             store.record_failure(name, now, fetched.result.http_status, error, next_check)
         return SourceResult(
             name, Outcome.FAILED, fetched.result.http_status, error=error, next_check=next_check
@@ -344,7 +346,8 @@ def _fetch_and_store(
                     spent["parse"] += fetched.cleaned.seconds[0]
                     spent["normalize"] += fetched.cleaned.seconds[1]
                 storing = time.perf_counter()
-                stored = _stored(config, store, batch, fetched, now, rng)
+                state = states[fetched.result.request.source]
+                stored = _stored(config, store, batch, fetched, state, now, rng)
                 spent["store"] += time.perf_counter() - storing
                 yield stored
     if stages is not None:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -288,6 +288,8 @@ class Store:
                 "failures = 0, failing_since = NULL WHERE name = ?",
                 (url, url, name),
             )
+        else:
+            return _source_state(row)
         return self.source_state(name)
 
     def source_state(self, name: str) -> SourceState:
@@ -895,11 +897,14 @@ class Batch:
         self.done, self.opened = 0, 0.0
 
     @contextmanager
-    def step(self) -> Iterator[None]:
+    def step(self, single: bool = False) -> Iterator[None]:
+        """One step; `single`: it writes one statement, which SQLite undoes alone when it
+        fails, so no savepoint is taken (a source's 304 is a step of one UPDATE, and each
+        statement here waits its turn for the interpreter behind the fetch threads)."""
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN IMMEDIATE")
             self.done, self.opened = 0, time.monotonic()
-        with self.store.savepoint():
+        with nullcontext() if single else self.store.savepoint():
             yield
         self.done += 1
         if self.done >= self.size or time.monotonic() - self.opened >= self.seconds:
