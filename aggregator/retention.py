@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from aggregator.config import Retention
 from aggregator.models import PruneReport
-from aggregator.store import Store
+from aggregator.store import NEW_FILE, Store
 
 PRUNE_EVERY = timedelta(days=1)
 VACUUM_EVERY = timedelta(days=30)  # a full rewrite compacts pages that cleared content left sparse
@@ -35,11 +35,14 @@ def prune(store: Store, retention: Retention, now: datetime, dry_run: bool = Fal
             raise _RolledBack
         return PruneReport(*counts, before, before, dry_run=True)
     last_vacuum = store.get_meta("last_vacuum")
-    full = last_vacuum is None or datetime.fromisoformat(last_vacuum) <= now - VACUUM_EVERY
+    new_file = last_vacuum == NEW_FILE  # compacted as it was written: counted from now
+    full = not new_file and (
+        last_vacuum is None or datetime.fromisoformat(last_vacuum) <= now - VACUUM_EVERY
+    )
     with store.transaction():
         counts = store.prune(content_cut, identity_cut, runs_cut)
         store.set_meta("last_prune", now.isoformat())
-        if full:
+        if full or new_file:
             store.set_meta("last_vacuum", now.isoformat())
     store.reclaim(full)
     return PruneReport(*counts, before, store.size())

@@ -73,3 +73,18 @@ def test_status_and_prune_on_a_missing_database_say_so(tmp_path, capsys):
         assert main([command, "--config", str(config)]) == 1
         assert "no database at" in capsys.readouterr().err
     assert not (tmp_path / "aggregator.db").exists()
+
+
+def test_a_new_database_is_compacted_a_month_after_its_first_prune_not_at_it(tmp_path):
+    from aggregator.config import Retention
+    from aggregator.retention import VACUUM_EVERY, prune
+
+    statements: list[str] = []
+    with Store(tmp_path / "a.db") as store:
+        store.conn.set_trace_callback(statements.append)
+        prune(store, Retention(), START)  # the first run's: what it stored is dense already
+        assert "VACUUM" not in statements
+        prune(store, Retention(), START + VACUUM_EVERY - timedelta(days=1))
+        assert "VACUUM" not in statements
+        prune(store, Retention(), START + VACUUM_EVERY)
+        assert "VACUUM" in statements
