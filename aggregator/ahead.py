@@ -68,9 +68,10 @@ class Ahead:
         sender.close()  # the helper's ends: EOF on this side once the helper is gone
         words.close()
 
-    def send_words(self, folded: list[tuple[int, str]]) -> None:
-        """The word sets this process folded for the next batch of pending entries (those
-        stored without them), one message a batch: the helper decides a batch once it has it."""
+    def send_features(self, folded: list[Features]) -> None:
+        """The features this process folded for the next batch of pending entries (those
+        stored without word sets), one message a batch: the helper decides a batch once it
+        has it."""
         try:
             self._words.send(folded)
         except OSError as exc:
@@ -144,12 +145,12 @@ def _decide_ahead(
 
 
 class _Inbox:
-    """The word sets the writer sends, taken in by a thread of their own, so that the writer
-    never waits to send them while the helper waits to send it decisions."""
+    """The features the writer folds and sends, taken in by a thread of their own, so that the
+    writer never waits to send them while the helper waits to send it decisions."""
 
     def __init__(self, receiver: Connection) -> None:
         self._receiver = receiver
-        self._batches: queue.SimpleQueue[list[tuple[int, str]] | None] = queue.SimpleQueue()
+        self._batches: queue.SimpleQueue[list[Features] | None] = queue.SimpleQueue()
         threading.Thread(target=self._take, name="ahead-words", daemon=True).start()
 
     def _take(self) -> None:
@@ -159,12 +160,12 @@ class _Inbox:
         except (EOFError, OSError):
             self._batches.put(None)
 
-    def next(self) -> dict[int, str]:
-        """The next batch's word sets, by entry id."""
+    def next(self) -> dict[int, Features]:
+        """The next batch's folded features, by entry id."""
         folded = self._batches.get()
         if folded is None:
-            raise AheadFailed("the writer stopped sending word sets")
-        return dict(folded)
+            raise AheadFailed("the writer stopped sending features")
+        return {f.key: f for f in folded}
 
 
 def _decide_all(
@@ -187,29 +188,43 @@ def _decide_all(
     repeated = store.repeated_unclustered_urls()
     ours: dict[str, list[tuple[int, str]]] = {}  # this run's decided entries at those URLs
     for start in range(0, len(pending), batch):
-        rows = store.window_rows(pending[start : start + batch])
+        ids = pending[start : start + batch]
         folded = inbox.next()
-        before = store.stories_at_urls([row.url for row in rows])
+        batch_features = _features(store, make, ids, folded)
+        before = store.stories_at_urls([f.url for f in batch_features])
         decided = []
-        for row in rows:
-            if row.id in folded:
-                row = row._replace(words=folded[row.id])
-            f = make.from_window(row)
-            if f is None:  # not sent, yet not current: folded here, as the writer does
-                f = make(row.id, store.entries_for_matching([row.id])[0][1])
-            forced = forced_story(store, row.url) if row.url in overridden else None
+        for f in batch_features:
+            forced = forced_story(store, f.url) if f.url in overridden else None
             if forced is not None:
                 decision = Decision(Route.FORCED, alone=forced.alone)
             else:
-                at_url = [(i, source) for i, source, _ in before.get(row.url, ())]
-                at_url += ours.get(row.url, [])
+                at_url = [(i, source) for i, source, _ in before.get(f.url, ())]
+                at_url += ours.get(f.url, [])
                 decision = matcher.decide(f, at_url, _own_items(store, f, ours))
             if not decision.alone:
                 matcher.commit(f)
-            if row.url in repeated:
-                ours.setdefault(row.url, []).append((row.id, row.source))
-            decided.append((row.id, decision))
+            if f.url in repeated:
+                ours.setdefault(f.url, []).append((f.key, f.source))
+            decided.append((f.key, decision))
         sender.send(("decided", decided))
+
+
+def _features(
+    store: Store, make: EntryFeatures, ids: list[int], folded: dict[int, Features]
+) -> list[Features]:
+    """The features of a batch's entries, in its order: as the writer sent them, or from the
+    word sets stored (folded here, as the writer does, if they are another configuration's)."""
+    rows = {row.id: row for row in store.window_rows([i for i in ids if i not in folded])}
+    found = []
+    for entry_id in ids:
+        f = folded.get(entry_id)
+        if f is None and entry_id in rows:
+            f = make.from_window(rows[entry_id])
+            if f is None:  # not sent, yet not current
+                f = make(entry_id, store.entries_for_matching([entry_id])[0][1])
+        if f is not None:
+            found.append(f)
+    return found
 
 
 def _own_items(store: Store, f: Features, ours: dict[str, list[tuple[int, str]]]) -> OwnItems:

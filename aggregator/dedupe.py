@@ -15,12 +15,13 @@ import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from itertools import compress, repeat
 from math import fsum
-from operator import itemgetter, sub
+from operator import attrgetter, itemgetter, sub
+from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.config import Config, Dedupe
@@ -90,6 +91,25 @@ class Features:
     title_names: Words  # capitalized words inside the title: people, bodies, places
     links: Words
     vector: bytes | None = None  # meaning vector (semantic.embed), when the semantic matcher runs
+
+    def __reduce__(self) -> tuple[Callable[..., Features], tuple[Any, ...]]:
+        """Pickled as its values, in C (not field by field in Python), and unpickled with its
+        words interned as the window keeps them: the writer sends a helper what it folded."""
+        return _unpickled, _values(self)
+
+
+_values = attrgetter(*(item.name for item in fields(Features)))
+
+
+def _unpickled(
+    key: int, url: str, source: str, language: str, published: float, *words: Words
+) -> Features:
+    *sets, links, vector = words  # title and lede as they came: the index keeps them as ids
+    title, lede, *rest = sets
+    kept = (tuple(map(sys.intern, part)) for part in (*rest, links))
+    return Features(
+        key, url, sys.intern(source), sys.intern(language), published, title, lede, *kept, vector
+    )
 
 
 class Probe:

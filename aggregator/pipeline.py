@@ -416,13 +416,13 @@ def _assign_all(
 ) -> None:
     """Assign the pending entries a batch at a time; an entry that fails is reported in
     `problems` and the others go on (None: its failure is raised). With a `helper` matching
-    ahead, each batch is read, and its entries without word sets folded and sent, one batch
-    early: the helper decides a batch once it has them."""
+    ahead, each batch is read, and its entries without word sets folded and their features
+    sent, one batch early: the helper decides a batch once it has them."""
 
     def read(ids: list[int]) -> list[tuple[int, Entry]]:
         entries = store.entries_for_matching(ids)
         if helper is not None:
-            helper.send_words(assigner.fold(entries))
+            helper.send_features(assigner.fold(entries))
         return entries
 
     batches = [pending[at : at + CLUSTER_BATCH] for at in range(0, len(pending), CLUSTER_BATCH)]

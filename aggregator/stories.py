@@ -185,16 +185,16 @@ class StoryAssigner:
             self.linked += linked
         return new
 
-    def fold(self, entries: list[tuple[int, Entry]]) -> list[tuple[int, str]]:
+    def fold(self, entries: list[tuple[int, Entry]]) -> list[Features]:
         """Fold, before their turn, the entries stored without word sets (or with another
         configuration's), kept here until they are assigned: for a helper that matches ahead,
-        their word sets as they will be stored."""
+        their features, which it would otherwise read back from the word sets stored."""
         folded = []
         for entry_id, entry in entries:
             if not self.features.current(entry):
                 f = self.features(entry_id, entry)
                 self.folded[entry_id] = f, self.features.dump(f)
-                folded.append((entry_id, self.folded[entry_id][1]))
+                folded.append(f)
         return folded
 
     def _decide(self, entry_id: int, entry: Entry, f: Features, forced: Forced | None) -> Decision:

@@ -1,6 +1,7 @@
 """Matching ahead in a helper process gives the stories that clustering in one process gives."""
 
 import logging
+import pickle
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,15 +93,17 @@ def decided(monkeypatch) -> list[int]:
 
 @pytest.fixture
 def sent(monkeypatch) -> list[int]:
-    """The entry ids whose word sets the writer folded and sent to the helper."""
+    """The entry ids whose features the writer folded and sent to the helper, which gets
+    them as they were made: the same as those read back from the word sets stored."""
     ids: list[int] = []
-    real = Ahead.send_words
+    real = Ahead.send_features
 
-    def send_words(self, folded):
-        ids.extend(entry_id for entry_id, _ in folded)
+    def send_features(self, folded):
+        ids.extend(f.key for f in folded)
+        assert pickle.loads(pickle.dumps(folded)) == folded
         real(self, folded)
 
-    monkeypatch.setattr(Ahead, "send_words", send_words)
+    monkeypatch.setattr(Ahead, "send_features", send_features)
     return ids
 
 
