@@ -20,7 +20,6 @@ from aggregator.config import Config, Source
 from aggregator.dedupe import EntryFeatures
 from aggregator.errors import exception_line
 from aggregator.fetch import FetchOptions, fetch_all
-from aggregator.listing import parse_listing
 from aggregator.models import (
     Entry,
     FetchRequest,
@@ -103,6 +102,8 @@ def entries_from_body(
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
+        from aggregator.listing import parse_listing  # lxml.html and cssselect: few need them
+
         parsed = parse_listing(body, result.final_url, source.selectors)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)

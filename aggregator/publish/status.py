@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from aggregator.config import Config
 from aggregator.health import STRIP_DAYS, SourceHealth, zone_label
-from aggregator.publish.digest import environment
+from aggregator.publish.digest import templates
 
 
 def status_json(rows: list[SourceHealth], now: datetime) -> bytes:
@@ -42,15 +42,19 @@ def status_html(config: Config, rows: list[SourceHealth], now: datetime) -> byte
     """The editors' health page: failing and silent sources first."""
     order = {"disabled": 0, "failing": 1, "retry after": 2, "new": 3, "ok": 4}
     ranked = sorted(rows, key=lambda r: (order[r.state], not r.silent, r.name))
-    page = environment.get_template("status.html").render(
-        site=config.site,
-        rows=ranked,
-        generated=now.astimezone(config.site.zone),
-        zone=config.site.zone,
-        zone_label=zone_label(config.site.timezone),
-        strip=strip_svg,
-        strip_days=STRIP_DAYS,
-        failing=sum(1 for r in rows if r.state != "ok"),
-        silent=sum(1 for r in rows if r.silent),
+    page = (
+        templates()
+        .get_template("status.html")
+        .render(
+            site=config.site,
+            rows=ranked,
+            generated=now.astimezone(config.site.zone),
+            zone=config.site.zone,
+            zone_label=zone_label(config.site.timezone),
+            strip=strip_svg,
+            strip_days=STRIP_DAYS,
+            failing=sum(1 for r in rows if r.state != "ok"),
+            silent=sum(1 for r in rows if r.silent),
+        )
     )
     return page.encode("utf-8")
