@@ -102,9 +102,9 @@ _values = attrgetter(*(item.name for item in fields(Features)))
 
 
 def _unpickled(
-    key: int, url: str, source: str, language: str, published: float, *words: Words
+    key: int, url: str, source: str, language: str, published: float, *values: Any
 ) -> Features:
-    *sets, links, vector = words  # title and lede as they came: the index keeps them as ids
+    *sets, links, vector = values  # title and lede as they came: the index keeps them as ids
     title, lede, *rest = sets
     kept = (tuple(map(sys.intern, part)) for part in (*rest, links))
     return Features(

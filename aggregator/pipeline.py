@@ -163,7 +163,7 @@ def _store_result(
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
-    with batch.step(single=error is not None or not (fetched.cleaned and fetched.cleaned.entries)):
+    with batch.step(single=bool(error) or not (fetched.cleaned and fetched.cleaned.entries)):
         if error:
             report.error = error
             gone = result.http_status == 410
