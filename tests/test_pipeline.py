@@ -255,3 +255,32 @@ def test_a_first_fetch_leaves_folding_to_clustering_where_the_run_may_match_ahea
         store.conn.execute("UPDATE entries SET words = NULL")
         assert assign_stories(config, store, now) == []
         assert words(store) == folded(store)  # by clustering
+
+
+def test_a_source_that_brings_nothing_new_is_stored_in_one_statement(workspace, sources):
+    """A 304, a body seen before, or a failure is one UPDATE of the source's row: no savepoint,
+    and no second read of a state the run read at its start."""
+    from aggregator.config import load_config
+    from aggregator.models import Outcome
+    from aggregator.pipeline import fetch_sources
+
+    config = load_config(workspace.config)
+    now = datetime.now(UTC)
+    with Store(workspace.db) as store:
+        first = {r.source: r.outcome for r in fetch_sources(config, store, now, force=True)}
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        again = fetch_sources(config, store, now + timedelta(hours=1), force=True)
+    assert Outcome.OK in first.values()
+    for report in again:
+        expected = (
+            {Outcome.NOT_MODIFIED, Outcome.UNCHANGED}
+            if first[report.source] is Outcome.OK
+            else {Outcome.FAILED}
+        )
+        assert report.outcome in expected, report
+    assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+    reads = [s for s in statements if s.startswith("SELECT * FROM sources WHERE name")]
+    assert len(reads) == len(again)  # each source's state read once, as the run starts
+    updates = [s for s in statements if s.startswith("UPDATE sources SET")]
+    assert len(updates) == len(again)

@@ -207,12 +207,16 @@ def test_a_batch_commits_every_size_steps_and_undoes_a_failed_step_alone(tmp_pat
 
 
 def test_a_step_of_one_statement_that_fails_is_undone_alone_without_a_savepoint(tmp_path):
+    statements: list[str] = []
     with Store(tmp_path / "a.db") as store:
         with store.batch(size=10, seconds=3600) as batch:
             with batch.step():
                 store.set_meta("a", "1")
+            store.conn.set_trace_callback(statements.append)
             with pytest.raises(sqlite3.IntegrityError), batch.step(single=True):
                 store.conn.execute("INSERT INTO meta (key, value) VALUES ('a', '2')")
             with batch.step(single=True):
                 store.set_meta("b", "1")
+            store.conn.set_trace_callback(None)
         assert (store.get_meta("a"), store.get_meta("b")) == ("1", "1")
+    assert not [s for s in statements if "SAVEPOINT" in s or "ROLLBACK" in s]
