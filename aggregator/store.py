@@ -732,23 +732,44 @@ class Store:
 
     def latest_story_entries(self, limit: int) -> list[tuple[int, StoredEntry]]:
         """Members of the `limit` stories with the newest first-published entry, each with its
-        story's place in that order (0: the newest)."""
-        rows = self.conn.execute(
-            f"""
-            WITH chosen AS (
-                SELECT story_id,
-                       ROW_NUMBER() OVER (ORDER BY MIN(published) DESC, story_id) - 1 AS place
-                FROM entries WHERE story_id IS NOT NULL
-                GROUP BY story_id
-                ORDER BY MIN(published) DESC, story_id LIMIT ?
-            )
-            SELECT e.*, {_BODY}, s.first_seen AS story_first_seen, c.place AS place
-            FROM chosen c JOIN entries e ON e.story_id = c.story_id {_WITH_BODY}
-            JOIN stories s ON s.id = c.story_id
-            """,
-            (limit,),
-        ).fetchall()
-        return [(row["place"], _stored_entry(row)) for row in rows]
+        story's place in that order (0: the newest).
+
+        Looked for among the stories of the newest entries, not by grouping every entry kept
+        (two years of them): a story first published at or after the `since`-th newest entry
+        has all its members at or after it, so those stories, ranked by their first entry,
+        are exactly the first ones. If fewer than `limit` are, four times as many entries are
+        looked at, and at the end all of them."""
+        newest = "SELECT published FROM entries WHERE story_id IS NOT NULL"
+        since = 4 * limit
+        while True:
+            row = self.conn.execute(
+                f"{newest} ORDER BY published DESC LIMIT 1 OFFSET ?", (since,)
+            ).fetchone()
+            start = row[0] if row else ""  # fewer entries than that: every one
+            rows = self.conn.execute(
+                f"""
+                WITH recent AS (
+                    SELECT DISTINCT story_id FROM entries
+                    WHERE published >= :start AND story_id IS NOT NULL
+                ), firsts AS (
+                    SELECT story_id, (SELECT MIN(published) FROM entries m
+                                      WHERE m.story_id = recent.story_id) AS first
+                    FROM recent
+                ), chosen AS (
+                    SELECT story_id,
+                           ROW_NUMBER() OVER (ORDER BY first DESC, story_id) - 1 AS place
+                    FROM firsts WHERE first >= :start
+                    ORDER BY first DESC, story_id LIMIT :limit
+                )
+                SELECT e.*, {_BODY}, s.first_seen AS story_first_seen, c.place AS place
+                FROM chosen c JOIN entries e ON e.story_id = c.story_id {_WITH_BODY}
+                JOIN stories s ON s.id = c.story_id
+                """,
+                {"start": start, "limit": limit},
+            ).fetchall()
+            if row is None or len({r["place"] for r in rows}) >= limit:
+                return [(r["place"], _stored_entry(r)) for r in rows]
+            since *= 4
 
     def story_count(self) -> int:
         """How many stories the store holds."""

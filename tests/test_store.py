@@ -1,11 +1,12 @@
+import random
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aggregator.models import Entry
-from aggregator.store import MIGRATIONS, Store
+from aggregator.store import MIGRATIONS, Store, ts
 from tests.conftest import NOW
 
 
@@ -220,3 +221,56 @@ def test_a_step_of_one_statement_that_fails_is_undone_alone_without_a_savepoint(
             store.conn.set_trace_callback(None)
         assert (store.get_meta("a"), store.get_meta("b")) == ("1", "1")
     assert not [s for s in statements if "SAVEPOINT" in s or "ROLLBACK" in s]
+
+
+def test_latest_stories_are_those_with_the_newest_first_entry_however_old_their_members(tmp_path):
+    """Ranked by each story's first-published entry, ties by story id, as grouping every entry
+    would rank them: also when the newest entries belong to stories first published long ago,
+    and when there are fewer stories than asked for."""
+    rng = random.Random(12)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        for number in range(300):
+            story = f"s{number:03d}"
+            first = start + timedelta(hours=rng.randrange(2000))
+            store.conn.execute(
+                "INSERT INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
+                (story, f"https://x.example/{story}", ts(first)),
+            )
+            members = [first] + [
+                first + timedelta(hours=rng.choice([0, 1, 500, 3000]))
+                for _ in range(rng.randrange(4))
+            ]
+            for at, published in enumerate(members):
+                store.conn.execute(
+                    "INSERT INTO entries (source, guid, url, title, excerpt, published, language, "
+                    "first_seen, story_id) VALUES ('S', ?, ?, 't', '', ?, 'en', ?, ?)",
+                    (
+                        f"{story}-{at}",
+                        f"https://x.example/{story}/{at}",
+                        ts(published),
+                        ts(published),
+                        story,
+                    ),
+                )
+        store.conn.execute(  # not yet in a story: never counted
+            "INSERT INTO entries (source, guid, url, title, excerpt, published, language, "
+            "first_seen) VALUES ('S', 'new', 'https://x.example/new', 't', '', ?, 'en', ?)",
+            (ts(start + timedelta(days=400)),) * 2,
+        )
+    with Store(tmp_path / "a.db") as store:
+        rows = store.conn.execute(
+            "SELECT story_id, MIN(published) FROM entries WHERE story_id IS NOT NULL "
+            "GROUP BY story_id"
+        ).fetchall()
+        by_id = sorted(rows, key=lambda row: row[0])
+        ranked = [story for story, _ in sorted(by_id, key=lambda row: row[1], reverse=True)]
+        for limit in (1, 7, 40, 299, 300, 500):
+            got = store.latest_story_entries(limit)
+            places = {member.story_id: place for place, member in got}
+            assert sorted(places, key=places.__getitem__) == ranked[:limit]
+            counted = store.conn.execute(
+                "SELECT story_id, COUNT(*) FROM entries GROUP BY story_id"
+            ).fetchall()
+            members = sum(count for story, count in counted if story in places)
+            assert len(got) == members  # every member of each chosen story
