@@ -61,19 +61,19 @@ class Ahead:
         context = multiprocessing.get_context("fork")  # see `worthwhile`
         self.store = store
         self._receiver, sender = context.Pipe(duplex=False)  # decisions, to this process
-        words, self._words = context.Pipe(duplex=False)  # word sets, to the helper
-        arguments = (sender, words, os.getpid(), store.path, config, now, pending, batch)
+        folded, self._folded = context.Pipe(duplex=False)  # the writer's features, to the helper
+        arguments = (sender, folded, os.getpid(), store.path, config, now, pending, batch)
         self._process = context.Process(target=_decide_ahead, args=arguments, daemon=True)
         self._process.start()
         sender.close()  # the helper's ends: EOF on this side once the helper is gone
-        words.close()
+        folded.close()
 
     def send_features(self, folded: list[Features]) -> None:
         """The features this process folded for the next batch of pending entries (those
         stored without word sets), one message a batch: the helper decides a batch once it
         has it."""
         try:
-            self._words.send(folded)
+            self._folded.send(folded)
         except OSError as exc:
             raise AheadFailed(f"the helper process ended early: {exc!r}") from None
 
@@ -99,7 +99,7 @@ class Ahead:
             self._process.kill()
         self._process.join()
         self._receiver.close()
-        self._words.close()
+        self._folded.close()
 
     def __enter__(self) -> Ahead:
         return self
@@ -116,7 +116,7 @@ def _give_back_memory() -> None:
 
 def _decide_ahead(
     sender: Connection,
-    words: Connection,
+    folded: Connection,
     parent: int,
     path: str,
     config: Config,
@@ -135,7 +135,7 @@ def _decide_ahead(
     try:
         with Store(path, read_only=True) as store:
             store.conn.execute("BEGIN")  # one view throughout: what was committed
-            _decide_all(sender, _Inbox(words), store, config, now, pending, batch)
+            _decide_all(sender, _Inbox(folded), store, config, now, pending, batch)
     except Exception as exc:
         sender.send(("failed", exception_line(exc)))
     else:
@@ -151,7 +151,7 @@ class _Inbox:
     def __init__(self, receiver: Connection) -> None:
         self._receiver = receiver
         self._batches: queue.SimpleQueue[list[Features] | None] = queue.SimpleQueue()
-        threading.Thread(target=self._take, name="ahead-words", daemon=True).start()
+        threading.Thread(target=self._take, name="ahead-features", daemon=True).start()
 
     def _take(self) -> None:
         try:
