@@ -8,7 +8,6 @@ within a time window, so clustering N entries costs close to O(N) rather than al
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import math
 import sys
@@ -18,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from math import fsum
 from operator import attrgetter, itemgetter, sub
 from typing import Any
@@ -318,6 +317,32 @@ class Clusterer:
                 common[word] = len(posting)
                 del postings[word]
 
+    def _index_words(self, words: set[str], key: int) -> None:
+        """`_post` and then `_reweigh` of one new entry's distinct words, in one pass: a
+        word's count changes only by this entry, so its weight follows at once."""
+        common, postings, weights = self.common, self.postings, self.weights
+        word_ids, id_weights = self.word_ids, self.id_weights
+        most = 2 * self.settings.block_max_postings
+        size = len(self.items) + 1
+        log = math.log
+        for word in words:
+            count = common.get(word)
+            if count is not None:
+                count = common[word] = count + 1
+            elif (posting := postings.get(word)) is None:
+                postings[word] = [key]
+                count = 1
+            else:
+                posting.append(key)
+                count = len(posting)
+                if count > most:
+                    common[word] = count
+                    del postings[word]
+            weight = weights[word] = log(1.0 + size / (count + 1))
+            at = word_ids.get(word)
+            if at is not None:
+                id_weights[at] = weight
+
     def _unpost(self, word: str, key: int) -> None:
         if word in self.common:
             self.common[word] -= 1
@@ -381,7 +406,8 @@ class Clusterer:
         wide = len(spelling) > 0xFFFF
         self.texts[at] = array("I" if wide else "H", map(ids.__getitem__, words)).tobytes()
         self.title_sizes[at] = len(f.title) | (_WIDE if wide else 0)
-        return replace(f, title=(), lede=())
+        values = _values(f)  # as `replace(f, title=(), lede=())`, without its introspection
+        return Features(*values[:5], (), (), *values[7:])
 
     def _indexed_totals(self, f: Features) -> tuple[float, float, float]:
         """An indexed entry's totals, resummed once the index has grown by a quarter since."""
@@ -418,28 +444,38 @@ class Clusterer:
         """Whether an indexed entry's scores reach a threshold, or the two link, so that the
         full comparison is worth making: what `_scores` would give, from word ids. The words
         that title and lede share together are summed first; title or lede alone only when
-        that sum leaves them a chance (their shared words are among those, so sum no more)."""
+        that sum leaves them a chance (their shared words are among those, so sum no more).
+        Run for every candidate of every entry: `_indexed_totals` and `_packed` are inlined."""
         f, s = p.features, self.settings
-        tb = self._indexed_totals(b)  # first: it sums a grown entry's totals again, as always
+        at = b.key - self.base
+        if len(self.items) > 1.25 * self.summed_at[at] + 8:  # first, as in `_indexed_totals`
+            self._keep_totals(b)
         if b.url in f.links or f.url in b.links:
             return True
-        ids, size = self._packed(b.key - self.base)
+        size = self.title_sizes[at]
+        ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
         shared = p.word_ids.intersection(ids)
         if not shared:
             return False
         weight = self.id_weights.__getitem__
         both = fsum(map(weight, shared))
-        if _ratio(both, totals[2], tb[2]) >= min(s.combined_threshold, s.number_threshold):
-            return True
-        for mine, theirs, threshold, total_a, total_b in (
-            (p.title_ids, ids[:size], s.title_threshold, totals[0], tb[0]),
-            (p.lede_ids, ids[size:], s.lede_threshold, totals[1], tb[1]),
+        sums = self.sums
+        if _ratio(both, totals[2], sums[3 * at + 2]) >= min(
+            s.combined_threshold, s.number_threshold
         ):
-            # a score x / (total - x) reaches the threshold t only from x = t / (1 + t) x total
-            if both >= threshold / (1.0 + threshold) * (total_a + total_b) * _MARGIN:
-                part = mine.intersection(theirs)
-                if part and _ratio(fsum(map(weight, part)), total_a, total_b) >= threshold:
-                    return True
+            return True
+        # a score x / (total - x) reaches the threshold t only from x = t / (1 + t) x total
+        size &= ~_WIDE
+        threshold, total_a, total_b = s.title_threshold, totals[0], sums[3 * at]
+        if both >= threshold / (1.0 + threshold) * (total_a + total_b) * _MARGIN:
+            part = p.title_ids.intersection(ids[:size])
+            if part and _ratio(fsum(map(weight, part)), total_a, total_b) >= threshold:
+                return True
+        threshold, total_a, total_b = s.lede_threshold, totals[1], sums[3 * at + 1]
+        if both >= threshold / (1.0 + threshold) * (total_a + total_b) * _MARGIN:
+            part = p.lede_ids.intersection(ids[size:])
+            if part and _ratio(fsum(map(weight, part)), total_a, total_b) >= threshold:
+                return True
         return False
 
     def _similarity(self, shared: frozenset[str], total_a: float, total_b: float) -> float:
@@ -547,16 +583,11 @@ class Clusterer:
         entries were indexed decides).
         """
         s = self.settings
-        postings = self.postings
-        rarest = heapq.nsmallest(  # ties by the word: no hash-seed order
-            s.block_words,
-            [(len(postings[w]), w) for w in (probe or Probe(f)).words if w in postings],
-        )
-        counts: Counter[int] = Counter()
-        for size, word in rarest:
-            if size > s.block_max_postings:
-                break
-            counts.update(postings[word])
+        postings, most = self.postings, s.block_max_postings
+        looked_up = [(len(keys), w) for w in (probe or Probe(f)).words if (keys := postings.get(w))]
+        looked_up.sort()  # ties by the word: no hash-seed order
+        rarest = looked_up[: s.block_words]
+        counts = Counter(chain.from_iterable(postings[w] for size, w in rarest if size <= most))
         low, high = f.published - self.window, f.published + self.window
         when, base = self.when, self.base
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
@@ -583,9 +614,7 @@ class Clusterer:
         """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
         self.oldest = min(self.oldest, f.published)
-        distinct = _distinct(f.title, f.lede)
-        self._post(distinct, f.key)
-        self._reweigh(distinct)
+        self._index_words(_distinct(f.title, f.lede), f.key)
         f = self._index_vector(f)
         self._remember(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
@@ -671,9 +700,12 @@ class Clusterer:
             return keys
         at = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
         edge = sorted(at)[count - 1]
-        earlier = list(compress(keys, map(edge.__gt__, at)))  # in C: no Python call a key
-        earlier.sort(key=lambda k: self.when[k - self.base])
-        at_edge = sorted(compress(keys, map(edge.__eq__, at)), key=self._identity)
+        earlier = [
+            key for _, key in sorted(compress(zip(at, keys, strict=True), map(edge.__gt__, at)))
+        ]
+        at_edge = list(compress(keys, map(edge.__eq__, at)))
+        if len(earlier) + len(at_edge) > count:
+            at_edge.sort(key=self._identity)
         return earlier + at_edge[: count - len(earlier)]
 
     def _remember(self, f: Features) -> None:
