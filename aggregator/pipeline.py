@@ -185,13 +185,15 @@ def _store_result(
             report.warning = cleaned.warning
             report.entries_seen = len(cleaned.entries)
             report.skipped = dict(cleaned.skipped)
+            held = store.guids_held(name, [entry.guid for entry in cleaned.entries])
             for entry in cleaned.entries:
                 try:
-                    new = store.upsert_entry(entry, now)
+                    new = store.upsert_entry(entry, now, held=entry.guid in held)
                 except Exception as exc:  # SQLite undoes just this statement; the rest stay
                     reason = f"not stored: {exception_line(exc, 120)}"
                     report.skipped[reason] = report.skipped.get(reason, 0) + 1
                     continue
+                held.add(entry.guid)
                 if new is not None:
                     report.new_entries += 1
         ttl = cleaned.ttl if cleaned and cleaned.ttl is not None else state.ttl

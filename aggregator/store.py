@@ -414,8 +414,20 @@ class Store:
 
     # entries and stories
 
-    def upsert_entry(self, entry: Entry, now: datetime) -> int | None:
-        """Insert a new entry and return its row id; refresh an existing one and return None."""
+    def guids_held(self, source: str, guids: list[str]) -> set[str]:
+        """Which of these guids the source's stored entries hold."""
+        held: set[str] = set()
+        for chunk, marks in _chunks(list(dict.fromkeys(guids))):
+            rows = self.conn.execute(
+                f"SELECT guid FROM entries WHERE source = ? AND guid IN ({marks})", [source, *chunk]
+            )
+            held.update(row[0] for row in rows)
+        return held
+
+    def upsert_entry(self, entry: Entry, now: datetime, held: bool = True) -> int | None:
+        """Insert a new entry and return its row id; refresh an existing one and return None.
+        `held`: False when the caller knows the source holds no entry under its guid (see
+        `guids_held`), so that a new entry is inserted without first trying an UPDATE."""
         values = (
             entry.url,
             entry.title,
@@ -433,16 +445,18 @@ class Store:
         )
         # an entry without word sets (folded while clustering) keeps those stored only while
         # what matching reads of it (URL, title, excerpt, language, links) is the same
-        cursor = self.conn.execute(
-            "UPDATE entries SET url = ?, title = ?, excerpt = ?, author = ?, categories = ?, "
-            "updated = ?, language = ?, links = ?, media = ?, dated = ?, date_text = ?, "
-            "last_seen = ?, words = COALESCE(?, CASE WHEN url = ? AND title = ? AND excerpt = ? "
-            "AND language = ? AND links = ? THEN words END) WHERE source = ? AND guid = ?",
-            (*values, *(values[i] for i in (0, 1, 2, 6, 7)), entry.source, entry.guid),
-        )
-        if cursor.rowcount:
-            self._refresh_body(entry)
-            return None
+        if held:
+            cursor = self.conn.execute(
+                "UPDATE entries SET url = ?, title = ?, excerpt = ?, author = ?, "
+                "categories = ?, updated = ?, language = ?, links = ?, media = ?, dated = ?, "
+                "date_text = ?, last_seen = ?, words = COALESCE(?, CASE WHEN url = ? AND "
+                "title = ? AND excerpt = ? AND language = ? AND links = ? THEN words END) "
+                "WHERE source = ? AND guid = ?",
+                (*values, *(values[i] for i in (0, 1, 2, 6, 7)), entry.source, entry.guid),
+            )
+            if cursor.rowcount:
+                self._refresh_body(entry)
+                return None
         cursor = self.conn.execute(
             "INSERT INTO entries (url, title, excerpt, author, categories, updated, language, "
             "links, media, dated, date_text, last_seen, words, source, guid, published, "

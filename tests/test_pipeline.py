@@ -284,3 +284,52 @@ def test_a_source_that_brings_nothing_new_is_stored_in_one_statement(workspace, 
     assert len(reads) == len(again)  # each source's state read once, as the run starts
     updates = [s for s in statements if s.startswith("UPDATE sources SET")]
     assert len(updates) == len(again)
+
+
+def test_new_entries_are_inserted_without_trying_an_update_first(workspace, feed_server):
+    """A source's new items are INSERTed straight away; only the guids it holds already are
+    UPDATEd (one query asks which), and an item repeated in one feed is stored once."""
+    from aggregator.config import load_config
+    from aggregator.pipeline import fetch_sources
+
+    def serve(*items: tuple[str, str]) -> None:
+        rows = [
+            {"title": t, "link": f"https://f.example.af/{g}", "guid": g, "date": DATE}
+            for g, t in items
+        ]
+        feed_server.add("/f", make_rss("F", rows))
+
+    workspace.write_config([{"name": "F", "url": feed_server.url("/f")}])
+    config = load_config(workspace.config)
+    now = datetime.now(UTC)
+    runs = []
+    with Store(workspace.db) as store:
+        for at, items in enumerate(
+            [
+                [("g1", "Salang tunnel closed"), ("g2", "Kabul wheat prices fall")],
+                [
+                    ("g2", "Kabul wheat prices fall again"),
+                    ("g3", "Herat clinic opens"),
+                    ("g3", "Herat clinic opens"),
+                ],
+            ]  # fmt: skip
+        ):
+            serve(*items)
+            store.conn.execute(FORGET_BODIES)
+            statements: list[str] = []
+            store.conn.set_trace_callback(statements.append)
+            (report,) = fetch_sources(config, store, now + timedelta(hours=at), force=True)
+            store.conn.set_trace_callback(None)
+            runs.append((report.new_entries, statements))
+        titles = dict(store.conn.execute("SELECT guid, title FROM entries").fetchall())
+    (new_first, first), (new_then, then) = runs
+    assert new_first == 2 and new_then == 1
+    assert not [s for s in first if s.startswith("UPDATE entries")]
+    assert len([s for s in first if s.startswith("INSERT INTO entries")]) == 2
+    assert len([s for s in then if s.startswith("UPDATE entries")]) >= 1
+    assert len([s for s in then if s.startswith("INSERT INTO entries")]) == 1
+    assert titles == {
+        "g1": "Salang tunnel closed",
+        "g2": "Kabul wheat prices fall again",
+        "g3": "Herat clinic opens",
+    }
