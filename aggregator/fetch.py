@@ -30,6 +30,7 @@ from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
+POOLS_PER_THREAD = 2  # hosts whose pools (and idle connections, PER_HOST at most) are kept
 MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified kept to send back
 ERROR_SAMPLE = 64 * 1024  # bytes of an error page read to recognise a firewall
 CHUNK = 64 * 1024
@@ -149,11 +150,16 @@ class _Session(requests.Session):
         return None
 
 
-def new_session(options: FetchOptions, environment: _Environment | None = None) -> requests.Session:
+def new_session(
+    options: FetchOptions,
+    environment: _Environment | None = None,
+    adapter: HTTPAdapter | None = None,
+) -> requests.Session:
     """A requests Session that identifies the aggregator and asks only for encodings it
-    decodes (`environment`: settings already read, shared by a run's sessions)."""
+    decodes (`environment`: settings already read, `adapter`: connection pools, both shared
+    by a run's sessions)."""
     session = _Session(environment or _Environment())
-    adapter = _Adapter()
+    adapter = adapter or _Adapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(
@@ -566,9 +572,14 @@ def fetch_all(
     sessions: list[requests.Session] = []
     limiter = HostLimiter(options.per_host)
     environment = _Environment()
+    # one pool a host for every thread (urllib3's pools are thread-safe), not one a thread:
+    # a host's pool is made once, not for most requests, and a connection a host's server
+    # kept open serves the next request there; the most recently used hosts' pools are kept
+    pools = _Adapter(pool_connections=POOLS_PER_THREAD * options.concurrency,
+                     pool_maxsize=options.per_host)  # fmt: skip
 
     def start_worker() -> None:
-        _local.session = new_session(options, environment)
+        _local.session = new_session(options, environment, pools)
         sessions.append(_local.session)
 
     def job(request: FetchRequest) -> T:

@@ -54,6 +54,7 @@ class Seen:
 
     path: str
     headers: dict[str, str]
+    port: int = 0  # the client's: one a connection
 
 
 class FeedServer:
@@ -77,7 +78,11 @@ class FeedServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.log.append(
-                        Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                        Seen(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            self.client_address[1],
+                        )
                     )
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)

@@ -208,6 +208,18 @@ def test_threads_do_not_queue_behind_one_hosts_limit(feed_server):
     assert order.index("/other/0") < 3 and order.index("/other/1") < 5
 
 
+def test_the_threads_share_a_hosts_connections(feed_server):
+    """One pool a host for all the threads: a connection the server keeps open serves the
+    next request to that host, whichever thread makes it, so no more connections are opened
+    than requests go to the host at once."""
+    urls = [feed_server.feed(f"/kept/{n}", "aop_wordpress.xml") for n in range(12)]
+    options = FetchOptions(user_agent="t", timeout=5.0, concurrency=6, per_host=2)
+    results = fetch_all([FetchRequest(f"S{n}", url) for n, url in enumerate(urls)], options)
+    assert all(r.status is FetchStatus.OK for r in results)
+    assert len(feed_server.log) == 12
+    assert len({seen.port for seen in feed_server.log}) <= 2
+
+
 def test_a_url_too_broken_to_name_a_host_fails_alone(feed_server):
     good = feed_server.feed("/good/", "aop_wordpress.xml")
     broken = ["http://[::1/feed", "http://%zz/", "http://example.com:99999/"]
