@@ -30,6 +30,7 @@ from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
+IDLE_AFTER = 0.05  # seconds without a result before `fetch_all` calls `idle`
 POOLS_PER_THREAD = 2  # hosts whose pools (and idle connections, PER_HOST at most) are kept
 MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified kept to send back
 ERROR_SAMPLE = 64 * 1024  # bytes of an error page read to recognise a firewall
@@ -561,11 +562,12 @@ def fetch_all(
     """Fetch on a thread pool, yielding results as they complete.
 
     `then` runs on the worker thread right after each fetch, so slow follow-up work (handing a
-    body to a parser process) overlaps with the other fetches. `idle` is called whenever no
-    result is ready and the caller is about to wait for one. Requests go out a host at a time
-    in turns, and are handed to the pool at most twice its threads ahead of the results taken,
-    so a caller slower than the network holds a bounded number of results (at 64 threads,
-    thousands of parsed feeds had waited).
+    body to a parser process) overlaps with the other fetches. `idle` is called when no
+    result has come for `IDLE_AFTER` seconds and the caller is about to wait longer (not
+    whenever none is ready at once: a run's store committed for most sources then).
+    Requests go out a host at a time in turns, and are handed to the pool at most twice its
+    threads ahead of the results taken, so a caller slower than the network holds a bounded
+    number of results (at 64 threads, thousands of parsed feeds had waited).
     """
     if not requests_:
         return
@@ -598,7 +600,7 @@ def fetch_all(
             hand_over(2 * workers)
             for _ in requests_:
                 try:
-                    future = finished.get_nowait()
+                    future = finished.get(timeout=IDLE_AFTER if idle is not None else None)
                 except queue.Empty:
                     if idle is not None:
                         idle()

@@ -262,6 +262,18 @@ def test_fetch_all_calls_idle_before_it_waits(feed_server):
     assert calls[-1] == 1  # called while waiting for it, with the fast one taken
 
 
+def test_fetch_all_does_not_call_idle_while_results_keep_coming(feed_server):
+    """A result due within `IDLE_AFTER` is waited for without calling `idle`: a run's store
+    commits every hundred sources, not after most of them."""
+    urls = [feed_server.feed(f"/quick/{n}", "aop_wordpress.xml") for n in range(24)]
+    calls: list[int] = []
+    options = FetchOptions(user_agent="t", timeout=5.0, concurrency=3)
+    requests_ = [FetchRequest(f"S{n}", url) for n, url in enumerate(urls)]
+    results = list(fetch_all(requests_, options, idle=lambda: calls.append(1)))
+    assert len(results) == 24
+    assert len(calls) <= 4  # each answers in milliseconds: waits are far shorter than that
+
+
 def test_connection_errors_are_described_for_editors():
     from aggregator.fetch import _describe
 
