@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from aggregator.models import (
@@ -175,9 +176,22 @@ NEW_FILE = "new file"
 INCREMENTAL = 2  # PRAGMA auto_vacuum: freed pages are returned by `incremental_vacuum`
 
 
+@lru_cache(maxsize=64)  # a run writes its moment with every entry and source it stores
 def ts(moment: datetime) -> str:
     """A UTC timestamp as sortable ISO text."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+_UNICODE_JSON = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
+_MEDIA_FIELDS = tuple(item.name for item in fields(Media))
+
+
+def _json_list(values: Sequence[object], ascii_only: bool = False) -> str:
+    """A list as JSON text, as `json.dumps` writes it (`ascii_only`: with its default escaping
+    of non-ASCII): an empty one without a call, a full one without making an encoder again."""
+    if not values:
+        return "[]"
+    return json.dumps(values) if ascii_only else _UNICODE_JSON(values)
 
 
 def from_ts(text: str | None) -> datetime | None:
@@ -433,11 +447,11 @@ class Store:
             entry.title,
             entry.excerpt,
             entry.author,
-            json.dumps(entry.categories, ensure_ascii=False),
+            _json_list(entry.categories),
             ts(entry.updated) if entry.updated else None,
             entry.language,
-            json.dumps(entry.links),
-            json.dumps([asdict(m) for m in entry.media], ensure_ascii=False),
+            _json_list(entry.links, ascii_only=True),
+            _json_list([{name: getattr(m, name) for name in _MEDIA_FIELDS} for m in entry.media]),
             entry.dated,
             entry.date_text,
             ts(now),

@@ -1,11 +1,14 @@
+import json
 import random
 import sqlite3
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from aggregator.models import Entry
+from aggregator.models import Entry, Media
 from aggregator.store import MIGRATIONS, Store, ts
 from tests.conftest import NOW
 
@@ -274,3 +277,15 @@ def test_latest_stories_are_those_with_the_newest_first_entry_however_old_their_
             ).fetchall()
             members = sum(count for story, count in counted if story in places)
             assert len(got) == members  # every member of each chosen story
+
+
+@given(st.lists(st.text()), st.lists(st.text()), st.lists(st.builds(Media, st.text())))
+def test_entry_lists_are_stored_as_json_dumps_writes_them(categories, links, media):
+    """The rows written before the fast path hold json.dumps' text, which a refetch compares
+    (an entry keeps its word sets only while its stored links are the same)."""
+    from aggregator.store import _MEDIA_FIELDS, _json_list
+
+    assert _json_list(categories) == json.dumps(categories, ensure_ascii=False)
+    assert _json_list(links, ascii_only=True) == json.dumps(links)
+    rows = [{name: getattr(m, name) for name in _MEDIA_FIELDS} for m in media]
+    assert _json_list(rows) == json.dumps([asdict(m) for m in media], ensure_ascii=False)
