@@ -586,11 +586,13 @@ class Clusterer:
         postings, most = self.postings, s.block_max_postings
         looked_up = [(len(keys), w) for w in (probe or Probe(f)).words if (keys := postings.get(w))]
         looked_up.sort()  # ties by the word: no hash-seed order
-        rarest = looked_up[: s.block_words]
-        counts = Counter(chain.from_iterable(postings[w] for size, w in rarest if size <= most))
+        blocked = [(size, w) for size, w in looked_up[: s.block_words] if size <= most]
+        counts = Counter(chain.from_iterable(postings[w] for _, w in blocked))
         low, high = f.published - self.window, f.published + self.window
         when, base = self.when, self.base
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
+            if len(counts) == sum(size for size, _ in blocked):  # each shares one word: all tie
+                return self._with_links(f, self._earliest(list(counts), s.block_candidates))
             near = counts.most_common()
         else:
             near = [(k, n) for k, n in counts.items() if low <= when[k - base] <= high]
@@ -603,6 +605,10 @@ class Clusterer:
             chosen = chosen[:start] + self._earliest(
                 list(map(itemgetter(0), near[start:end])), s.block_candidates - start
             )
+        return self._with_links(f, chosen)
+
+    def _with_links(self, f: Features, chosen: list[int]) -> list[int]:
+        """The candidates chosen by their words, then the indexed entries linked with `f`."""
         found = dict.fromkeys(chosen)
         for link in f.links:
             if link in self.by_url:

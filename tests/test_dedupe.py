@@ -508,6 +508,24 @@ def test_ties_at_the_cut_go_to_the_earliest_published_whatever_the_keys():
     assert len(clusterer.when) < 10 * (max(keys) - min(keys))  # spans the keys, not 0 to 5M
 
 
+def test_when_every_candidate_shares_one_word_the_earliest_published_are_chosen():
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    clusterer = Clusterer(Dedupe(block_candidates=3, block_words=5))
+    words = ["zarbel", "kovani", "mestik", "palunor", "tirvad"]
+    hours = [7, 2, 9, 4, 0, 8, 5, 1, 6, 3]  # indexed in an order unlike their publication
+    published = {}
+    for n, hour in enumerate(hours):
+        key = 9_000 - 17 * n
+        word = words[n % len(words)]  # two entries a word, no entry shares two with the query
+        f = features(key, f"https://o{n}.example/", "en", f"{word} talks", "",
+                     at + timedelta(hours=hour), (), Boilerplate())  # fmt: skip
+        clusterer.add(f)
+        published[key] = hour
+    query = features(1, "https://q.example/", "en", " ".join(words), "", at, (), Boilerplate())
+    earliest = sorted(published, key=published.get)[:3]
+    assert sorted(clusterer.candidates(query)) == sorted(earliest)
+
+
 def labelled_features() -> list[Features]:
     """The labelled set's reports as matching features, in order of publication."""
     entries = sorted(load(), key=lambda e: (e.published, e.key))
