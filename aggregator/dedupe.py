@@ -706,9 +706,8 @@ class Clusterer:
             return keys
         at = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
         edge = sorted(at)[count - 1]
-        earlier = [
-            key for _, key in sorted(compress(zip(at, keys, strict=True), map(edge.__gt__, at)))
-        ]
+        earlier = list(compress(keys, map(edge.__gt__, at)))  # in C: no Python call a key
+        earlier.sort(key=lambda k: self.when[k - self.base])  # fewer than `count` of them
         at_edge = list(compress(keys, map(edge.__eq__, at)))
         if len(earlier) + len(at_edge) > count:
             at_edge.sort(key=self._identity)
