@@ -1,11 +1,13 @@
 import json
 import random
 import sqlite3
+import tempfile
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.models import Entry, Media
@@ -279,13 +281,21 @@ def test_latest_stories_are_those_with_the_newest_first_entry_however_old_their_
             assert len(got) == members  # every member of each chosen story
 
 
-@given(st.lists(st.text()), st.lists(st.text()), st.lists(st.builds(Media, st.text())))
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text()),
+    st.lists(st.text()),
+    st.lists(st.builds(Media, st.text(), st.none() | st.text(), st.none() | st.integers())),
+)
 def test_entry_lists_are_stored_as_json_dumps_writes_them(categories, links, media):
     """The rows written before the fast path hold json.dumps' text, which a refetch compares
     (an entry keeps its word sets only while its stored links are the same)."""
-    from aggregator.store import _MEDIA_FIELDS, _json_list
-
-    assert _json_list(categories) == json.dumps(categories, ensure_ascii=False)
-    assert _json_list(links, ascii_only=True) == json.dumps(links)
-    rows = [{name: getattr(m, name) for name in _MEDIA_FIELDS} for m in media]
-    assert _json_list(rows) == json.dumps([asdict(m) for m in media], ensure_ascii=False)
+    stored = replace(entry(), categories=tuple(categories), links=tuple(links), media=tuple(media))
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "a.db") as store:
+        store.upsert_entry(stored, NOW)
+        row = store.conn.execute("SELECT categories, links, media FROM entries").fetchone()
+    assert tuple(row) == (
+        json.dumps(list(categories), ensure_ascii=False),
+        json.dumps(list(links)),
+        json.dumps([asdict(m) for m in media], ensure_ascii=False),
+    )
