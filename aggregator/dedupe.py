@@ -317,32 +317,6 @@ class Clusterer:
                 common[word] = len(posting)
                 del postings[word]
 
-    def _index_words(self, words: set[str], key: int) -> None:
-        """`_post` and then `_reweigh` of one new entry's distinct words, in one pass: a
-        word's count changes only by this entry, so its weight follows at once."""
-        common, postings, weights = self.common, self.postings, self.weights
-        word_ids, id_weights = self.word_ids, self.id_weights
-        most = 2 * self.settings.block_max_postings
-        size = len(self.items) + 1
-        log = math.log
-        for word in words:
-            count = common.get(word)
-            if count is not None:
-                count = common[word] = count + 1
-            elif (posting := postings.get(word)) is None:
-                postings[word] = [key]
-                count = 1
-            else:
-                posting.append(key)
-                count = len(posting)
-                if count > most:
-                    common[word] = count
-                    del postings[word]
-            weight = weights[word] = log(1.0 + size / (count + 1))
-            at = word_ids.get(word)
-            if at is not None:
-                id_weights[at] = weight
-
     def _unpost(self, word: str, key: int) -> None:
         if word in self.common:
             self.common[word] -= 1
@@ -414,9 +388,14 @@ class Clusterer:
         if f.key not in self.items:
             return self.totals(f)
         at = f.key - self.base
+        self._resum_if_grown(f, at)
+        return (self.sums[3 * at], self.sums[3 * at + 1], self.sums[3 * at + 2])
+
+    def _resum_if_grown(self, f: Features, at: int) -> None:
+        """Sum an indexed entry's totals (at [key - base]) again once the index has grown by a
+        quarter since they were summed."""
         if len(self.items) > 1.25 * self.summed_at[at] + 8:
             self._keep_totals(f)
-        return (self.sums[3 * at], self.sums[3 * at + 1], self.sums[3 * at + 2])
 
     def _keep_totals(self, f: Features) -> None:
         at = f.key - self.base
@@ -445,15 +424,14 @@ class Clusterer:
         full comparison is worth making: what `_scores` would give, from word ids. The words
         that title and lede share together are summed first; title or lede alone only when
         that sum leaves them a chance (their shared words are among those, so sum no more).
-        Run for every candidate of every entry: `_indexed_totals` and `_packed` are inlined."""
+        Run for every candidate of every entry: it reads the totals `_indexed_totals` gives
+        from their array."""
         f, s = p.features, self.settings
         at = b.key - self.base
-        if len(self.items) > 1.25 * self.summed_at[at] + 8:  # first, as in `_indexed_totals`
-            self._keep_totals(b)
+        self._resum_if_grown(b, at)  # first, as in `_indexed_totals`
         if b.url in f.links or f.url in b.links:
             return True
-        size = self.title_sizes[at]
-        ids = memoryview(self.texts[at] or b"").cast("I" if size & _WIDE else "H")
+        ids, size = self._packed(at)
         shared = p.word_ids.intersection(ids)
         if not shared:
             return False
@@ -465,7 +443,6 @@ class Clusterer:
         ):
             return True
         # a score x / (total - x) reaches the threshold t only from x = t / (1 + t) x total
-        size &= ~_WIDE
         threshold, total_a, total_b = s.title_threshold, totals[0], sums[3 * at]
         if both >= threshold / (1.0 + threshold) * (total_a + total_b) * _MARGIN:
             part = p.title_ids.intersection(ids[:size])
@@ -620,7 +597,9 @@ class Clusterer:
         """Index an entry: from now on, later entries are matched with it."""
         self.newest = max(self.newest, f.published)
         self.oldest = min(self.oldest, f.published)
-        self._index_words(_distinct(f.title, f.lede), f.key)
+        distinct = _distinct(f.title, f.lede)
+        self._post(distinct, f.key)
+        self._reweigh(distinct)
         f = self._index_vector(f)
         self._remember(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
