@@ -519,6 +519,9 @@ def _finish(
         moved_to=moved_to,
     )
     if status == 304:
+        # a 304 has no body (http.client reads none): its connection goes back to the pool,
+        # where closing the response unread would close it
+        response.raw.drain_conn()
         return result(
             FetchStatus.NOT_MODIFIED,
             etag=_validator(headers.get("etag")) or request.etag,

@@ -208,14 +208,16 @@ def test_threads_do_not_queue_behind_one_hosts_limit(feed_server):
     assert order.index("/other/0") < 3 and order.index("/other/1") < 5
 
 
-def test_the_threads_share_a_hosts_connections(feed_server):
+@pytest.mark.parametrize("etag", [None, '"kept"'], ids=["200", "304"])
+def test_the_threads_share_a_hosts_connections(feed_server, etag):
     """One pool a host for all the threads: a connection the server keeps open serves the
     next request to that host, whichever thread makes it, so no more connections are opened
-    than requests go to the host at once."""
-    urls = [feed_server.feed(f"/kept/{n}", "aop_wordpress.xml") for n in range(12)]
+    than requests go to the host at once; after a 304 as after a body read to its end."""
+    urls = [feed_server.feed(f"/kept/{n}", "aop_wordpress.xml", etag=etag) for n in range(12)]
     options = FetchOptions(user_agent="t", timeout=5.0, concurrency=6, per_host=2)
-    results = fetch_all([FetchRequest(f"S{n}", url) for n, url in enumerate(urls)], options)
-    assert all(r.status is FetchStatus.OK for r in results)
+    asked = [FetchRequest(f"S{n}", url, etag=etag) for n, url in enumerate(urls)]
+    expected = FetchStatus.NOT_MODIFIED if etag else FetchStatus.OK
+    assert all(r.status is expected for r in fetch_all(asked, options))
     assert len(feed_server.log) == 12
     assert len({seen.port for seen in feed_server.log}) <= 2
 
