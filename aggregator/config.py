@@ -41,6 +41,7 @@ from aggregator.normalize import feed_key
 
 MIN_REFRESH_MINUTES = 30
 MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
+MAX_CONCURRENCY = 128  # fetch threads: past this, the requests' own CPU time is the limit
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ class Defaults(_Strict):
 
     timeout: float = Field(20, gt=0, le=300)
     refresh: int = Field(60, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
-    concurrency: int | None = Field(None, ge=1, le=64)  # None: by the number of hosts
+    concurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)  # None: by the number of hosts
     max_items: int = Field(50, ge=1, le=1000)
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
@@ -302,12 +303,12 @@ class Config(_Strict):
     @property
     def concurrency(self) -> int:
         """Requests in flight at once: as configured, else as many as the limit of 2 a host
-        lets go out (two per distinct host), at least 8 and at most 64, so a few dozen
-        sources and a few thousand on hundreds of hosts are both served well."""
+        lets go out (two per distinct host), at least 8 and at most `MAX_CONCURRENCY`, so a
+        few dozen sources and a few thousand on hundreds of hosts are both served well."""
         if self.defaults.concurrency:
             return self.defaults.concurrency
         hosts = {(urlsplit(s.url).hostname or "").lower() for s in self.sources}
-        return min(64, max(8, 2 * len(hosts)))
+        return min(MAX_CONCURRENCY, max(8, 2 * len(hosts)))
 
     def _index_of(self, name: str) -> int | None:
         """Where a source is in `sources`: a map built once, since runs and the status page

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
-from aggregator.config import ConfigError, load_config, parse_config
+from aggregator.config import MAX_CONCURRENCY, ConfigError, load_config, parse_config
 
 REPO_CONFIG = Path(__file__).parent.parent / "feeds.yaml"
 
@@ -248,7 +248,8 @@ def test_concurrency_follows_the_number_of_hosts_unless_set():
 
     assert config_with(3).concurrency == 8  # a small desk: a few at a time
     assert config_with(30).concurrency == 60  # two per host: as many as a host takes at once
-    assert config_with(40).concurrency == 64  # the ceiling
+    assert config_with(40).concurrency == 80
+    assert config_with(100).concurrency == MAX_CONCURRENCY == 128  # the ceiling
     assert config_with(100, "defaults:\n  concurrency: 12\n").concurrency == 12
 
 
