@@ -519,9 +519,11 @@ def _finish(
         moved_to=moved_to,
     )
     if status == 304:
-        # a 304 has no body (http.client reads none): its connection goes back to the pool,
-        # where closing the response unread would close it
-        response.raw.drain_conn()
+        # a 304 has no body: reading its end (http.client reads no byte of it) puts the
+        # connection back in its pool, where closing the response unread would close it; not
+        # one announced in chunks all the same, which may never end (closed unread)
+        if not response.raw.chunked:
+            response.raw.read(1, decode_content=False)
         return result(
             FetchStatus.NOT_MODIFIED,
             etag=_validator(headers.get("etag")) or request.etag,

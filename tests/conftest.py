@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import itertools
 import sys
 import threading
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ class Route:
     trickle: float = 0.0  # seconds between body bytes
     trickle_headers: float = 0.0  # seconds between the bytes of the status line and headers
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
+    endless: bool = False  # chunked: the body sent again and again until the server stops
     also_valid: tuple[str, ...] = ()  # older ETags still answered with a 304 (and the new ETag)
 
 
@@ -129,8 +131,10 @@ class FeedServer:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    for start in range(0, len(route.body), 1000):
-                        piece = route.body[start : start + 1000]
+                    pieces = [route.body[at : at + 1000] for at in range(0, len(route.body), 1000)]
+                    for piece in itertools.cycle(pieces) if route.endless else pieces:
+                        if server.release.is_set():
+                            break
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     self.wfile.write(b"0\r\n\r\n")
 

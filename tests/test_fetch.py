@@ -222,6 +222,24 @@ def test_the_threads_share_a_hosts_connections(feed_server, etag):
     assert len({seen.port for seen in feed_server.log}) <= 2
 
 
+@pytest.mark.parametrize(
+    "route",
+    [
+        {"body": b"x" * 10_000, "chunked": True, "endless": True},
+        {"headers": {"Transfer-Encoding": "chunked"}},  # announced, never sent
+    ],
+    ids=["endless", "never-sent"],
+)
+def test_a_304_with_a_body_is_not_read(feed_server, route):
+    """A 304 has no body; one that streams chunks regardless, or announces chunks it never
+    sends, is closed unread: reading it would hold the fetch to its deadline (and the body in
+    memory), and its broken body is no failure of the feed."""
+    url = feed_server.add("/bodied-304", status=304, **route)
+    result = fetch(url, etag='"any"')
+    assert result.status is FetchStatus.NOT_MODIFIED
+    assert result.etag == '"any"'
+
+
 def test_a_url_too_broken_to_name_a_host_fails_alone(feed_server):
     good = feed_server.feed("/good/", "aop_wordpress.xml")
     broken = ["http://[::1/feed", "http://%zz/", "http://example.com:99999/"]
