@@ -312,13 +312,16 @@ class Config(_Strict):
 
     def _index_of(self, name: str) -> int | None:
         """Where a source is in `sources`: a map built once, since runs and the status page
-        ask for every source (a scan each would grow with the square of their number)."""
-        if self._positions is None or self._positions[0] is not self.sources:
+        ask for every source (a scan each would grow with the square of their number). Read
+        from the private attributes' dict: pydantic's __getattr__ takes 2 us a read."""
+        private = self.__pydantic_private__
+        found = private["_positions"]
+        if found is None or found[0] is not self.sources:
             positions: dict[str, int] = {}
             for i, s in enumerate(self.sources):
                 positions.setdefault(s.name, i)
-            self._positions = (self.sources, positions)
-        return self._positions[1].get(name)
+            found = private["_positions"] = (self.sources, positions)
+        return found[1].get(name)
 
     def source(self, name: str) -> Source:
         """The configured source of this name (KeyError if there is none)."""
@@ -330,7 +333,8 @@ class Config(_Strict):
     def line_of(self, name: str, key: str) -> int | None:
         """The feeds.yaml line of a source's key, for messages that tell an editor what to edit."""
         index = self._index_of(name)
-        return self._lines.get(("sources", index, key)) if index is not None else None
+        lines = self.__pydantic_private__["_lines"]  # as in `_index_of`
+        return lines.get(("sources", index, key)) if index is not None else None
 
 
 KeyPath = tuple[Hashable, ...]

@@ -68,6 +68,8 @@ def canonical_url(url: str) -> str:
     Never raises: text that is not a URL (a bad port, a broken IPv6 host) comes back trimmed.
     Applied until it no longer changes the text, so that it is idempotent on any input."""
     text = _canonical_once(url)
+    if text == url:  # already canonical (most links): a second pass would change nothing
+        return text
     for _ in range(3):
         again = _canonical_once(text)
         if again == text:

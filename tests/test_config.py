@@ -56,6 +56,11 @@ def test_sources_are_found_by_name_with_their_lines():
     assert config.line_of("Nobody", "url") is None
     with pytest.raises(KeyError, match="no source named 'Nobody'"):
         config.source("Nobody")
+    fewer = config.model_copy(update={"sources": config.sources[1:]})  # its own map of names
+    assert fewer.source("Khaama Press") is fewer.sources[0]
+    with pytest.raises(KeyError, match="no source named 'AOP News'"):
+        fewer.source("AOP News")
+    assert config.source("AOP News") is config.sources[0]
 
 
 @pytest.mark.parametrize(
