@@ -4,7 +4,14 @@ import zlib
 import pytest
 import requests
 
-from aggregator.fetch import FetchError, FetchOptions, fetch_all, fetch_one, read_capped
+from aggregator.fetch import (
+    FetchError,
+    FetchOptions,
+    fetch_all,
+    fetch_one,
+    new_session,
+    read_capped,
+)
 from aggregator.models import FetchRequest, FetchStatus
 from tests.conftest import gzip_bomb
 
@@ -111,6 +118,29 @@ def test_redirect_is_followed_to_final_url(feed_server):
     result = fetch(url)
     assert result.status is FetchStatus.OK
     assert result.final_url == target
+
+
+def test_each_request_carries_the_sessions_headers_and_the_cookies_a_redirect_set(feed_server):
+    """A site that sets a cookie on its redirect and expects it back at the target (a cookie
+    check before the feed) gets it; every hop identifies the aggregator."""
+    feed_server.feed("/checked/", "aop_wordpress.xml")
+    url = feed_server.add(
+        "/check", status=302, headers={"Location": "/checked/", "Set-Cookie": "seen=1; Path=/"}
+    )
+    assert fetch(url).status is FetchStatus.OK
+    first, target = feed_server.requests_to("/check")[0], feed_server.requests_to("/checked/")[0]
+    assert "cookie" not in first.headers and target.headers["cookie"] == "seen=1"
+    for seen in (first, target):
+        assert seen.headers["user-agent"] == "aggregator/test (+https://www.aopnews.com/)"
+        assert seen.headers["accept"].startswith("application/rss+xml")
+
+
+def test_a_request_with_more_than_a_fetch_sends_is_made_as_requests_makes_it(feed_server):
+    feed_server.add("/listing?page=2", b"<rss/>")
+    session = new_session(OPTIONS)
+    with session.get(feed_server.url("/listing"), params={"page": 2}, timeout=2) as response:
+        assert response.status_code == 200 and response.content == b"<rss/>"
+    assert feed_server.log[-1].headers["user-agent"] == OPTIONS.user_agent
 
 
 def test_redirect_loop_is_an_error(feed_server):
