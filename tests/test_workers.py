@@ -1,5 +1,6 @@
 """Parser worker processes: forked where no other thread runs, else from the fork server."""
 
+import gc
 import os
 import signal
 
@@ -21,6 +22,23 @@ def test_workers_are_forked_from_this_process_where_no_other_thread_runs(monkeyp
         pool.start()
         worker, parent = pool.run(_parent)
         assert parent != os.getpid() and worker != os.getpid()  # the fork server's child
+
+
+def test_the_heap_is_frozen_before_the_workers_are_forked(monkeypatch):
+    """What the forked workers share is in the permanent generation, which their collections
+    (and this process's, and its exit) leave alone; not without a fork."""
+    try:
+        gc.unfreeze()
+        monkeypatch.setattr(deadlines, "fork_safe", lambda: False)
+        with ParserPool(workers=1) as pool:
+            pool.start()
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr(deadlines, "fork_safe", lambda: True)
+        with ParserPool(workers=1) as pool:
+            pool.start()
+            assert gc.get_freeze_count() > 1000  # this process's modules, among others
+    finally:
+        gc.unfreeze()
 
 
 def test_a_forked_pool_whose_worker_died_is_replaced_from_the_fork_server(monkeypatch):
