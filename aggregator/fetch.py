@@ -146,7 +146,8 @@ class _Session(requests.Session):
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        """As requests' own, but a request with no more than headers, a timeout, stream and
+        """As requests' own, but a request with no more than headers (none of them None,
+        which requests takes to remove a session's header), a timeout, stream and
         allow_redirects is prepared from the session's headers, cookies and hooks as they
         are: requests would first copy the cookie jar and merge every setting through
         generic checks, a fifth of a 304's CPU time."""
@@ -154,12 +155,14 @@ class _Session(requests.Session):
         proxies, auth = self.environment.settings(text)
         if kwargs.get("params", "") is None:  # as `get` passes it
             del kwargs["params"]
-        if args or not _PREPARED_HERE.issuperset(kwargs):
+        asked = kwargs.get("headers") or {}
+        if args or not _PREPARED_HERE.issuperset(kwargs) or None in asked.values():
             kwargs.setdefault("proxies", proxies)
             kwargs.setdefault("auth", auth)
             return super().request(method, url, *args, **kwargs)
         headers = CaseInsensitiveDict(self.headers)
-        headers.update(kwargs.pop("headers", None) or {})
+        headers.update(asked)
+        kwargs.pop("headers", None)
         prepared = requests.PreparedRequest()
         prepared.prepare(
             method=method if isinstance(method, str) else method.decode(),

@@ -141,6 +141,9 @@ def test_a_request_with_more_than_a_fetch_sends_is_made_as_requests_makes_it(fee
     with session.get(feed_server.url("/listing"), params={"page": 2}, timeout=2) as response:
         assert response.status_code == 200 and response.content == b"<rss/>"
     assert feed_server.log[-1].headers["user-agent"] == OPTIONS.user_agent
+    with session.get(feed_server.url("/listing?page=2"), headers={"User-Agent": None}) as response:
+        assert response.status_code == 200  # None: the session's header is not sent
+    assert feed_server.log[-1].headers["user-agent"] != OPTIONS.user_agent
 
 
 def test_redirect_loop_is_an_error(feed_server):
