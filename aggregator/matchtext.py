@@ -36,6 +36,9 @@ LETTERS = str.maketrans(
     }
 )
 DIGITS = str.maketrans({chr(base + i): str(i) for base in (0x0660, 0x06F0) for i in range(10)})
+# both in one pass, as `fold` needs them: no letter maps to a digit, no digit to a letter (on
+# Dari and Pashto text, str.translate looks up every character: 7 us a pass for 250 of them)
+_LETTERS_AND_DIGITS = LETTERS | DIGITS
 # Formats (zero-width joiners, direction marks) and combining marks vanish; other symbols split.
 _DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
 _THOUSANDS = re.compile(r"(?<=\d)[,٬](?=\d{3}(?!\d))")
@@ -135,7 +138,7 @@ def fold(text: str) -> str:
         text = _POSSESSIVE.sub("", text)
     text = _DECIMAL.sub(_DECIMAL_MARK, _THOUSANDS.sub("", unicodedata.normalize("NFD", text)))
     text = unicodedata.normalize("NFC", text.translate(_FOLDING))
-    text = text.translate(LETTERS).translate(DIGITS).replace(_DECIMAL_MARK, ".")
+    text = text.translate(_LETTERS_AND_DIGITS).replace(_DECIMAL_MARK, ".")
     return " ".join(text.split())
 
 
@@ -269,6 +272,7 @@ _CURRENCIES = frozenset(
      "دالر", "دلار", "افغانی", "افغانۍ", "یورو", "کلدار", "تومان", "ریال", "روپیه"}
 )  # fmt: skip
 _CURRENCY_SIGNS = str.maketrans({"$": " dollar ", "€": " euro ", "£": " pound ", "؋": " afghani "})
+_ANY_CURRENCY_SIGN = re.compile("[" + re.escape("".join(map(chr, _CURRENCY_SIGNS))) + "]")
 # words next to a number that make it a count of people (killed, wounded, detained...), which
 # a later report of the same event raises: folded and stemmed, as in Features
 _COUNT_WORDS = frozenset(
@@ -302,7 +306,11 @@ _TOLL = "toll"  # "death toll in the Kabul blast rises to 11"
 
 
 def money_signs(text: str) -> str:
-    """Currency signs as words ("$5" -> "dollar 5"), so that a sum reads as money."""
+    """Currency signs as words ("$5" -> "dollar 5"), so that a sum reads as money. Looked
+    for first: a translation looks up every character of a Dari or Pashto text (13 us for
+    250 of them, against 1 us for the search)."""
+    if _ANY_CURRENCY_SIGN.search(text) is None:
+        return text
     return text.translate(_CURRENCY_SIGNS)
 
 

@@ -1,8 +1,19 @@
 """Each normalization rule used for matching (never for display)."""
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from aggregator.matchtext import Boilerplate, canonical, fold, number_value, stem, tokens
+from aggregator import matchtext
+from aggregator.matchtext import (
+    Boilerplate,
+    canonical,
+    fold,
+    money_signs,
+    number_value,
+    stem,
+    tokens,
+)
 from aggregator.places import places_in
 
 
@@ -33,6 +44,27 @@ from aggregator.places import places_in
 )
 def test_fold(variant, plain):
     assert fold(variant) == plain
+
+
+# Arabic-script letters and digits, the signs money_signs spells out, and anything else
+_SCRIPT_TEXT = st.text(
+    st.one_of(st.sampled_from("يىېۍئكګةۀەأإآٱؤـ٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹$€£؋ یکگ 5"), st.characters())
+)
+
+
+@given(_SCRIPT_TEXT)
+def test_letters_and_digits_fold_in_one_pass_as_in_two(text):
+    assert text.translate(matchtext._LETTERS_AND_DIGITS) == text.translate(
+        matchtext.LETTERS
+    ).translate(matchtext.DIGITS)
+
+
+@given(_SCRIPT_TEXT)
+@example("۵۰۰ ؋")
+@example("$5")
+@example("€5 £5")
+def test_money_signs_spells_every_sign_and_leaves_other_text_alone(text):
+    assert money_signs(text) == text.translate(matchtext._CURRENCY_SIGNS)
 
 
 @pytest.mark.parametrize(
