@@ -12,7 +12,7 @@ import json
 import math
 import sys
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
@@ -302,9 +302,11 @@ class Clusterer:
     def window(self) -> float:
         return self.settings.window_hours * 3600.0
 
-    def _post(self, words: Iterable[str], key: int) -> None:
-        """Index an entry under its words. A word in more than twice `block_max_postings`
-        entries is never looked up, so only its count is kept (most of a window's postings)."""
+    def _post(self, words: Iterable[str], key: int, latest: bool = True) -> None:
+        """Index an entry under its words, each posting in order of publication (`latest`: no
+        indexed entry was published after it, so it goes last). A word in more than twice
+        `block_max_postings` entries is never looked up, so only its count is kept (most of a
+        window's postings)."""
         common, postings = self.common, self.postings
         most = 2 * self.settings.block_max_postings
         for word in words:
@@ -312,7 +314,10 @@ class Clusterer:
                 common[word] += 1
                 continue
             posting = postings.setdefault(word, [])
-            posting.append(key)
+            if latest:
+                posting.append(key)
+            else:
+                insort(posting, key, key=self._published)
             if len(posting) > most:
                 common[word] = len(posting)
                 del postings[word]
@@ -569,8 +574,16 @@ class Clusterer:
         when, base = self.when, self.base
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
             if len(counts) == sum(size for size, _ in blocked):  # each shares one word: all tie
-                return self._with_links(f, self._earliest(list(counts), s.block_candidates))
-            near = counts.most_common()
+                lists = [postings[w] for _, w in blocked]
+                return self._with_links(f, self._earliest_of(lists, set(), s.block_candidates))
+            # those sharing two words or more; if fewer than the places, the earliest of those
+            # sharing one (most of them) take the rest, found from the first of each posting
+            several = list(compress(counts, map((1).__lt__, counts.values())))
+            if len(several) < s.block_candidates:
+                lists = [postings[w] for _, w in blocked]
+                rest = s.block_candidates - len(several)
+                return self._with_links(f, several + self._earliest_of(lists, {*several}, rest))
+            near = sorted([(k, counts[k]) for k in several], key=itemgetter(1), reverse=True)
         else:
             near = [(k, n) for k, n in counts.items() if low <= when[k - base] <= high]
             near.sort(key=itemgetter(1), reverse=True)
@@ -584,6 +597,23 @@ class Clusterer:
             )
         return self._with_links(f, chosen)
 
+    def _earliest_of(self, lists: list[list[int]], taken: set[int], count: int) -> list[int]:
+        """What `_earliest` gives of the keys in these postings but not in `taken`, where each
+        such key is in one posting only: found among the first `count` of each (postings are
+        in order of publication), and any published at the same moment as the last of those."""
+        pool: list[int] = []
+        for posting in lists:
+            head = posting[: count + len(taken)]  # holds `count` untaken keys, if it has them
+            if len(head) < len(posting):
+                edge = self.when[head[-1] - self.base]
+                head = posting[: bisect_right(posting, edge, len(head), key=self._published)]
+            pool += [k for k in head if k not in taken] if taken else head
+        return self._earliest(pool, count)
+
+    def _published(self, key: int) -> float:
+        """When an indexed (or being indexed) entry was published, from the compact array."""
+        return self.when[key - self.base]
+
     def _with_links(self, f: Features, chosen: list[int]) -> list[int]:
         """The candidates chosen by their words, then the indexed entries linked with `f`."""
         found = dict.fromkeys(chosen)
@@ -595,13 +625,14 @@ class Clusterer:
 
     def add(self, f: Features) -> None:
         """Index an entry: from now on, later entries are matched with it."""
+        latest = f.published >= self.newest
         self.newest = max(self.newest, f.published)
         self.oldest = min(self.oldest, f.published)
         distinct = _distinct(f.title, f.lede)
-        self._post(distinct, f.key)
+        self._remember(f)
+        self._post(distinct, f.key, latest)
         self._reweigh(distinct)
         f = self._index_vector(f)
-        self._remember(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
         f = self._compact(f)
         self.items[f.key] = f
@@ -625,13 +656,14 @@ class Clusterer:
         added: list[Features] = []
         words: set[str] = set()
         for f in entries:
+            latest = f.published >= self.newest
             self.newest = max(self.newest, f.published)
             self.oldest = min(self.oldest, f.published)
             distinct = _distinct(f.title, f.lede)
             words.update(distinct)
-            self._post(distinct, f.key)
-            f = self._index_vector(f)
             self._remember(f)
+            self._post(distinct, f.key, latest)
+            f = self._index_vector(f)
             f = self._compact(f)
             self.items[f.key] = f
             self.by_url.setdefault(f.url, f.key)
@@ -686,7 +718,7 @@ class Clusterer:
         at = list(map(self.when.__getitem__, map(sub, keys, repeat(self.base, len(keys)))))
         edge = sorted(at)[count - 1]
         earlier = list(compress(keys, map(edge.__gt__, at)))  # in C: no Python call a key
-        earlier.sort(key=lambda k: self.when[k - self.base])  # fewer than `count` of them
+        earlier.sort(key=self._published)  # fewer than `count` of them
         at_edge = list(compress(keys, map(edge.__eq__, at)))
         if len(earlier) + len(at_edge) > count:
             at_edge.sort(key=self._identity)

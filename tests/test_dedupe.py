@@ -4,11 +4,14 @@ import os
 import subprocess
 import sys
 from array import array
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.config import Config, Dedupe, Source
 from aggregator.dedupe import Clusterer, Features, features
@@ -524,6 +527,64 @@ def test_when_every_candidate_shares_one_word_the_earliest_published_are_chosen(
     query = features(1, "https://q.example/", "en", " ".join(words), "", at, (), Boilerplate())
     earliest = sorted(published, key=published.get)[:3]
     assert sorted(clusterer.candidates(query)) == sorted(earliest)
+
+
+_VOCABULARY = ("zarbel", "kovani", "mestik", "palunor", "tirvad", "gosemba", "huldrik")
+_REPORT = st.tuples(
+    st.sets(st.sampled_from(_VOCABULARY), min_size=1),  # its words
+    st.integers(0, 5),  # hours after the first: many published at the same moment
+    st.integers(1, 10_000),  # its key, in no order
+)
+
+
+def chosen_by_definition(indexed: list[Features], f: Features, s: Dedupe) -> set[int]:
+    """`candidates` as its docstring defines them: of the entries within the window that share
+    any of the `block_words` rarest words with short postings, those sharing the most, ties
+    going to the earliest published (then URL and outlet)."""
+    postings: dict[str, list[int]] = {}
+    for g in indexed:
+        for word in {*g.title, *g.lede}:
+            postings.setdefault(word, []).append(g.key)
+    looked_up = sorted(
+        (len(keys), w)
+        for w in {*f.title, *f.lede}
+        if (keys := postings.get(w)) and len(keys) <= 2 * s.block_max_postings
+    )
+    blocked = [w for size, w in looked_up[: s.block_words] if size <= s.block_max_postings]
+    shared = Counter(k for w in blocked for k in postings[w])
+    by_key = {g.key: g for g in indexed}
+    window = s.window_hours * 3600
+    near = [k for k in shared if abs(by_key[k].published - f.published) <= window]
+    near.sort(key=lambda k: (-shared[k], by_key[k].published, by_key[k].url, by_key[k].source))
+    return set(near[: s.block_candidates])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_REPORT, min_size=1, max_size=40, unique_by=lambda report: report[2]),
+    _REPORT,
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.sampled_from([1, 72]),
+)
+def test_candidates_are_those_their_definition_gives(reports, query, words, places, hours):
+    # postings kept in order of publication, whatever the order of indexing, let the earliest
+    # of those tied be read from the first of each: the same as ranking them all
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    settings_ = Dedupe(block_words=words, block_candidates=places, block_max_postings=10,
+                       window_hours=hours)  # fmt: skip
+    clusterer = Clusterer(settings_)
+    indexed = []
+    for chosen, hour, key in reports:
+        title, published = " ".join(sorted(chosen)), at + timedelta(hours=hour)
+        f = features(key, f"https://o{key}.example/", "en", title, "", published, (),
+                     Boilerplate(), source=f"Outlet {key % 3}")  # fmt: skip
+        clusterer.add(f)
+        indexed.append(f)
+    chosen, hour, _ = query
+    f = features(0, "https://q.example/", "en", " ".join(sorted(chosen)), "",
+                 at + timedelta(hours=hour), (), Boilerplate())  # fmt: skip
+    assert set(clusterer.candidates(f)) == chosen_by_definition(indexed, f, settings_)
 
 
 def labelled_features() -> list[Features]:
