@@ -235,6 +235,16 @@ def _fewer(pair: tuple[int, int]) -> int:
     return -pair[1]
 
 
+def _in_several(lists: list[list[int]]) -> set[int]:
+    """The keys found in more than one of these lists."""
+    seen: set[int] = set()
+    several: set[int] = set()
+    for keys in lists:
+        several.update(seen.intersection(keys))
+        seen.update(keys)
+    return several
+
+
 def _identity(f: Features) -> tuple[float, str, str]:
     """What breaks a tie between indexed entries: not their keys, which follow the order in
     which feeds answered, but when they were published, their URL and outlet."""
@@ -568,23 +578,23 @@ class Clusterer:
         postings, most = self.postings, s.block_max_postings
         looked_up = [(len(keys), w) for w in (probe or Probe(f)).words if (keys := postings.get(w))]
         looked_up.sort()  # ties by the word: no hash-seed order
-        blocked = [(size, w) for size, w in looked_up[: s.block_words] if size <= most]
-        counts = Counter(chain.from_iterable(postings[w] for _, w in blocked))
+        lists = [postings[w] for size, w in looked_up[: s.block_words] if size <= most]
         low, high = f.published - self.window, f.published + self.window
         when, base = self.when, self.base
         if low <= self.oldest and self.newest <= high:  # the whole index is near enough
-            if len(counts) == sum(size for size, _ in blocked):  # each shares one word: all tie
-                lists = [postings[w] for _, w in blocked]
+            keys = set().union(*lists)
+            if len(keys) == sum(map(len, lists)):  # each shares one word: all tie
                 return self._with_links(f, self._earliest_of(lists, set(), s.block_candidates))
             # those sharing two words or more; if fewer than the places, the earliest of those
             # sharing one (most of them) take the rest, found from the first of each posting
-            several = list(compress(counts, map((1).__lt__, counts.values())))
+            several = _in_several(lists)
             if len(several) < s.block_candidates:
-                lists = [postings[w] for _, w in blocked]
                 rest = s.block_candidates - len(several)
-                return self._with_links(f, several + self._earliest_of(lists, {*several}, rest))
+                return self._with_links(f, [*several, *self._earliest_of(lists, several, rest)])
+            counts = Counter(chain.from_iterable(lists))
             near = sorted([(k, counts[k]) for k in several], key=itemgetter(1), reverse=True)
         else:
+            counts = Counter(chain.from_iterable(lists))
             near = [(k, n) for k, n in counts.items() if low <= when[k - base] <= high]
             near.sort(key=itemgetter(1), reverse=True)
         chosen = list(map(itemgetter(0), near[: s.block_candidates]))
@@ -605,8 +615,9 @@ class Clusterer:
         for posting in lists:
             head = posting[: count + len(taken)]  # holds `count` untaken keys, if it has them
             if len(head) < len(posting):
-                edge = self.when[head[-1] - self.base]
-                head = posting[: bisect_right(posting, edge, len(head), key=self._published)]
+                edge = self._published(head[-1])
+                if self._published(posting[len(head)]) == edge:
+                    head = posting[: bisect_right(posting, edge, len(head), key=self._published)]
             pool += [k for k in head if k not in taken] if taken else head
         return self._earliest(pool, count)
 

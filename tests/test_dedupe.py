@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import Config, Dedupe, Source
@@ -560,6 +560,10 @@ def chosen_by_definition(indexed: list[Features], f: Features, s: Dedupe) -> set
 
 
 @settings(max_examples=300, deadline=None)
+@example(  # as many sharing two words as there are places (one), the others published apart
+    [({"zarbel", "kovani"}, 3, 10), ({"zarbel"}, 0, 20), ({"kovani"}, 1, 30)],
+    ({"zarbel", "kovani"}, 5, 1), 5, 1, 72,
+)  # fmt: skip
 @given(
     st.lists(_REPORT, min_size=1, max_size=40, unique_by=lambda report: report[2]),
     _REPORT,
