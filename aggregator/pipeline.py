@@ -376,37 +376,50 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
-    """Put every entry without a story into one, in order of publication; one transaction.
+    """Put every entry without a story into one, in order of publication, in one transaction
+    (a second if matching ahead fails).
 
     Entries are stored first and clustered here, so the result does not depend on which feed
     answered first, and entries a killed run stored are clustered by the next one. An entry
     that cannot be assigned is rolled back alone, reported, and tried again next run. Many
     entries are matched ahead in a helper process (`ahead.py`), with the same result; if that
-    fails, they are clustered again here.
+    fails, it is rolled back and they are clustered again here.
     """
     problems: list[str] = []
     assigner: StoryAssigner | None = None
     try:
-        with _no_cycle_collection(), store.transaction():
-            pending = store.unclustered_ids()
-            if ahead.worthwhile(config, len(pending)):
-                try:
-                    with (
-                        store.savepoint(),
-                        ahead.Ahead(store, config, now, pending, CLUSTER_BATCH) as helper,
-                    ):
-                        assigner = StoryAssigner(store, config, now, helper.decisions())
-                        _assign_all(assigner, store, pending, now, None, helper)
-                    return assigner.problems
-                except Exception as exc:  # undone: clustered again below, failures reported
-                    log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
-                    assigner = None
-            assigner = StoryAssigner(store, config, now) if pending else None
-            if assigner is not None:
-                _assign_all(assigner, store, pending, now, problems)
+        with _no_cycle_collection():
+            done = _assign_ahead(config, store, now)
+            if done is not None:
+                return done
+            with store.transaction(keys_at_end=True):
+                pending = store.unclustered_ids()
+                assigner = StoryAssigner(store, config, now) if pending else None
+                if assigner is not None:
+                    _assign_all(assigner, store, pending, now, problems)
     except Exception as exc:
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
     return problems + (assigner.problems if assigner else [])
+
+
+def _assign_ahead(config: Config, store: Store, now: datetime) -> list[str] | None:
+    """Cluster with a helper matching ahead, in a transaction of its own, and return the
+    problems; None if there are too few entries for it, or if it failed (all it wrote is
+    rolled back: a savepoint would copy aside every page clustering writes)."""
+    if not ahead.may_match_ahead(config):
+        return None
+    try:
+        with store.transaction(keys_at_end=True):
+            pending = store.unclustered_ids()
+            if not ahead.worthwhile(config, len(pending)):
+                return None
+            with ahead.Ahead(store, config, now, pending, CLUSTER_BATCH) as helper:
+                assigner = StoryAssigner(store, config, now, helper.decisions())
+                _assign_all(assigner, store, pending, now, None, helper)
+            return assigner.problems
+    except Exception as exc:  # undone: clustered again in one process, failures reported
+        log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
+        return None
 
 
 def _assign_all(

@@ -131,6 +131,29 @@ def test_transaction_rolls_back_on_error(tmp_path):
         assert store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
 
 
+def test_stories_joined_are_checked_once_at_the_end_and_a_missing_one_undoes_all(tmp_path):
+    # clustering's transaction checks the stories its entries join and link at its end, not
+    # statement by statement: what SQLite's foreign keys would refuse is still refused
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            ids = [store.upsert_entry(entry(guid=g, url=f"https://k.com/{g}"), NOW) for g in "abc"]
+        with store.transaction(keys_at_end=True):
+            store.add_story("s", "https://k.com/a", NOW)
+            store.attach(ids[0], "s", None, 1, None)
+            with pytest.raises(RuntimeError), store.savepoint():  # an entry's joining undone
+                store.attach(ids[1], "gone", None, 2, None)
+                raise RuntimeError("rolled back alone")
+        missing = pytest.raises(sqlite3.IntegrityError, match="1 entries or links name no story")
+        with missing, store.transaction(keys_at_end=True):
+            store.attach_many([(ids[1], "s", None, 2, None), (ids[2], "gone", None, 3, None)])
+        with pytest.raises(sqlite3.IntegrityError), store.transaction(keys_at_end=True):
+            store.link_stories("s", "gone", "meaning")
+        joined = store.conn.execute("SELECT id, story_id FROM entries ORDER BY id").fetchall()
+        assert [tuple(row) for row in joined] == [(ids[0], "s"), (ids[1], None), (ids[2], None)]
+        with pytest.raises(sqlite3.IntegrityError), store.transaction():  # enforced again after
+            store.attach(ids[2], "gone", None, 3, None)
+
+
 def test_upsert_keeps_first_seen_and_refreshes_fields(tmp_path):
     with Store(tmp_path / "a.db") as store, store.transaction():
         first = store.upsert_entry(entry(), NOW)
