@@ -638,7 +638,7 @@ class Store:
             "INSERT OR IGNORE INTO story_links (story, other, reason) VALUES (?, ?, ?)",
             [(story, other, reason), (other, story, reason)],
         )
-        self._linked = True
+        self._linked = self._joined is not None
 
     def translations(self, story_ids: list[str]) -> dict[str, list[tuple[StoredEntry, str]]]:
         """For each story, its linked stories in other languages: the earliest entry of each,
