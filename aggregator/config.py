@@ -37,7 +37,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import Parser
 
 from aggregator.languages import language_suggestion, language_tag
-from aggregator.normalize import feed_key
+from aggregator.normalize import feed_key, url_host
 
 MIN_REFRESH_MINUTES = 30
 MAX_REFRESH_MINUTES = 7 * 24 * 60  # a week, the longest wait anything may set
@@ -307,7 +307,7 @@ class Config(_Strict):
         few dozen sources and a few thousand on hundreds of hosts are both served well."""
         if self.defaults.concurrency:
             return self.defaults.concurrency
-        hosts = {(urlsplit(s.url).hostname or "").lower() for s in self.sources}
+        hosts = {url_host(s.url) for s in self.sources}
         return min(MAX_CONCURRENCY, max(8, 2 * len(hosts)))
 
     def _index_of(self, name: str) -> int | None:

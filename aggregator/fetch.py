@@ -28,6 +28,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from aggregator.deadlines import Deadline, watched
 from aggregator.errors import exception_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
+from aggregator.normalize import url_host
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
@@ -381,15 +382,6 @@ def _conditional_headers(request: FetchRequest) -> dict[str, str]:
     return headers
 
 
-def _host(url: str) -> str:
-    """The host a URL names, lowercased; empty for one too broken to name any (its fetch says
-    why)."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
 class HostLimiter:
     """At most `per_host` requests in flight to one host, across the worker threads."""
 
@@ -400,7 +392,7 @@ class HostLimiter:
 
     @contextlib.contextmanager
     def slot(self, url: str) -> Iterator[None]:
-        host = _host(url)
+        host = url_host(url)
         with self._lock:
             semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
         with semaphore:
@@ -580,7 +572,7 @@ def _in_turns(requests_: list[FetchRequest]) -> list[FetchRequest]:
     lists one site's feeds together."""
     by_host: dict[str, list[FetchRequest]] = {}
     for request in requests_:
-        by_host.setdefault(_host(request.url), []).append(request)
+        by_host.setdefault(url_host(request.url), []).append(request)
     turns = itertools.zip_longest(*by_host.values())
     return [request for turn in turns for request in turn if request is not None]
 

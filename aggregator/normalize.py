@@ -138,6 +138,15 @@ def feed_key(url: str) -> str:
     return canonical_url(url).rstrip("/")
 
 
+def url_host(url: str) -> str:
+    """The host a URL names, lowercased; empty for one too broken to name any (its fetch says
+    why). Requests to one host share its limit of two at a time."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 def link_problem(url: str | None) -> str | None:
     """Why a link cannot be published (no link, not http(s), an invalid port...), or None."""
     if not url or not url.strip():
