@@ -307,12 +307,18 @@ class Store:
 
     @contextmanager
     def batch(self, size: int = 100, seconds: float = 1.0) -> Iterator[Batch]:
-        """Many small steps in few transactions (see `Batch`), all committed at the end."""
+        """Many small steps in few transactions (see `Batch`), all committed at the end. Each
+        step's savepoint journal (the pages its statements change, as they were: one source's
+        worth) is kept in memory meanwhile, not written to and read from a temporary file."""
         batch = Batch(self, size, seconds)
+        self.conn.execute("PRAGMA temp_store=MEMORY")
         try:
             yield batch
         finally:
-            batch.commit()
+            try:
+                batch.commit()
+            finally:
+                self.conn.execute("PRAGMA temp_store=DEFAULT")  # large sorts, VACUUM: on disk
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -1,4 +1,6 @@
+import contextlib
 import json
+import os
 import random
 import sqlite3
 import tempfile
@@ -233,6 +235,38 @@ def test_a_batch_commits_every_size_steps_and_undoes_a_failed_step_alone(tmp_pat
         with batch.step():
             store.set_meta("e", "1")
     assert seen() == ["a", "b", "c", "d", "e"]  # the rest at the end
+
+
+def _temporary_files() -> list[str]:
+    """The files this process holds open that SQLite made for itself (statement journals)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(fd))
+    return [name for name in found if "etilqs_" in name]
+
+
+def test_a_batch_keeps_its_steps_journals_in_memory_and_still_undoes_a_failed_step(tmp_path):
+    """A step that rewrites many pages journals them in memory (a file would cost a write and
+    a read a page), is still undone alone when it fails, and temporary storage is back on disk
+    once the batch ends (a VACUUM's copy must not be held in memory)."""
+    values = [(f"k{n:04}", "x" * 2000) for n in range(400)]
+    with Store(tmp_path / "a.db") as store:
+        with store.batch(size=10, seconds=3600) as batch:
+            with batch.step():
+                store.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", values)
+            batch.commit()
+            held = []
+            with pytest.raises(ZeroDivisionError), batch.step():
+                store.conn.execute("UPDATE meta SET value = 'y' WHERE key LIKE 'k%'")
+                held = _temporary_files()
+                raise ZeroDivisionError
+            with batch.step():
+                store.set_meta("k0001", "z")
+        assert held == []
+        assert store.conn.execute("PRAGMA temp_store").fetchone()[0] == 0
+        kept = dict(store.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'k%'"))
+        assert kept == dict(values) | {"k0001": "z"}
 
 
 def test_a_step_of_one_statement_that_fails_is_undone_alone_without_a_savepoint(tmp_path):
