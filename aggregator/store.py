@@ -288,6 +288,12 @@ class Store:
                 self._joined, self._linked = None, False
                 self.conn.execute("PRAGMA foreign_keys=ON")
 
+    def _note_joined(self, entry_ids: list[int]) -> None:
+        """Remember entries put into stories, for `_check_keys`, inside a `keys_at_end`
+        transaction (elsewhere SQLite checks their keys itself)."""
+        if self._joined is not None:
+            self._joined += entry_ids
+
     def _check_keys(self) -> None:
         """Raise, as SQLite would have, if an entry joined or a link names a story that does
         not exist (entries whose joining was undone have none)."""
@@ -613,8 +619,7 @@ class Store:
         """Make an entry a member of a story, noting why it joined (None: it started it), its
         place in the clustering order and the word sets it was matched on (None: as stored)."""
         self.conn.execute(_ATTACH, (story_id, match, order, words, entry_id))
-        if self._joined is not None:
-            self._joined.append(entry_id)
+        self._note_joined([entry_id])
 
     def attach_many(self, rows: list[tuple[int, str, str | None, int, str | None]]) -> None:
         """`attach` for many entries, (entry id, story, match, order, words) each, written in
@@ -624,8 +629,7 @@ class Store:
             [(story, match, order, words, entry_id)
              for entry_id, story, match, order, words in sorted(rows)],
         )  # fmt: skip
-        if self._joined is not None:
-            self._joined += [row[0] for row in rows]
+        self._note_joined([row[0] for row in rows])
 
     def set_words(self, folded: list[tuple[int, str]]) -> None:
         """Store entries' matching word sets, (id, words) each, folded again under the current
@@ -671,8 +675,7 @@ class Store:
         self.conn.execute(
             "UPDATE entries SET story_id = ?, match = ? WHERE id = ?", (story_id, match, entry_id)
         )
-        if self._joined is not None:
-            self._joined.append(entry_id)
+        self._note_joined([entry_id])
 
     def story_with_key(self, key: str) -> str | None:
         """The story started under this key (its first URL), if any."""
