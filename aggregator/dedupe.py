@@ -645,13 +645,16 @@ class Clusterer:
         self._reweigh(distinct)
         f = self._index_vector(f)
         self._keep_totals(f)  # summed before the entry counts in the index, as in `totals`
-        f = self._compact(f)
+        self._hold(self._compact(f))
+        if len(self.items) % 1024 == 0:
+            self._evict()
+
+    def _hold(self, f: Features) -> None:
+        """Keep an indexed entry (compacted), found by its key, its URL and the links to it."""
         self.items[f.key] = f
         self.by_url.setdefault(f.url, f.key)
         for link in f.links:
             self.linked_from[link].append(f.key)
-        if len(self.items) % 1024 == 0:
-            self._evict()
 
     def _index_vector(self, f: Features) -> Features:
         """Put an entry's meaning vector in the index, which holds it from then on."""
@@ -662,29 +665,55 @@ class Clusterer:
         return replace(f, vector=None)
 
     def load(self, entries: Iterable[Features]) -> None:
-        """Index many entries at once, oldest first (the stored window): the postings first,
-        then each word's weight and each entry's totals once, instead of after every entry."""
+        """Index many entries at once, oldest first (the stored window): each entry's words as
+        ids first, then every word's postings (or count) and weight, and each entry's totals,
+        once, instead of word by word after every entry."""
         added: list[Features] = []
-        words: set[str] = set()
+        in_order = True
         for f in entries:
-            latest = f.published >= self.newest
+            in_order = in_order and f.published >= self.newest
             self.newest = max(self.newest, f.published)
             self.oldest = min(self.oldest, f.published)
-            distinct = _distinct(f.title, f.lede)
-            words.update(distinct)
             self._remember(f)
-            self._post(distinct, f.key, latest)
-            f = self._index_vector(f)
-            f = self._compact(f)
-            self.items[f.key] = f
-            self.by_url.setdefault(f.url, f.key)
-            for link in f.links:
-                self.linked_from[link].append(f.key)
+            f = self._compact(self._index_vector(f))
+            self._hold(f)
             added.append(f)
+        words = self._post_all(added, in_order)
         self._reweigh(words)
         for f in added:
             self._keep_totals(f)
         self._evict()
+
+    def _post_all(self, added: list[Features], in_order: bool) -> list[str]:
+        """Index these indexed entries under their words, as `_post` would one by one (each
+        posting in order of publication, a word in more than twice `block_max_postings` entries
+        only counted), from their word ids: a word's entries are counted in C, and only the
+        rare words' postings (a window's few) are written in Python. The words, spelled."""
+        ids_of = self._packed
+        base = self.base
+        counts = Counter(chain.from_iterable(set(ids_of(f.key - base)[0]) for f in added))
+        spelling, postings, common = self.spelling, self.postings, self.common
+        most = 2 * self.settings.block_max_postings
+        rare: set[int] = set()
+        for word_id, count in counts.items():
+            word = spelling[word_id]
+            if word in common:
+                common[word] += count
+                continue
+            total = count + len(postings.get(word, ()))
+            if total > most:
+                common[word] = total
+                postings.pop(word, None)
+            else:
+                rare.add(word_id)
+        for f in added:
+            key = f.key
+            for word_id in rare.intersection(ids_of(key - base)[0]):
+                postings.setdefault(spelling[word_id], []).append(key)
+        if not in_order:  # as `insort` would have placed them: by publication, ties as added
+            for word_id in rare:
+                postings[spelling[word_id]].sort(key=self._published)
+        return [spelling[word_id] for word_id in counts]
 
     def _evict(self) -> None:
         """Forget entries far older than the newest, so the index stays one window wide."""

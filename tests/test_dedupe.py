@@ -664,3 +664,72 @@ def test_word_ids_past_two_bytes_give_the_same_stories():
     wide.id_weights = array("d", [math.nan]) * len(wide.spelling)  # words it no longer holds
     assert stories(wide) == stories(Clusterer(Dedupe()))
     assert all(size & (1 << 31) for size in wide.title_sizes if size)  # four bytes an id
+
+
+def _loaded_word_by_word(clusterer: Clusterer, entries: list[Features]) -> None:
+    """What `Clusterer.load` did before it posted from word ids: each entry's words posted
+    one by one as it is indexed, then the weights and totals once."""
+    words: set[str] = set()
+    added = []
+    for f in entries:
+        latest = f.published >= clusterer.newest
+        clusterer.newest = max(clusterer.newest, f.published)
+        clusterer.oldest = min(clusterer.oldest, f.published)
+        distinct = set(f.title).union(f.lede)
+        words |= distinct
+        clusterer._remember(f)
+        clusterer._post(distinct, f.key, latest)
+        f = clusterer._compact(f)
+        clusterer._hold(f)
+        added.append(f)
+    clusterer._reweigh(words)
+    for f in added:
+        clusterer._keep_totals(f)
+    clusterer._evict()
+
+
+def _index(clusterer: Clusterer) -> dict:
+    """An index's contents, word ids spelled: two indexes that hand out ids in another order
+    hold the same."""
+    keys = sorted(clusterer.items)
+    at = {key: key - clusterer.base for key in keys}
+    spelled = {key: [clusterer.spelling[i] for i in clusterer._packed(at[key])[0]] for key in keys}
+    ids = clusterer.word_ids
+    return {
+        "postings": clusterer.postings,
+        "common": clusterer.common,
+        "weights": clusterer.weights,
+        "by id": {w: clusterer.id_weights[i] for w, i in ids.items() if w in clusterer.weights},
+        "totals": {key: list(clusterer.sums[3 * at[key] : 3 * at[key] + 3]) for key in keys},
+        "words": {key: (spelled[key], clusterer._packed(at[key])[1]) for key in keys},
+        "published": {key: clusterer.when[at[key]] for key in keys},
+        "by url": clusterer.by_url,
+        "linked": {link: keys for link, keys in clusterer.linked_from.items() if keys},
+        "span": (clusterer.newest, clusterer.oldest),
+    }
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_a_window_loaded_at_once_is_indexed_as_posting_word_by_word_would(in_order):
+    # load counts each word's entries from their word ids and writes only the rare words'
+    # postings: the same postings (in order of publication), counts, weights and totals as
+    # posting every word of every entry; onto entries indexed before, and in any order
+    import random
+
+    labelled = labelled_features()
+    before, window = labelled[:40], labelled[40:]
+    if not in_order:
+        window = random.Random(5).sample(window, len(window))
+    settings = Dedupe(block_max_postings=10)  # words in over 20 entries are only counted
+    made = []
+    for loading in (Clusterer.load, _loaded_word_by_word):
+        clusterer = Clusterer(settings)
+        for f in before:
+            clusterer.add(f)
+        loading(clusterer, window)
+        made.append(_index(clusterer))
+    assert made[0] == made[1]
+    assert made[0]["common"] and len(made[0]["postings"]) > 300
+    published = made[0]["published"]
+    for keys in made[0]["postings"].values():  # shuffled or not, in order of publication
+        assert [published[key] for key in keys] == sorted(published[key] for key in keys)
