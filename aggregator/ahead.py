@@ -186,12 +186,13 @@ def _decide_all(
     matcher = Matcher(clusterer, make)
     overridden = store.overridden_urls()
     repeated = store.repeated_unclustered_urls()
+    clustered = store.any_clustered()  # a first run's view has no story: no URL to look up
     ours: dict[str, list[tuple[int, str]]] = {}  # this run's decided entries at those URLs
     for start in range(0, len(pending), batch):
         ids = pending[start : start + batch]
         folded = inbox.next()
         batch_features = _features(store, make, ids, folded)
-        before = store.stories_at_urls([f.url for f in batch_features])
+        before = store.stories_at_urls([f.url for f in batch_features]) if clustered else {}
         decided = []
         for f in batch_features:
             forced = forced_story(store, f.url) if f.url in overridden else None

@@ -728,6 +728,11 @@ class Store:
             ).fetchall()
         return [_override(row) for row in rows]
 
+    def any_clustered(self) -> bool:
+        """Whether any entry is in a story (none before the first run's clustering)."""
+        query = "SELECT EXISTS (SELECT 1 FROM entries WHERE story_id IS NOT NULL)"
+        return bool(self.conn.execute(query).fetchone()[0])
+
     def overridden_urls(self) -> set[str]:
         """Every URL an editor's correction names."""
         rows = self.conn.execute("SELECT url, other_url FROM overrides").fetchall()

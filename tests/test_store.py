@@ -156,6 +156,18 @@ def test_stories_joined_are_checked_once_at_the_end_and_a_missing_one_undoes_all
             store.attach(ids[2], "gone", None, 3, None)
 
 
+def test_whether_any_entry_is_in_a_story(tmp_path):
+    # a helper matching ahead looks up no URL's stories in a database that has none
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            first = store.upsert_entry(entry(), NOW)
+        assert not store.any_clustered()
+        with store.transaction():
+            store.add_story("s", "https://k.com/a", NOW)
+            store.attach(first, "s", None, 1, None)
+        assert store.any_clustered()
+
+
 def test_upsert_keeps_first_seen_and_refreshes_fields(tmp_path):
     with Store(tmp_path / "a.db") as store, store.transaction():
         first = store.upsert_entry(entry(), NOW)
