@@ -456,6 +456,7 @@ def _assign_all(
                         f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
                         + failure_text("clustering", exc)
                     )
+        store.check_keys_so_far()  # here, where a helper's next decisions are awaited anyway
 
 
 def run(

@@ -267,9 +267,10 @@ class Store:
 
         `keys_at_end`: for a transaction that puts many entries into stories (a large run's
         clustering). The stories they join and link must exist, as their foreign keys say,
-        but that is checked once, before the commit, and not by SQLite on every statement:
-        a statement that could break a foreign key first copies every page it writes aside
-        (about 24 us an entry, 200,000 entries into a large database)."""
+        but that is checked before the commit (and as the caller goes: `check_keys_so_far`),
+        not by SQLite on every statement: a statement that could break a foreign key first
+        copies every page it writes aside (about 24 us an entry, 200,000 entries into a large
+        database)."""
         if keys_at_end:
             self.conn.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or no effect
             self._joined, self._linked = [], False
@@ -294,9 +295,18 @@ class Store:
         if self._joined is not None:
             self._joined += entry_ids
 
-    def _check_keys(self) -> None:
-        """Raise, as SQLite would have, if an entry joined or a link names a story that does
-        not exist (entries whose joining was undone have none)."""
+    def check_keys_so_far(self) -> None:
+        """Inside a `keys_at_end` transaction, check now the stories of the entries put into
+        stories so far, so that its end checks only those joined after: clustering calls
+        this between batches, while it waits for the helper matching ahead. What is checked
+        stays true: no story is deleted inside such a transaction, and a step undone later
+        undoes only what it wrote. Elsewhere SQLite checks every statement: nothing to do."""
+        if self._joined:
+            self._check_keys(links=False)
+
+    def _check_keys(self, links: bool = True) -> None:
+        """Raise, as SQLite would have, if an entry joined (or, with `links`, a link) names a
+        story that does not exist (entries whose joining was undone have none)."""
         missing = 0
         for chunk, marks in _chunks(sorted(set(self._joined or ()))):
             missing += self.conn.execute(
@@ -304,12 +314,13 @@ class Store:
                 "NULL AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = e.story_id)",
                 chunk,
             ).fetchone()[0]
-        if self._linked:
+        if links and self._linked:
             missing += len(self.conn.execute("PRAGMA foreign_key_check(story_links)").fetchall())
         if missing:
             raise sqlite3.IntegrityError(
                 f"FOREIGN KEY constraint failed: {missing} entries or links name no story"
             )
+        self._joined = []  # checked: the end need not check them again
 
     @contextmanager
     def batch(self, size: int = 100, seconds: float = 1.0) -> Iterator[Batch]:

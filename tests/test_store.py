@@ -156,6 +156,29 @@ def test_stories_joined_are_checked_once_at_the_end_and_a_missing_one_undoes_all
             store.attach(ids[2], "gone", None, 3, None)
 
 
+def test_stories_joined_can_be_checked_as_the_transaction_goes(tmp_path):
+    # clustering checks each batch's entries between batches; the end checks those after
+    with Store(tmp_path / "a.db") as store:
+        with store.transaction():
+            ids = [store.upsert_entry(entry(guid=g, url=f"https://k.com/{g}"), NOW) for g in "abc"]
+        missing = pytest.raises(sqlite3.IntegrityError, match="1 entries or links name no story")
+        with missing, store.transaction(keys_at_end=True):
+            store.add_story("s", "https://k.com/a", NOW)
+            store.attach(ids[0], "s", None, 1, None)
+            store.check_keys_so_far()  # all is well so far
+            store.attach(ids[1], "gone", None, 2, None)
+            with pytest.raises(sqlite3.IntegrityError, match="1 entries"):
+                store.check_keys_so_far()  # found at the pause, not only at the end
+        with missing, store.transaction(keys_at_end=True):
+            store.add_story("s", "https://k.com/a", NOW)
+            store.attach(ids[0], "s", None, 1, None)
+            store.check_keys_so_far()
+            store.attach(ids[2], "gone", None, 3, None)  # after the pause: the end finds it
+        joined = store.conn.execute("SELECT story_id FROM entries").fetchall()
+        assert [row[0] for row in joined] == [None, None, None]  # each rolled back whole
+        store.check_keys_so_far()  # outside such a transaction: nothing to check
+
+
 def test_whether_any_entry_is_in_a_story(tmp_path):
     # a helper matching ahead looks up no URL's stories in a database that has none
     with Store(tmp_path / "a.db") as store:
