@@ -307,6 +307,7 @@ class Clusterer:
     vectors: VectorIndex | None = None  # the semantic matcher's index; None: lexical only
     weights: dict[str, float] = field(default_factory=dict)
     id_weights: array[float] = field(default_factory=lambda: array("d"))  # the same, by word id
+    loaded_weights: array[float] = field(default_factory=lambda: array("d"))  # as `load` left them
 
     @property
     def window(self) -> float:
@@ -408,24 +409,48 @@ class Clusterer:
 
     def _resum_if_grown(self, f: Features, at: int) -> None:
         """Sum an indexed entry's totals (at [key - base]) again once the index has grown by a
-        quarter since they were summed."""
-        if len(self.items) > 1.25 * self.summed_at[at] + 8:
-            self._keep_totals(f)
+        quarter since they were summed; a loaded entry's, at their first use, as they were
+        when it was loaded (`_sum_when_used`)."""
+        summed = self.summed_at[at]
+        if len(self.items) > 1.25 * summed + 8:
+            if summed < 0 and len(self.items) <= 1.25 * ~summed + 8:
+                self._sum_ids(at, self.loaded_weights, ~summed)
+            else:
+                self._keep_totals(f)
 
     def _keep_totals(self, f: Features) -> None:
         at = f.key - self.base
         if self.items.get(f.key) is f:  # indexed: its words are ids
-            ids, size = self._packed(at)
-            weight = self.id_weights.__getitem__
-            summed = (
-                fsum(map(weight, ids[:size])),
-                fsum(map(weight, ids[size:])),
-                fsum(map(weight, set(ids))),
-            )
+            self._sum_ids(at, self.id_weights, len(self.items))
         else:
-            summed = self.totals(f)
+            self.sums[3 * at : 3 * at + 3] = array("d", self.totals(f))
+            self.summed_at[at] = len(self.items)
+
+    def _sum_ids(self, at: int, weights: array[float], size: int) -> None:
+        """Sum the totals of the indexed entry at [key - base] under these word weights (by
+        word id), as summed when the index held `size` entries."""
+        ids, title = self._packed(at)
+        weight = weights.__getitem__
+        summed = (
+            fsum(map(weight, ids[:title])),
+            fsum(map(weight, ids[title:])),
+            fsum(map(weight, set(ids))),
+        )
         self.sums[3 * at : 3 * at + 3] = array("d", summed)
-        self.summed_at[at] = len(self.items)
+        self.summed_at[at] = size
+
+    def _sum_when_used(self, added: list[Features]) -> None:
+        """Leave the totals of these loaded entries to be summed at their first use, under the
+        weights of now (kept): a run's new entries meet a few thousand of a window's entries,
+        not all. Their sizes are noted as ~size (negative) until then."""
+        if self.loaded_weights:  # loaded before: those entries may still wait for these weights
+            for f in added:
+                self._keep_totals(f)
+            return
+        self.loaded_weights = array("d", self.id_weights)
+        pending = ~len(self.items)
+        for f in added:
+            self.summed_at[f.key - self.base] = pending
 
     def _packed(self, at: int) -> tuple[memoryview, int]:
         """The word ids of the indexed entry at [key - base], its title's first, and how many
@@ -680,8 +705,7 @@ class Clusterer:
             added.append(f)
         words = self._post_all(added, in_order)
         self._reweigh(words)
-        for f in added:
-            self._keep_totals(f)
+        self._sum_when_used(added)
         self._evict()
 
     def _post_all(self, added: list[Features], in_order: bool) -> list[str]:

@@ -700,7 +700,7 @@ def _index(clusterer: Clusterer) -> dict:
         "common": clusterer.common,
         "weights": clusterer.weights,
         "by id": {w: clusterer.id_weights[i] for w, i in ids.items() if w in clusterer.weights},
-        "totals": {key: list(clusterer.sums[3 * at[key] : 3 * at[key] + 3]) for key in keys},
+        "totals": {key: clusterer._indexed_totals(clusterer.items[key]) for key in keys},
         "words": {key: (spelled[key], clusterer._packed(at[key])[1]) for key in keys},
         "published": {key: clusterer.when[at[key]] for key in keys},
         "by url": clusterer.by_url,
@@ -733,3 +733,39 @@ def test_a_window_loaded_at_once_is_indexed_as_posting_word_by_word_would(in_ord
     published = made[0]["published"]
     for keys in made[0]["postings"].values():  # shuffled or not, in order of publication
         assert [published[key] for key in keys] == sorted(published[key] for key in keys)
+
+
+def test_a_loaded_windows_totals_summed_at_first_use_are_those_of_when_it_was_loaded():
+    # load leaves each entry's totals to its first use, summed under the weights of load time
+    # until the index has grown by a quarter: the same totals and matches as summing them all
+    # at once, while later entries change the weights
+    labelled = labelled_features()
+    window, later = labelled[:200], labelled[200:]
+    lazy, eager = Clusterer(Dedupe()), Clusterer(Dedupe())
+    lazy.load(window)
+    _loaded_word_by_word(eager, window)
+
+    def totals(clusterer: Clusterer) -> dict:
+        return {key: clusterer._indexed_totals(f) for key, f in clusterer.items.items()}
+
+    for n, f in enumerate(later):
+        assert lazy.match(f) == eager.match(f)
+        lazy.add(f)
+        eager.add(f)
+        if n == 20:  # the weights have changed, the index has not grown by a quarter
+            assert totals(lazy) == totals(eager)
+    assert totals(lazy) == totals(eager)
+    assert len(later) > len(window) / 4
+
+
+def test_a_window_loaded_in_two_parts_has_the_totals_of_each_load():
+    # a second load sums its entries at once: the first's may still wait for their weights
+    labelled = labelled_features()
+    twice, eager = Clusterer(Dedupe()), Clusterer(Dedupe())
+    twice.load(labelled[:100])
+    twice.load(labelled[100:110])  # the index grows by less than a quarter
+    _loaded_word_by_word(eager, labelled[:100])
+    _loaded_word_by_word(eager, labelled[100:110])
+    assert {k: twice._indexed_totals(f) for k, f in twice.items.items()} == {
+        k: eager._indexed_totals(f) for k, f in eager.items.items()
+    }
