@@ -691,8 +691,8 @@ class Clusterer:
 
     def load(self, entries: Iterable[Features]) -> None:
         """Index many entries at once, oldest first (the stored window): each entry's words as
-        ids first, then every word's postings (or count) and weight, and each entry's totals,
-        once, instead of word by word after every entry."""
+        ids first, then every word's postings (or count) and weight once, instead of word by
+        word after every entry; each entry's totals at their first use."""
         added: list[Features] = []
         in_order = True
         for f in entries:
