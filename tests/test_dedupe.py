@@ -1,6 +1,7 @@
 import ast
 import math
 import os
+import random
 import subprocess
 import sys
 from array import array
@@ -714,8 +715,6 @@ def test_a_window_loaded_at_once_is_indexed_as_posting_word_by_word_would(in_ord
     # load counts each word's entries from their word ids and writes only the rare words'
     # postings: the same postings (in order of publication), counts, weights and totals as
     # posting every word of every entry; onto entries indexed before, and in any order
-    import random
-
     labelled = labelled_features()
     before, window = labelled[:40], labelled[40:]
     if not in_order:
