@@ -15,11 +15,13 @@ import pytest
 
 from aggregator.cli import main
 from aggregator.config import Site, load_config
+from aggregator.health import SourceHealth
 from aggregator.models import RawEntry, Story
 from aggregator.normalize import normalize_entry
 from aggregator.pipeline import run
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
 from aggregator.publish.feeds import atom_bytes, rss_bytes
+from aggregator.publish.status import status_json
 from aggregator.store import Store
 from tests.conftest import NOW, STORIES
 
@@ -359,3 +361,21 @@ def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server):
         workspace.output / "index.html"
     ]
     assert "UN envoy holds talks with" in (workspace.output / "feed.xml").read_text("utf-8")
+
+
+def test_status_json_gives_every_field_of_a_sources_health_with_times_as_iso_text():
+    row = SourceHealth(
+        name="K", url="https://k.example/feed", state="failing", state_text="failing: 404",
+        last_success=NOW - timedelta(days=1), last_error="HTTP 404", failures=2, entries_7d=5,
+        next_check=NOW + timedelta(hours=1), silent=False, last_new_entry=None, moved_to=None,
+        config_line=7, skipped="1 entry skipped: no link", daily=(0, 3, 2),
+    )  # fmt: skip
+    (found,) = json.loads(status_json([row], NOW))["sources"]
+    assert found == {
+        "name": "K", "url": "https://k.example/feed", "state": "failing",
+        "state_text": "failing: 404", "last_success": (NOW - timedelta(days=1)).isoformat(),
+        "last_error": "HTTP 404", "failures": 2, "entries_7d": 5,
+        "next_check": (NOW + timedelta(hours=1)).isoformat(), "silent": False,
+        "last_new_entry": None, "moved_to": None, "config_line": 7,
+        "skipped": "1 entry skipped: no link", "config_url": None, "daily": [0, 3, 2],
+    }  # fmt: skip
