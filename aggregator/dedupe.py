@@ -944,10 +944,11 @@ class EntryFeatures:
         # stored word sets are reused only while what shaped them is the same
         made_by = repr((FORMAT, names, self.lede_words))
         self.signature = hashlib.sha256(made_by.encode()).hexdigest()[:16]
+        self._prefix = self.signature + "\n"  # what stored word sets made so start with
 
     def current(self, entry: Entry) -> bool:
         """Whether the entry's stored word sets were made under this configuration."""
-        return entry.words is not None and entry.words.startswith(self.signature + "\n")
+        return entry.words is not None and entry.words.startswith(self._prefix)
 
     def stored(self, key: int, entry: Entry) -> Features:
         """Features from the word sets stored with the entry, or computed when there are none
@@ -978,18 +979,18 @@ class EntryFeatures:
         links: tuple[str, ...],
         vector: bytes | None,
     ) -> Features | None:
-        if words is None or not words.startswith(self.signature + "\n"):
+        if words is None or not words.startswith(self._prefix):
             return None
-        sets = words[len(self.signature) + 1 :].split("\t")
+        sets = words.split("\t")  # the title's part starts with the prefix
         if len(sets) != len(WORD_SETS):
             return None
+        title, lede, *rest = sets
         # stored sorted; title and lede not interned: the index keeps them as word ids
-        title, lede, *rest = [part.split() for part in sets]
         return Features(
             key, url, sys.intern(source), sys.intern(primary(language)), published,
-            tuple(title), tuple(lede), *(tuple(map(sys.intern, part)) for part in rest),
-            links=_outside_links(links, url),
-            vector=vector if self.with_vectors else None,
+            tuple(title[len(self._prefix) :].split()), tuple(lede.split()),
+            *[tuple(map(sys.intern, part.split())) if part else () for part in rest],
+            _outside_links(links, url), vector if self.with_vectors else None,
         )  # fmt: skip
 
     def dump(self, f: Features) -> str:
