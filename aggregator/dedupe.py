@@ -414,28 +414,30 @@ class Clusterer:
         summed = self.summed_at[at]
         if len(self.items) > 1.25 * summed + 8:
             if summed < 0 and len(self.items) <= 1.25 * ~summed + 8:
-                self._sum_ids(at, self.loaded_weights, ~summed)
+                self._set_totals(at, self._sum_ids(at, self.loaded_weights), ~summed)
             else:
                 self._keep_totals(f)
 
     def _keep_totals(self, f: Features) -> None:
         at = f.key - self.base
         if self.items.get(f.key) is f:  # indexed: its words are ids
-            self._sum_ids(at, self.id_weights, len(self.items))
+            summed = self._sum_ids(at, self.id_weights)
         else:
-            self.sums[3 * at : 3 * at + 3] = array("d", self.totals(f))
-            self.summed_at[at] = len(self.items)
+            summed = self.totals(f)
+        self._set_totals(at, summed, len(self.items))
 
-    def _sum_ids(self, at: int, weights: array[float], size: int) -> None:
-        """Sum the totals of the indexed entry at [key - base] under these word weights (by
-        word id), as summed when the index held `size` entries."""
+    def _sum_ids(self, at: int, weights: array[float]) -> tuple[float, float, float]:
+        """The totals of the indexed entry at [key - base] under these word weights (by id)."""
         ids, title = self._packed(at)
         weight = weights.__getitem__
-        summed = (
+        return (
             fsum(map(weight, ids[:title])),
             fsum(map(weight, ids[title:])),
             fsum(map(weight, set(ids))),
         )
+
+    def _set_totals(self, at: int, summed: tuple[float, float, float], size: int) -> None:
+        """Keep the totals of the entry at [key - base], summed when the index held `size`."""
         self.sums[3 * at : 3 * at + 3] = array("d", summed)
         self.summed_at[at] = size
 
