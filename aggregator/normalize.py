@@ -285,6 +285,47 @@ def _plausible(moment: datetime | None) -> datetime | None:
     return moment if moment and moment >= EARLIEST else None
 
 
+def dates(raw: RawEntry, now: datetime) -> tuple[datetime, datetime | None, datetime | None]:
+    """(published, the date the entry gave, updated): its own date if plausible, else `now`;
+    none more than a day ahead of `now`."""
+    dated_as = _plausible(raw.published) or _plausible(raw.updated)
+    published = dated_as or now
+    if published > now + FUTURE_TOLERANCE:
+        published = now
+    updated = _plausible(raw.updated)
+    if updated and updated > now + FUTURE_TOLERANCE:
+        updated = None
+    return published, dated_as, updated
+
+
+def timely(raw: RawEntry, now: datetime) -> bool:
+    """No date of the entry is more than a day ahead of `now`: its normalized form will not
+    change as time passes."""
+    ahead = now + FUTURE_TOLERANCE
+    return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
+
+
+NORMALIZE_FORMAT = 1  # raise it when normalize_entry cleans the same raw entry differently
+
+
+def digest_context(source: str, language: str, feed_language: str | None, rules: str) -> str:
+    """What besides a raw entry shapes its cleaned form (and whether the rules keep it)."""
+    return f"{NORMALIZE_FORMAT}\n{source}\n{language}\n{feed_language}\n{rules}"
+
+
+def raw_digest(raw: RawEntry, context: str) -> bytes:
+    """8 bytes that change whenever anything `normalize_entry` reads changes: an item seen
+    again with the same digest cleans to what is stored already. (SHA-1 here is a checksum
+    of a source's own items, not a defence: a feed can only hide its own item by it.)"""
+    small = repr(
+        (context, raw.guid, raw.link, raw.author, raw.categories, raw.published, raw.updated,
+         raw.language, raw.media, raw.date_text, raw.base)
+    )  # fmt: skip
+    text = f"{len(small)}:{small}{len(raw.title)}:{raw.title}{len(raw.summary)}:{raw.summary}"
+    data = (text + raw.content).encode("utf-8", "surrogatepass")
+    return hashlib.sha1(data, usedforsecurity=False).digest()[:8]
+
+
 def normalize_entry(
     raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
 ) -> Entry | None:
@@ -300,13 +341,7 @@ def normalize_entry(
     content = sanitize_html(raw.content, raw.base)
     text = plain_text(content or summary)
     title = clean_title(raw.title) or excerpt(text, 80) or url
-    dated_as = _plausible(raw.published) or _plausible(raw.updated)
-    published = dated_as or now
-    if published > now + FUTURE_TOLERANCE:
-        published = now
-    updated = _plausible(raw.updated)
-    if updated and updated > now + FUTURE_TOLERANCE:
-        updated = None
+    published, dated_as, updated = dates(raw, now)
     return Entry(
         source=source,
         guid=_stable_guid(raw, url),

@@ -26,16 +26,24 @@ from aggregator.models import (
     FetchResult,
     FetchStatus,
     Outcome,
+    RawEntry,
     RunReport,
     SourceResult,
     SourceState,
 )
-from aggregator.normalize import SkipEntry, normalize_entry
+from aggregator.normalize import (
+    SkipEntry,
+    dates,
+    digest_context,
+    normalize_entry,
+    raw_digest,
+    timely,
+)
 from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.rules import Rules, RuleSet
-from aggregator.store import Batch, Store
+from aggregator.store import Batch, Store, pack_digests, unpack_digests
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
@@ -74,6 +82,12 @@ class Cleaned:
     skipped: dict[str, int] = field(default_factory=dict)  # unreadable entries, by reason
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (title, rule) by the rules
     seconds: tuple[float, float] = (0.0, 0.0)  # spent parsing, then normalizing (in the worker)
+    digests: list[bytes | None] = field(default_factory=list)  # of `entries`' raw items
+    unchanged: list[tuple[int, bytes]] = field(default_factory=list)  # kept as stored: id, digest
+
+    @property
+    def seen(self) -> int:
+        return len(self.entries) + len(self.unchanged)
 
 
 def rules_for(config: Config, source: Source) -> Rules:
@@ -86,6 +100,16 @@ def rules_for(config: Config, source: Source) -> Rules:
     )
 
 
+@dataclass
+class _Item:
+    """One raw entry of a body on its way through `entries_from_body`."""
+
+    raw: RawEntry
+    digest: bytes | None  # None: cleaned every time (`_skippable`)
+    stored: int | None  # the id of the stored entry it cleans to, when it is unchanged
+    entry: Entry | None = None
+
+
 def entries_from_body(
     make: EntryFeatures | None,
     source: Source,
@@ -94,11 +118,13 @@ def entries_from_body(
     now: datetime,
     rules: Rules,
     fold: bool = True,
+    known: bytes = b"",
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process, which also folds the kept entries' words for matching
     (with `make`, if `fold`; else they are folded while clustering), so that clustering does
-    not."""
+    not. An item whose digest is among `known` (the source's stored items, `pack_digests`) is
+    not cleaned again: it is kept as stored, unless another item shares its guid."""
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
@@ -108,31 +134,71 @@ def entries_from_body(
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
     parsed_at = time.perf_counter()
-    entries: list[Entry] = []
+    stored = unpack_digests(known)
+    context = digest_context(source.name, source.language, parsed.language, repr(rules))
+    items = []
+    for raw in parsed.entries:
+        digest = raw_digest(raw, context) if _skippable(raw, now) else None
+        items.append(_Item(raw, digest, stored.get(digest) if digest else None))
+    guids = Counter(item.raw.guid.strip() for item in items if item.stored is not None)
     dropped: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
     if parsed.unreadable:
         skipped["entry could not be read"] = parsed.unreadable
-    for raw in parsed.entries:
-        try:
-            entry = normalize_entry(raw, source.name, source.language, now, parsed.language)
-        except SkipEntry as exc:
-            skipped[str(exc)] += 1
-            continue
-        except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
-            skipped[exception_line(exc, 120)] += 1
-            continue
-        verdict = rules.verdict(entry)
-        if verdict is None:
-            entries.append(entry)
-        else:
-            dropped.append((entry.title, verdict))
-    entries.sort(key=lambda e: e.published, reverse=True)
-    kept = entries[:max_items]
+    for item in [item for item in items if item.stored is None]:
+        item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
+        if item.entry is not None:
+            guids[item.entry.guid] += 1
+    for item in items:  # a guid two items share is stored as the last one cleans: clean both
+        if item.stored is not None and guids[item.raw.guid.strip()] > 1:
+            item.stored = None
+            item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
+    kept = [item for item in items if item.entry is not None or item.stored is not None]
+    kept.sort(key=lambda item: item.entry.published if item.entry else dates(item.raw, now)[0],
+              reverse=True)  # fmt: skip
+    kept = kept[:max_items]
+    entries = [item.entry for item in kept if item.entry is not None]
     if make is not None and fold:
-        kept = [replace(e, words=make.dump(make(0, e))) for e in kept]
+        entries = [replace(e, words=make.dump(make(0, e))) for e in entries]
+    digests = [item.digest for item in kept if item.entry]
+    unchanged = [(item.stored, item.digest) for item in kept if item.stored is not None]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
-    return Cleaned(kept, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds)
+    return Cleaned(
+        entries, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds, digests, unchanged
+    )
+
+
+def _skippable(raw: RawEntry, now: datetime) -> bool:
+    """Whether an item, seen again unchanged, may be kept as stored: its guid is its own (not
+    made from its link, which only cleaning tells), and no date of it will change as time
+    passes."""
+    return bool(raw.guid and raw.guid.strip()) and timely(raw, now)
+
+
+def _cleaned(
+    raw: RawEntry,
+    source: Source,
+    now: datetime,
+    feed_language: str | None,
+    rules: Rules,
+    skipped: Counter[str],
+    dropped: list[tuple[str, str]],
+) -> Entry | None:
+    """One raw entry cleaned, or None when it is unreadable (counted in `skipped` by reason)
+    or the rules drop it (listed in `dropped`)."""
+    try:
+        entry = normalize_entry(raw, source.name, source.language, now, feed_language)
+    except SkipEntry as exc:
+        skipped[str(exc)] += 1
+        return None
+    except Exception as exc:  # an entry no rule foresaw: drop it, keep the others
+        skipped[exception_line(exc, 120)] += 1
+        return None
+    verdict = rules.verdict(entry)
+    if verdict is not None:
+        dropped.append((entry.title, verdict))
+        return None
+    return entry
 
 
 @dataclass
@@ -163,7 +229,8 @@ def _store_result(
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
-    with batch.step(single=bool(error) or not (fetched.cleaned and fetched.cleaned.entries)):
+    digests: bytes | None = None
+    with batch.step(single=bool(error) or not (fetched.cleaned and fetched.cleaned.seen)):
         if error:
             report.error = error
             gone = result.http_status == 410
@@ -183,19 +250,9 @@ def _store_result(
         else:
             report.outcome = Outcome.OK
             report.warning = cleaned.warning
-            report.entries_seen = len(cleaned.entries)
+            report.entries_seen = cleaned.seen
             report.skipped = dict(cleaned.skipped)
-            held = store.guids_held(name, [entry.guid for entry in cleaned.entries])
-            for entry in cleaned.entries:
-                try:
-                    new = store.upsert_entry(entry, now, held=entry.guid in held)
-                except Exception as exc:  # SQLite undoes just this statement; the rest stay
-                    reason = f"not stored: {exception_line(exc, 120)}"
-                    report.skipped[reason] = report.skipped.get(reason, 0) + 1
-                    continue
-                held.add(entry.guid)
-                if new is not None:
-                    report.new_entries += 1
+            digests = _store_entries(store, name, cleaned, now, report)
         ttl = cleaned.ttl if cleaned and cleaned.ttl is not None else state.ttl
         next_check = pacing.after_success(now, refresh, result.headers, ttl)
         if result.moved_to and result.moved_to != state.url:
@@ -216,9 +273,37 @@ def _store_result(
             cleaned.ttl if cleaned else None,
             parsed=report.outcome is Outcome.OK,
             skipped=report.skipped_text,
+            digests=digests,
         )
         report.next_check = next_check
     return report
+
+
+def _store_entries(
+    store: Store, name: str, cleaned: Cleaned, now: datetime, report: SourceResult
+) -> bytes | None:
+    """Store a parsed body's new and changed entries, mark its unchanged ones seen, and return
+    the digests to keep for its next body (None: clean all its items next time, as when an
+    unchanged item's entry is no longer stored)."""
+    held = store.guids_held(name, [entry.guid for entry in cleaned.entries])
+    ids: dict[bytes, int] = {}
+    for entry, digest in zip(cleaned.entries, cleaned.digests, strict=True):
+        try:
+            new = store.upsert_entry(entry, now, held=entry.guid in held)
+        except Exception as exc:  # SQLite undoes just this statement; the rest stay
+            reason = f"not stored: {exception_line(exc, 120)}"
+            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            continue
+        if new is not None:
+            held[entry.guid] = new
+            report.new_entries += 1
+        if digest is not None:
+            ids[digest] = held[entry.guid]
+    unchanged = [key for key, _ in cleaned.unchanged]
+    if unchanged and store.seen_again(name, unchanged, now) != len(set(unchanged)):
+        return None
+    ids.update((digest, key) for key, digest in cleaned.unchanged)
+    return pack_digests(ids.items())
 
 
 def _stored(
@@ -334,6 +419,7 @@ def _fetch_and_store(
                     now,
                     rules_for(config, source),
                     not first,
+                    states[result.request.source].entry_digests,
                 )
             except NotAFeed as exc:
                 fetched.error = str(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -165,6 +165,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entries DROP COLUMN summary_html;
     ALTER TABLE entries DROP COLUMN content_html;
     DELETE FROM meta WHERE key = 'last_vacuum'
+    """,
+    # the digests of the items the source's last parsed body had, with their entries' ids
+    # (`pack_digests`): an item seen again unchanged is not cleaned and written again
+    """
+    ALTER TABLE sources ADD COLUMN entry_digests BLOB
     """,
 ]
 
@@ -363,8 +368,8 @@ class Store:
         elif row["config_url"] != url:
             self.conn.execute(
                 "UPDATE sources SET url = ?, config_url = ?, etag = NULL, last_modified = NULL, "
-                "body_hash = NULL, next_check = NULL, not_before = NULL, disabled = NULL, "
-                "failures = 0, failing_since = NULL WHERE name = ?",
+                "body_hash = NULL, entry_digests = NULL, next_check = NULL, not_before = NULL, "
+                "disabled = NULL, failures = 0, failing_since = NULL WHERE name = ?",
                 (url, url, name),
             )
         else:
@@ -392,16 +397,19 @@ class Store:
         ttl: int | None = None,
         parsed: bool = False,
         skipped: str | None = None,
+        digests: bytes | None = None,
     ) -> None:
         """A good fetch: new validators, next check, no failures; a permanent move is followed.
         `parsed`: a new body was read (entries not in it are no longer in the feed), and
-        `skipped` says which of its entries were dropped."""
+        `skipped` says which of its entries were dropped, `digests` which it kept
+        (`pack_digests`)."""
         self.conn.execute(
             "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash), "
             "last_fetch = ?, last_success = ?, last_status = ?, last_error = NULL, failures = 0, "
             "failing_since = NULL, not_before = NULL, next_check = ?, url = COALESCE(?, url), "
             "ttl = COALESCE(?, ttl), last_parsed = CASE WHEN ? THEN ? ELSE last_parsed END, "
-            "last_skipped = CASE WHEN ? THEN ? ELSE last_skipped END "
+            "last_skipped = CASE WHEN ? THEN ? ELSE last_skipped END, "
+            "entry_digests = CASE WHEN ? THEN ? ELSE entry_digests END "
             "WHERE name = ?",
             (
                 etag,
@@ -417,6 +425,8 @@ class Store:
                 ts(now),
                 parsed,
                 skipped,
+                parsed,
+                digests,
                 name,
             ),
         )
@@ -488,15 +498,27 @@ class Store:
 
     # entries and stories
 
-    def guids_held(self, source: str, guids: list[str]) -> set[str]:
-        """Which of these guids the source's stored entries hold."""
-        held: set[str] = set()
+    def guids_held(self, source: str, guids: list[str]) -> dict[str, int]:
+        """The ids of the source's stored entries under these guids, by guid."""
+        held: dict[str, int] = {}
         for chunk, marks in _chunks(list(dict.fromkeys(guids))):
             rows = self.conn.execute(
-                f"SELECT guid FROM entries WHERE source = ? AND guid IN ({marks})", [source, *chunk]
+                f"SELECT guid, id FROM entries WHERE source = ? AND guid IN ({marks})",
+                [source, *chunk],
             )
-            held.update(row[0] for row in rows)
+            held.update(rows)
         return held
+
+    def seen_again(self, source: str, ids: list[int], now: datetime) -> int:
+        """Mark the source's entries with these ids as in its feed at `now` (all an unchanged
+        item changes of its entry); the count of those found."""
+        found = 0
+        for chunk, marks in _chunks(list(dict.fromkeys(ids))):
+            found += self.conn.execute(
+                f"UPDATE entries SET last_seen = ? WHERE source = ? AND id IN ({marks})",
+                [ts(now), source, *chunk],
+            ).rowcount
+        return found
 
     def upsert_entry(self, entry: Entry, now: datetime, held: bool = True) -> int | None:
         """Insert a new entry and return its row id; refresh an existing one and return None.
@@ -932,12 +954,17 @@ class Store:
         run = self.conn.execute
         cleared = run(
             f"UPDATE entries SET links = '[]', words = NULL WHERE rowid IN (SELECT rowid "
-            f"{self._CONTENT}) RETURNING id",
+            f"{self._CONTENT}) RETURNING id, source",
             cuts,
         ).fetchall()
         for chunk, marks in _chunks([row[0] for row in cleared]):
             run(f"DELETE FROM bodies WHERE id IN ({marks})", chunk)
-        entries = run(f"DELETE {self._IDENTITY}", cuts).rowcount
+        deleted = run(f"DELETE {self._IDENTITY} RETURNING source", cuts).fetchall()
+        # an entry cleared or deleted is whole again only if its item is cleaned again
+        touched = list({row[-1] for row in [*cleared, *deleted]})
+        for chunk, marks in _chunks(touched):
+            run(f"UPDATE sources SET entry_digests = NULL WHERE name IN ({marks})", chunk)
+        entries = len(deleted)
         stories = run(f"DELETE {self._STORIES}", cuts).rowcount
         run(f"DELETE FROM run_sources WHERE run_id IN (SELECT id {self._RUNS})", cuts)
         runs_deleted = run(f"DELETE {self._RUNS}", cuts).rowcount
@@ -1069,7 +1096,25 @@ def _source_state(row: sqlite3.Row) -> SourceState:
         ttl=row["ttl"],
         added=from_ts(row["added"]),
         last_skipped=row["last_skipped"],
+        entry_digests=row["entry_digests"] or b"",
     )
+
+
+DIGEST = 8  # bytes of an item's digest (`normalize.raw_digest`), then 8 of its entry's id
+
+
+def pack_digests(pairs: Iterable[tuple[bytes, int]]) -> bytes:
+    """(item digest, entry id) pairs as the bytes a source's row keeps."""
+    return b"".join(digest + key.to_bytes(8, "little") for digest, key in pairs)
+
+
+def unpack_digests(blob: bytes) -> dict[bytes, int]:
+    """The entry id of each item digest that `pack_digests` wrote."""
+    step = DIGEST + 8
+    return {
+        blob[at : at + DIGEST]: int.from_bytes(blob[at + DIGEST : at + step], "little")
+        for at in range(0, len(blob) - step + 1, step)
+    }
 
 
 def _override(row: sqlite3.Row) -> Override:

@@ -78,8 +78,13 @@ PARAGRAPHS = _paragraphs()
 START = datetime.now(UTC).replace(microsecond=0)
 
 
-def items_of(feed: int, version: int) -> list[tuple[str, str, str, str, datetime]]:
-    """(guid, link, title, html, published) of one source's items at one version."""
+def items_of(
+    feed: int, version: int, steady: bool = False
+) -> list[tuple[str, str, str, str, datetime]]:
+    """(guid, link, title, html, published) of one source's items at one version. A changed
+    source rewrites every item it had, unless `steady`: then it only adds its new items."""
+    if steady and version:
+        return items_of(feed, version)[: 3 * version] + items_of(feed, 0)
     rng = random.Random(feed * 1000 + version)
     count = 30 + feed % 21
     items = []
@@ -99,14 +104,14 @@ def items_of(feed: int, version: int) -> list[tuple[str, str, str, str, datetime
     return items
 
 
-def feed_xml(feed: int, version: int) -> bytes:
+def feed_xml(feed: int, version: int, steady: bool = False) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
         'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
         f"<title>Outlet {feed}</title><link>https://outlet{feed}.example/</link>"
         "<description>scale bench</description><language>en</language>"
     ]
-    for guid, link, title, html, published in items_of(feed, version):
+    for guid, link, title, html, published in items_of(feed, version, steady):
         parts.append(
             f"<item><title>{title}</title><link>{link}?utm_source=rss</link>"
             f'<guid isPermaLink="false">{guid}</guid>'
@@ -118,9 +123,11 @@ def feed_xml(feed: int, version: int) -> bytes:
     return "".join(parts).encode()
 
 
-def serve(ready: multiprocessing.Queue, sources: int, latency: float, hosts: int) -> None:
+def serve(
+    ready: multiprocessing.Queue, sources: int, latency: float, hosts: int, steady: bool = False
+) -> None:
     """Serve every source from `hosts` loopback addresses; `/__change` moves 10% of the
-    sources to their next version (new items, new ETag)."""
+    sources to their next version (new items, new ETag; `steady`: the others as they were)."""
     versions = [0] * sources
     answered = [0, 0]  # 200s, 304s
     bodies: dict[int, bytes] = {n: feed_xml(n, 0) for n in range(sources)}
@@ -143,7 +150,7 @@ def serve(ready: multiprocessing.Queue, sources: int, latency: float, hosts: int
             if self.path == "/__change":
                 for n in range(0, sources, 10):
                     versions[n] += 1
-                    bodies[n] = feed_xml(n, versions[n])
+                    bodies[n] = feed_xml(n, versions[n], steady)
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -316,7 +323,7 @@ def parse_floor(sources: int) -> float:
 def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dict]:
     ready: multiprocessing.Queue = multiprocessing.Queue()
     server = multiprocessing.Process(
-        target=serve, args=(ready, sources, args.latency, args.hosts), daemon=True
+        target=serve, args=(ready, sources, args.latency, args.hosts, args.steady), daemon=True
     )
     server.start()
     addresses = ready.get(timeout=600)
@@ -329,8 +336,9 @@ def bench(sources: int, args: argparse.Namespace, with_reader: bool) -> list[dic
             if with_reader:
                 programs.insert(0, ("reader", Path(theirs)))
             control = "http://{}:{}/".format(*addresses[0])
-            for phase in ("cold", "warm", "10% changed"):
-                if phase == "10% changed":
+            changed = "10% changed, 3 new" if args.steady else "10% changed"
+            for phase in ("cold", "warm", changed):
+                if phase == changed:
                     _get(control + "__change")
                 for name, folder in programs:
                     _get(control + "__count")
@@ -416,6 +424,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--ours-concurrency", type=int)
     parser.add_argument("--no-reader", action="store_true")
+    parser.add_argument(
+        "--steady",
+        action="store_true",
+        help="a changed source adds 3 items and keeps the others byte for byte, as real feeds "
+        "do (by default it rewrites every item's title, date and lede)",
+    )
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     try:

@@ -4,14 +4,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.models import RawEntry
+from aggregator.models import Media, RawEntry
 from aggregator.normalize import (
     SkipEntry,
     canonical_url,
     clean_title,
+    digest_context,
     excerpt,
     normalize_entry,
     plain_text,
+    raw_digest,
     sanitize_html,
 )
 from aggregator.rules import Rules, RuleSet
@@ -240,3 +242,40 @@ def test_language_tags_are_bcp47(value, tag):
     from aggregator.languages import language_tag
 
     assert language_tag(value) == tag
+
+
+def _other(value: object) -> object:
+    """A value of the same kind that differs."""
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, tuple):
+        return (*value, value[0])
+    return "x" if value is None else None
+
+
+def test_an_items_digest_changes_with_anything_cleaning_reads_and_only_then():
+    from dataclasses import fields, replace
+
+    raw = RawEntry(
+        guid="g", link="https://k.af/1", title="Salang closed", summary="<p>Snow</p>",
+        content="<p>Snow closed the pass.</p>", author="A", categories=("Roads",),
+        published=NOW - timedelta(hours=2), updated=None, language="en",
+        media=(Media("https://k.af/a.jpg", "image/jpeg"),), date_text=None, base="https://k.af/",
+    )  # fmt: skip
+    context = digest_context("K", "en", "en", "Rules(())")
+    digest = raw_digest(raw, context)
+    assert len(digest) == 8
+    assert raw_digest(replace(raw), context) == digest  # a copy: the same
+    for item in fields(RawEntry):
+        changed = replace(raw, **{item.name: _other(getattr(raw, item.name))})
+        assert raw_digest(changed, context) != digest, item.name
+    moved = replace(raw, title="Salang closed<p>", summary="Snow</p>")  # text between fields
+    assert raw_digest(moved, context) != digest
+    for at, part in enumerate(("K", "en", "en", "Rules(())")):
+        parts = ["K", "en", "en", "Rules(())"]
+        parts[at] = part + "x"
+        assert raw_digest(raw, digest_context(*parts)) != digest
+    lone = replace(raw, title="\ud800")  # a JSON feed's lone surrogate: digested, not raised
+    assert raw_digest(lone, context) != digest

@@ -13,7 +13,10 @@ from aggregator.workers import INLINE_BELOW
 from tests.conftest import GOOD_SOURCES, data_file, make_rss
 
 DATE = "Sat, 28 Nov 2026 04:00:00 +0000"
-FORGET_BODIES = "UPDATE sources SET body_hash = NULL, etag = NULL, last_modified = NULL"
+# what a run knows of the bodies it read: with it forgotten, every item is cleaned again
+FORGET_BODIES = (
+    "UPDATE sources SET body_hash = NULL, entry_digests = NULL, etag = NULL, last_modified = NULL"
+)
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -333,3 +336,134 @@ def test_new_entries_are_inserted_without_trying_an_update_first(workspace, feed
         "g2": "Kabul wheat prices fall again",
         "g3": "Herat clinic opens",
     }
+
+
+def _feed(items: list[dict[str, str]]) -> bytes:
+    """RSS 2.0 whose items may lack a guid or a date."""
+    from xml.sax.saxutils import escape
+
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>',
+        "<title>F</title><link>https://f.example.af/</link><language>en</language>",
+    ]
+    for item in items:
+        guid = f"<guid isPermaLink='false'>{item['guid']}</guid>" if "guid" in item else ""
+        date = f"<pubDate>{item['date']}</pubDate>" if "date" in item else ""
+        date += f"<dc:date>{item['dc']}</dc:date>" if "dc" in item else ""
+        parts.append(
+            f"<item><title>{escape(item['title'])}</title><link>{item['link']}</link>{guid}"
+            f"{date}<description>{escape(item.get('text', item['title']))}</description></item>"
+        )
+    return "".join(parts + ["</channel></rss>"]).encode()
+
+
+def _versions(now: datetime) -> list[list[dict[str, str]]]:
+    """A source's feed as it changes: items edited, added, reordered and dropped, one with no
+    guid, one undated, one dated a day ahead, one the rules drop, two under one guid."""
+    from email.utils import format_datetime
+
+    def item(key: str, title: str, hours: float | None = -1.0, guid: bool = True) -> dict:
+        made = {"title": title, "link": f"https://f.example.af/{key}"}
+        if guid:
+            made["guid"] = "dup" if key.startswith("dup") else key
+        if hours is not None and hours > 24:  # as dc:date, the only date: an updated one
+            made["dc"] = (now + timedelta(hours=hours)).isoformat()
+        elif hours is not None:
+            made["date"] = format_datetime(now + timedelta(hours=hours))
+        return made
+
+    first = [
+        item("a", "Salang tunnel closed by snow", -1),
+        item("b", "Kabul wheat prices fall", -2),
+        item("c", "Herat clinic opens", -3),
+        item("n", "Balkh schools reopen", -4, guid=False),
+        item("u", "Kandahar pomegranates exported", None),
+        item("f", "Ghazni bridge to open next week", 24.5),  # a day ahead: for an hour
+        item("x", "Daily horoscope", -5),
+        item("dup1", "Kunduz flood warning", -6),
+        item("dup2", "Kunduz flood warning issued", -7),
+        item("old", "Bamyan festival", -30),
+    ]
+    second = [
+        first[2],
+        first[0],
+        item("b", "Kabul wheat prices fall again", -2),
+        *first[3:7],
+        item("dup1", "Kunduz flood warning lifted", -6),  # the later "dup2" is as it was
+        first[8],
+        item("e", "Jalalabad power restored", 0.5),
+        first[9],
+    ]
+    third = [item("g", "Herat airport resumes flights", 1.5), *second]  # "old" falls past the cut
+    return [first, second, third, third]
+
+
+def test_items_seen_again_unchanged_are_not_cleaned_again_and_the_store_is_as_if_they_were(
+    workspace, feed_server
+):
+    """A changed body's items that are as they were stored are marked seen, not cleaned and
+    written again: every entry (and what is reported) ends as when every item is cleaned."""
+    from aggregator.config import load_config
+    from aggregator.pipeline import run
+
+    now = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    source = {"name": "F", "url": feed_server.url("/f"), "max_items": 9, "exclude": ["horoscope"]}
+    configs = [load_config(workspace.write_config([source]))]
+    configs.append(load_config(workspace.write_config([source], exclude=["tunnel"])))
+    columns = (
+        "source, guid, url, title, excerpt, author, categories, published, updated, language, "
+        "first_seen, last_seen, links, media, dated, date_text, words, "
+        "(SELECT summary_html || content_html FROM bodies WHERE bodies.id = entries.id)"
+    )
+    tables: dict[bool, list] = {}
+    cleaned, seen_by = {}, {}
+    for forget in (False, True):
+        path = workspace.root / f"{forget}.db"
+        seen, statements = [], []
+        with Store(path) as store:
+            store.conn.set_trace_callback(statements.append)
+            for at, items in enumerate(_versions(now)):
+                feed_server.add("/f", _feed(items))
+                store.conn.execute("UPDATE sources SET body_hash = NULL")
+                if forget:
+                    store.conn.execute("UPDATE sources SET entry_digests = NULL")
+                # at last the rules change: an item they now drop is cleaned to see it
+                config = configs[at == 3]
+                later = now + timedelta(hours=at)
+                report = run(config, store, workspace.output, later, publish_outputs=False)
+                (result,) = report.results
+                seen.append((result.entries_seen, result.new_entries, result.skipped))
+                rows = store.conn.execute(f"SELECT {columns} FROM entries ORDER BY guid, url")
+                tables.setdefault(forget, []).append([tuple(row) for row in rows])
+        cleaned[forget] = len([s for s in statements if s.startswith("UPDATE entries SET url")])
+        seen_by[forget] = seen
+    assert seen_by[False] == seen_by[True]
+    assert tables[False] == tables[True]
+    assert [len(rows) for rows in tables[False]] == [8, 9, 10, 10]  # "x" never; "dup" one entry
+    assert cleaned[False] < cleaned[True]
+    assert cleaned[False] >= 2  # at least "b" and "dup" (shared guid), cleaned each time
+
+
+def test_an_unchanged_item_whose_entry_is_gone_makes_the_next_body_be_cleaned_whole(
+    workspace, feed_server
+):
+    """Should an unchanged item's stored entry be missing, its digests are dropped, so that
+    the source's next body is cleaned item by item and the entry is stored again."""
+    from aggregator.config import load_config
+    from aggregator.pipeline import fetch_sources
+
+    now = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    items = _versions(now)[0][:3]
+    workspace.write_config([{"name": "F", "url": feed_server.url("/f")}])
+    config = load_config(workspace.config)
+    with Store(workspace.db) as store:
+        for at, served in enumerate((items, [*items, _versions(now)[1][-2]], items)):
+            feed_server.add("/f", _feed(served))
+            if at == 1:
+                store.conn.execute("DELETE FROM entries WHERE guid = 'a'")
+            fetch_sources(config, store, now + timedelta(hours=at), force=True)
+            guids = {g for (g,) in store.conn.execute("SELECT guid FROM entries")}
+            digests = store.source_state("F").entry_digests
+            assert len(digests) == {0: 3, 1: 0, 2: 3}[at] * 16
+            assert guids == {0: {"a", "b", "c"}, 1: {"b", "c", "e"}, 2: {"a", "b", "c", "e"}}[at]

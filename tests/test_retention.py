@@ -88,3 +88,32 @@ def test_a_new_database_is_compacted_a_month_after_its_first_prune_not_at_it(tmp
         assert "VACUUM" not in statements
         prune(store, Retention(), START + VACUUM_EVERY)
         assert "VACUUM" in statements
+
+
+def test_prune_makes_the_items_of_a_source_whose_entries_it_cleared_be_cleaned_again(tmp_path):
+    """A source's stored item digests say its entries are whole; prune clears or deletes some,
+    so it drops those digests: the items are cleaned and stored whole when seen again."""
+    from aggregator.store import pack_digests, unpack_digests
+    from tests.conftest import NOW
+    from tests.test_store import entry
+
+    old = NOW - timedelta(days=400)
+    with Store(tmp_path / "a.db") as store, store.transaction():
+        for name in ("K", "L"):
+            store.sync_source(name, f"https://{name}.af/feed", old)
+        kept = store.upsert_entry(entry(source="L", guid="l", url="https://l.af/1"), NOW)
+        cleared = store.upsert_entry(entry(source="K", guid="k", url="https://k.af/1"), old)
+        for name, key in (("K", cleared), ("L", kept)):
+            digests = pack_digests([(name.encode() * 8, key)])
+            store.record_success(name, NOW, 200, None, None, "h", parsed=True, digests=digests)
+            assert unpack_digests(store.source_state(name).entry_digests) == {
+                name.encode() * 8: key
+            }
+        for identity, counts in ((500, (1, 0)), (365, (0, 1))):  # its content, then itself
+            store.record_success("K", NOW, 200, None, None, "h", parsed=True, digests=b"K" * 16)
+            assert (
+                store.prune(NOW - timedelta(days=30), NOW - timedelta(days=identity), old)[:2]
+                == counts
+            )
+            assert store.source_state("K").entry_digests == b""
+            assert store.source_state("L").entry_digests == pack_digests([(b"L" * 8, kept)])

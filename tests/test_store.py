@@ -56,7 +56,8 @@ def test_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path):
 
 def test_entries_html_moves_to_its_own_table_keeping_every_entry(tmp_path):
     db = sqlite3.connect(tmp_path / "a.db")
-    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+    bodies = next(at for at, script in enumerate(MIGRATIONS) if "CREATE TABLE bodies" in script)
+    for number, script in enumerate(MIGRATIONS[:bodies], start=1):
         db.executescript(f"{script}; PRAGMA user_version = {number};")
     db.execute(
         "INSERT INTO stories (id, url, first_seen) VALUES ('s', 'https://k.com/a', ?)",
