@@ -306,11 +306,13 @@ def timely(raw: RawEntry, now: datetime) -> bool:
 
 
 NORMALIZE_FORMAT = 1  # raise it when normalize_entry cleans the same raw entry differently
+_NH3 = getattr(nh3, "__version__", "")
 
 
 def digest_context(source: str, language: str, feed_language: str | None, rules: str) -> str:
-    """What besides a raw entry shapes its cleaned form (and whether the rules keep it)."""
-    return f"{NORMALIZE_FORMAT}\n{source}\n{language}\n{feed_language}\n{rules}"
+    """What besides a raw entry shapes its cleaned form (and whether the rules keep it); the
+    sanitizer's version too, so that an upgraded allow-list cleans stored items again."""
+    return f"{NORMALIZE_FORMAT} {_NH3}\n{source}\n{language}\n{feed_language}\n{rules}"
 
 
 def raw_digest(raw: RawEntry, context: str) -> bytes:

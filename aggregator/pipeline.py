@@ -105,7 +105,7 @@ class _Item:
     """One raw entry of a body on its way through `entries_from_body`."""
 
     raw: RawEntry
-    digest: bytes | None  # None: cleaned every time (`_skippable`)
+    digest: bytes | None  # None: cleaned every time (`_digest`)
     stored: int | None  # the id of the stored entry it cleans to, when it is unchanged
     entry: Entry | None = None
 
@@ -138,7 +138,7 @@ def entries_from_body(
     context = digest_context(source.name, source.language, parsed.language, repr(rules))
     items = []
     for raw in parsed.entries:
-        digest = raw_digest(raw, context) if _skippable(raw, now) else None
+        digest = _digest(raw, context, now)
         items.append(_Item(raw, digest, stored.get(digest) if digest else None))
     guids = Counter(item.raw.guid.strip() for item in items if item.stored is not None)
     dropped: list[tuple[str, str]] = []
@@ -168,11 +168,14 @@ def entries_from_body(
     )
 
 
-def _skippable(raw: RawEntry, now: datetime) -> bool:
-    """Whether an item, seen again unchanged, may be kept as stored: its guid is its own (not
-    made from its link, which only cleaning tells), and no date of it will change as time
-    passes."""
-    return bool(raw.guid and raw.guid.strip()) and timely(raw, now)
+def _digest(raw: RawEntry, context: str, now: datetime) -> bytes | None:
+    """The item's digest, if seen again unchanged it may be kept as stored: its guid is its
+    own (not made from its link, which only cleaning tells) and no date of it will change as
+    time passes. None: it is cleaned every time."""
+    with contextlib.suppress(Exception):  # an odd item: cleaning it says what is wrong
+        if raw.guid and raw.guid.strip() and timely(raw, now):
+            return raw_digest(raw, context)
+    return None
 
 
 def _cleaned(
