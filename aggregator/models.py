@@ -300,7 +300,6 @@ class SourceState:
     ttl: int | None
     added: datetime | None
     last_skipped: str | None = None  # entries the last parsed body had that were dropped
-    entry_digests: bytes = b""  # of the items it kept, with their ids (`store.pack_digests`)
 
     @property
     def moved(self) -> bool:

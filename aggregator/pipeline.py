@@ -400,6 +400,7 @@ def _fetch_and_store(
     later = ahead.may_match_ahead(config)
     with ParserPool(inline=len(requests) < INLINE_BELOW, context=context) as parsers:
         parsers.start()  # before the fetch threads: forked, where no other thread runs
+        known = store.item_digests()  # after the fork: a worker gets one source's, with its body
 
         def parse(result: FetchResult) -> _Fetched:
             """The parsing half of a source's boundary, on the fetch thread."""
@@ -422,7 +423,7 @@ def _fetch_and_store(
                     now,
                     rules_for(config, source),
                     not first,
-                    states[result.request.source].entry_digests,
+                    known.get(result.request.source, b""),
                 )
             except NotAFeed as exc:
                 fetched.error = str(exc)

@@ -359,7 +359,7 @@ class Store:
     def sync_source(self, name: str, url: str, now: datetime) -> SourceState:
         """Register a configured source. An editor's new URL starts it afresh: validators,
         backoff and a 410 are forgotten; a permanent redirect seen earlier is kept otherwise."""
-        row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        row = self.conn.execute(f"{_STATE} WHERE name = ?", (name,)).fetchone()
         if row is None:
             self.conn.execute(
                 "INSERT INTO sources (name, url, config_url, added) VALUES (?, ?, ?, ?)",
@@ -377,12 +377,21 @@ class Store:
         return self.source_state(name)
 
     def source_state(self, name: str) -> SourceState:
-        row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        row = self.conn.execute(f"{_STATE} WHERE name = ?", (name,)).fetchone()
         return _source_state(row)
 
     def source_states(self) -> list[SourceState]:
-        rows = self.conn.execute("SELECT * FROM sources ORDER BY name").fetchall()
+        rows = self.conn.execute(f"{_STATE} ORDER BY name").fetchall()
         return [_source_state(row) for row in rows]
+
+    def item_digests(self) -> dict[str, bytes]:
+        """The digests of the items each source's last parsed body kept, with their entries'
+        ids (`pack_digests`), by source; read apart from the sources' state, which every run
+        reads whole (and parser workers forked after it share)."""
+        rows = self.conn.execute(
+            "SELECT name, entry_digests FROM sources WHERE entry_digests IS NOT NULL"
+        )
+        return dict(rows.fetchall())
 
     def record_success(
         self,
@@ -1076,6 +1085,13 @@ def _chunks(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str
         yield chunk, ",".join("?" * len(chunk))
 
 
+_STATE = (
+    "SELECT name, url, config_url, etag, last_modified, body_hash, last_fetch, last_success, "
+    "last_status, last_error, failures, failing_since, next_check, not_before, disabled, ttl, "
+    "added, last_skipped FROM sources"
+)  # what `_source_state` reads
+
+
 def _source_state(row: sqlite3.Row) -> SourceState:
     return SourceState(
         name=row["name"],
@@ -1096,7 +1112,6 @@ def _source_state(row: sqlite3.Row) -> SourceState:
         ttl=row["ttl"],
         added=from_ts(row["added"]),
         last_skipped=row["last_skipped"],
-        entry_digests=row["entry_digests"] or b"",
     )
 
 

@@ -106,14 +106,11 @@ def test_prune_makes_the_items_of_a_source_whose_entries_it_cleared_be_cleaned_a
         for name, key in (("K", cleared), ("L", kept)):
             digests = pack_digests([(name.encode() * 8, key)])
             store.record_success(name, NOW, 200, None, None, "h", parsed=True, digests=digests)
-            assert unpack_digests(store.source_state(name).entry_digests) == {
-                name.encode() * 8: key
-            }
+            assert unpack_digests(store.item_digests()[name]) == {name.encode() * 8: key}
         for identity, counts in ((500, (1, 0)), (365, (0, 1))):  # its content, then itself
             store.record_success("K", NOW, 200, None, None, "h", parsed=True, digests=b"K" * 16)
             assert (
                 store.prune(NOW - timedelta(days=30), NOW - timedelta(days=identity), old)[:2]
                 == counts
             )
-            assert store.source_state("K").entry_digests == b""
-            assert store.source_state("L").entry_digests == pack_digests([(b"L" * 8, kept)])
+            assert store.item_digests() == {"L": pack_digests([(b"L" * 8, kept)])}
