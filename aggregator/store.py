@@ -11,6 +11,7 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from aggregator.models import (
     Entry,
@@ -203,6 +204,8 @@ def from_ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+_T = TypeVar("_T")
+
 AT_URL = 20  # an outlet's clustered entries at one URL that a new item there is compared with
 
 
@@ -386,8 +389,8 @@ class Store:
 
     def item_digests(self) -> dict[str, bytes]:
         """The digests of the items each source's last parsed body kept, with their entries'
-        ids (`pack_digests`), by source; read apart from the sources' state, which every run
-        reads whole (and parser workers forked after it share)."""
+        ids (`pack_digests`), by source. Apart from the sources' state, so that a run reads
+        them once its parser workers are forked: the workers then never hold every source's."""
         rows = self.conn.execute(
             "SELECT name, entry_digests FROM sources WHERE entry_digests IS NOT NULL"
         )
@@ -519,8 +522,8 @@ class Store:
         return held
 
     def seen_again(self, source: str, ids: list[int], now: datetime) -> int:
-        """Mark the source's entries with these ids as in its feed at `now` (all an unchanged
-        item changes of its entry); the count of those found."""
+        """Mark the source's entries with these ids as in its feed at `now`, the one change an
+        unchanged item makes to its entry; the count of those found."""
         found = 0
         for chunk, marks in _chunks(list(dict.fromkeys(ids))):
             found += self.conn.execute(
@@ -1078,7 +1081,7 @@ class Batch:
                 raise
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+def _chunks(values: list[_T], size: int = 500) -> Iterator[tuple[list[_T], str]]:
     """Values in slices small enough for one `IN (...)` each, with their `?` placeholders."""
     for start in range(0, len(values), size):
         chunk = values[start : start + size]
