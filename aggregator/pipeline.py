@@ -109,6 +109,10 @@ class _Item:
     stored: int | None  # the id of the stored entry it cleans to, when it is unchanged
     entry: Entry | None = None
 
+    def published(self, now: datetime) -> datetime:
+        """When it was published, as cleaning says (without cleaning it, if it is unchanged)."""
+        return dates(self.raw, now)[0] if self.entry is None else self.entry.published
+
 
 def entries_from_body(
     make: EntryFeatures | None,
@@ -154,13 +158,12 @@ def entries_from_body(
             item.stored = None
             item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
     kept = [item for item in items if item.entry is not None or item.stored is not None]
-    kept.sort(key=lambda item: item.entry.published if item.entry else dates(item.raw, now)[0],
-              reverse=True)  # fmt: skip
+    kept.sort(key=lambda item: item.published(now), reverse=True)
     kept = kept[:max_items]
     entries = [item.entry for item in kept if item.entry is not None]
     if make is not None and fold:
         entries = [replace(e, words=make.dump(make(0, e))) for e in entries]
-    digests = [item.digest for item in kept if item.entry]
+    digests = [item.digest for item in kept if item.entry is not None]
     unchanged = [(item.stored, item.digest) for item in kept if item.stored is not None]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
     return Cleaned(
