@@ -87,6 +87,7 @@ class Cleaned:
 
     @property
     def seen(self) -> int:
+        """How many entries the body kept: cleaned, or as they are stored."""
         return len(self.entries) + len(self.unchanged)
 
 
