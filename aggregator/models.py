@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+DIGEST_SIZE = 8  # bytes of an item's digest (`normalize.raw_digest`), kept per source by the store
+
 
 @dataclass(frozen=True)
 class FetchRequest:

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import nh3
 
 from aggregator.languages import language_tag
-from aggregator.models import Entry, Media, RawEntry
+from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
 TRACKING_PREFIXES = ("utm_", "mc_")
@@ -262,9 +262,16 @@ def clean_media(media: tuple[Media, ...]) -> tuple[Media, ...]:
     return tuple(kept.values())
 
 
+def own_guid(raw: RawEntry) -> str | None:
+    """The guid an item gives itself, as its entry keeps it; None: its entry's guid comes from
+    its cleaned link (or, without one, its title and date)."""
+    return raw.guid.strip() if raw.guid else None
+
+
 def _stable_guid(raw: RawEntry, link: str) -> str:
-    if raw.guid:
-        return raw.guid.strip()
+    guid = own_guid(raw)
+    if guid is not None:
+        return guid
     if link:
         return link
     digest = hashlib.sha256(f"{raw.title}\n{raw.published}".encode()).hexdigest()
@@ -316,16 +323,16 @@ def digest_context(source: str, language: str, feed_language: str | None, rules:
 
 
 def raw_digest(raw: RawEntry, context: str) -> bytes:
-    """8 bytes that change whenever anything `normalize_entry` reads changes: an item seen
-    again with the same digest cleans to what is stored already. (SHA-1 here is a checksum
-    of a source's own items, not a defence: a feed can only hide its own item by it.)"""
+    """`DIGEST_SIZE` bytes that change whenever anything `normalize_entry` reads changes: an
+    item seen again with the same digest cleans to what is stored already. (SHA-1 here is a
+    checksum of a source's own items, not a defence: a feed can only hide its own item by it.)"""
     small = repr(
         (context, raw.guid, raw.link, raw.author, raw.categories, raw.published, raw.updated,
          raw.language, raw.media, raw.date_text, raw.base)
     )  # fmt: skip
     text = f"{len(small)}:{small}{len(raw.title)}:{raw.title}{len(raw.summary)}:{raw.summary}"
     data = (text + raw.content).encode("utf-8", "surrogatepass")
-    return hashlib.sha1(data, usedforsecurity=False).digest()[:8]
+    return hashlib.sha1(data, usedforsecurity=False).digest()[:DIGEST_SIZE]
 
 
 def normalize_entry(

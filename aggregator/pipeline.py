@@ -36,6 +36,7 @@ from aggregator.normalize import (
     dates,
     digest_context,
     normalize_entry,
+    own_guid,
     raw_digest,
     timely,
 )
@@ -145,17 +146,18 @@ def entries_from_body(
     for raw in parsed.entries:
         digest = _digest(raw, context, now)
         items.append(_Item(raw, digest, stored.get(digest) if digest else None))
-    guids = Counter(item.raw.guid.strip() for item in items if item.stored is not None)
+    guids = Counter(own_guid(item.raw) for item in items if item.stored is not None)
     dropped: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
     if parsed.unreadable:
         skipped["entry could not be read"] = parsed.unreadable
-    for item in [item for item in items if item.stored is None]:
-        item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
-        if item.entry is not None:
-            guids[item.entry.guid] += 1
+    for item in items:
+        if item.stored is None:
+            item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
+            if item.entry is not None:
+                guids[item.entry.guid] += 1
     for item in items:  # a guid two items share is stored as the last one cleans: clean both
-        if item.stored is not None and guids[item.raw.guid.strip()] > 1:
+        if item.stored is not None and guids[own_guid(item.raw)] > 1:
             item.stored = None
             item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
     kept = [item for item in items if item.entry is not None or item.stored is not None]
@@ -177,7 +179,7 @@ def _digest(raw: RawEntry, context: str, now: datetime) -> bytes | None:
     own (not made from its link, which only cleaning tells) and no date of it will change as
     time passes. None: it is cleaned every time."""
     with contextlib.suppress(Exception):  # an odd item: cleaning it says what is wrong
-        if raw.guid and raw.guid.strip() and timely(raw, now):
+        if own_guid(raw) and timely(raw, now):
             return raw_digest(raw, context)
     return None
 

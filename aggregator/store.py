@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from aggregator.models import (
+    DIGEST_SIZE,
     Entry,
     Media,
     Override,
@@ -1118,19 +1119,17 @@ def _source_state(row: sqlite3.Row) -> SourceState:
     )
 
 
-DIGEST = 8  # bytes of an item's digest (`normalize.raw_digest`), then 8 of its entry's id
-
-
 def pack_digests(pairs: Iterable[tuple[bytes, int]]) -> bytes:
-    """(item digest, entry id) pairs as the bytes a source's row keeps."""
+    """(item digest, entry id) pairs as the bytes a source's row keeps: each digest
+    (`normalize.raw_digest`), then its entry's id in 8 bytes."""
     return b"".join(digest + key.to_bytes(8, "little") for digest, key in pairs)
 
 
 def unpack_digests(blob: bytes) -> dict[bytes, int]:
     """The entry id of each item digest that `pack_digests` wrote."""
-    step = DIGEST + 8
+    step = DIGEST_SIZE + 8
     return {
-        blob[at : at + DIGEST]: int.from_bytes(blob[at + DIGEST : at + step], "little")
+        blob[at : at + DIGEST_SIZE]: int.from_bytes(blob[at + DIGEST_SIZE : at + step], "little")
         for at in range(0, len(blob) - step + 1, step)
     }
 
