@@ -84,3 +84,11 @@ def parse_date(text: str | None) -> datetime | None:
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
         return None
     return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+
+
+def feed_date(text: str) -> datetime | None:
+    """A date element's text as the feedparser path reads it: feedparser's own reading of it
+    first, then `parse_date`'s (rss.py gives what parse.py gives)."""
+    if not text:
+        return None
+    return from_struct_time(feedparser_date(text)) or parse_date(text)

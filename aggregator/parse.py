@@ -195,7 +195,12 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     document = _json_document(body, response_headers.get("content-type", "").lower())
     if document is not None:
         return _json_feed(document, final_url)
-    fast = parse_rss(body, response_headers.get("content-type", ""), final_url)
+    fast = parse_rss(
+        body,
+        response_headers.get("content-type", ""),
+        final_url,
+        response_headers.get("content-language"),
+    )
     return fast if fast is not None else feedparser_feed(body, headers, final_url)
 
 
