@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import itertools
 import os
@@ -358,6 +359,40 @@ def read_capped(
     return body
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """An exception and those behind it: its cause or context, else one it carries as an
+    argument (urllib3's ProtocolError and requests' ConnectionError wrap http.client's so)."""
+    for _ in range(8):
+        yield exc
+        behind = exc.__cause__ or exc.__context__
+        if behind is None:
+            behind = next((a for a in exc.args if isinstance(a, BaseException)), None)
+        if behind is None:
+            return
+        exc = behind
+
+
+def _broken_response(exc: Exception) -> str | None:
+    """What was wrong with a response that http.client could not read, said for an editor."""
+    causes = list(_causes(exc))
+    if any(isinstance(c, ValueError) and "base 16" in str(c) for c in causes):
+        return "the server broke its chunked body (a chunk size that is not a number)"
+    for cause in causes:
+        if isinstance(cause, http.client.RemoteDisconnected):  # a BadStatusLine too
+            return "the server closed the connection without answering"
+        if isinstance(cause, http.client.BadStatusLine):
+            return f"the server did not answer in HTTP (its answer began {str(cause)[:60]!r})"
+        if isinstance(cause, http.client.LineTooLong):
+            return "the server sent a header line longer than http.client reads (64 KB)"
+        if isinstance(cause, http.client.IncompleteRead | urllib3.exceptions.IncompleteRead):
+            return "the connection closed before the body ended"
+        if isinstance(cause, http.client.HTTPException) and "headers" in str(cause):
+            return f"the server sent too many headers ({cause})"
+        if isinstance(cause, ConnectionResetError):
+            return "the server reset the connection"
+    return None
+
+
 def _describe(exc: Exception, timeout: float) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
@@ -369,7 +404,7 @@ def _describe(exc: Exception, timeout: float) -> str:
     if "Connection refused" in text:
         return "connection refused"
     if isinstance(exc, requests.exceptions.ConnectionError | urllib3.exceptions.HTTPError):
-        return "connection failed"
+        return _broken_response(exc) or "connection failed"
     return f"{type(exc).__name__}: {text}"
 
 
@@ -494,8 +529,12 @@ def fetch_one(
 
 
 def _location(url: str, location: str) -> str:
-    """The absolute URL a redirect points to; a Location that is no URL is a FetchError."""
+    """The absolute URL a redirect points to; a Location that is no URL is a FetchError. Its
+    bytes are read as UTF-8 where they are (http.client reads headers as Latin-1): what
+    browsers do with a Dari slug a server wrote unescaped."""
     text = location.strip()
+    with contextlib.suppress(UnicodeError):
+        text = text.encode("latin-1").decode("utf-8")
     try:
         target = urljoin(url, text)
         urlsplit(target).port  # noqa: B018  (raises on an impossible port)

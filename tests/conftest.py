@@ -48,6 +48,7 @@ class Route:
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     endless: bool = False  # chunked: the body sent again and again until the server stops
     also_valid: tuple[str, ...] = ()  # older ETags still answered with a 304 (and the new ETag)
+    raw: bytes | None = None  # the whole answer, written as it is (status line and all)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,11 @@ class FeedServer:
                 route = server.routes.get(self.path)
                 if route is None:
                     self._send(404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>")
+                    return
+                if route.raw is not None:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(route.raw)
+                    self.close_connection = True
                     return
                 if route.hang:
                     server.release.wait(route.hang)

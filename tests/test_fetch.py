@@ -344,6 +344,35 @@ def test_connection_errors_are_described_for_editors():
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"HTTP/1.1 abc OK\r\n\r\n", "did not answer in HTTP (its answer began 'HTTP/1.1 abc"),
+        (FEED, "did not answer in HTTP (its answer began '<?xml"),  # no status line at all
+        (b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 150 + b"\r\n", "too many headers"),
+        (b"HTTP/1.1 200 OK\r\nX-A: " + b"b" * 70_000 + b"\r\n\r\n", "header line longer"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 9999\r\n\r\n" + FEED, "before the body ended"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunked body"),
+        (b"", "closed the connection without answering"),
+    ],
+)
+def test_a_response_http_cannot_read_is_described_for_editors(feed_server, raw, reason):
+    result = fetch(feed_server.add("/broken", raw=raw))
+    assert result.status is FetchStatus.ERROR
+    assert reason in result.error
+
+
+def test_a_redirect_to_a_location_written_in_utf8_is_followed_as_browsers_do(feed_server):
+    """http.client reads header bytes as Latin-1; a Dari slug a server wrote unescaped is
+    UTF-8, and the request goes to its percent-encoded UTF-8 path."""
+    feed_server.add("/%D8%AE%D8%A8%D8%B1/", FEED, headers={"Content-Type": "text/xml"})
+    location = "/خبر/".encode()
+    head = b"HTTP/1.1 301 Moved\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
+    result = fetch(feed_server.add("/old", raw=head))
+    assert (result.status, result.body) == (FetchStatus.OK, FEED)
+    assert result.final_url == feed_server.url("/خبر/")
+
+
 def _raw_deflate(data: bytes) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     return packer.compress(data) + packer.flush()
