@@ -191,6 +191,8 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse a feed body (RSS, Atom or JSON Feed); raise NotAFeed when it holds no entries and
     no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
+    if not body.strip():
+        raise NotAFeed("not a feed: the server sent an empty body")
     response_headers = {k.lower(): v for k, v in headers.items()}
     document = _json_document(body, response_headers.get("content-type", "").lower())
     if document is not None:

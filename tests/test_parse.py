@@ -96,3 +96,9 @@ def test_relative_links_resolve_against_the_final_url():
     assert feed.entries[0].link == "https://www.afintl.com/a/123.html"
     entry = normalize_entry(feed.entries[0], "AFI", "en", datetime(2026, 11, 28, tzinfo=UTC))
     assert 'href="https://www.afintl.com/b/9"' in entry.summary_html  # resolved while cleaning
+
+
+@pytest.mark.parametrize("body", [b"", b" \r\n\t"])
+def test_an_empty_body_is_said_to_be_empty(body):
+    with pytest.raises(NotAFeed, match="the server sent an empty body"):
+        parse_feed(body, {"content-type": "application/rss+xml"}, "https://x.example/feed")
