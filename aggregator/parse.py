@@ -14,11 +14,12 @@ import feedparser
 from aggregator.dates import from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.pacing import feed_ttl
-from aggregator.rss import parse_rss
+from aggregator.rss import DECLARED, parse_rss
 
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
 )
+_CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
 _HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
@@ -188,22 +189,39 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
     )
 
 
+def _read_as(body: bytes, content_type: str) -> str:
+    """The Content-Type to read a body by: its charset dropped when it contradicts a body that
+    is UTF-8 by its own account (valid UTF-8 beyond ASCII, declared so or not at all). That is
+    a server's default label on a CMS's UTF-8 feed; read as labelled (windows-1256, say), Dari
+    turns to mojibake, while a body really in a single-byte charset is almost never valid
+    UTF-8."""
+    label = _CHARSET.search(content_type)
+    if not label or label[2].lower() in ("utf-8", "utf8") or body.isascii():
+        return content_type
+    declared = DECLARED.match(body[:200])
+    if declared and declared[1].lower() not in (b"utf-8", b"utf8"):
+        return content_type
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return content_type
+    return content_type[: label.start()] + content_type[label.end() :]
+
+
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse a feed body (RSS, Atom or JSON Feed); raise NotAFeed when it holds no entries and
     no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
     if not body.strip():
         raise NotAFeed("not a feed: the server sent an empty body")
     response_headers = {k.lower(): v for k, v in headers.items()}
-    document = _json_document(body, response_headers.get("content-type", "").lower())
+    content_type = _read_as(body, response_headers.get("content-type", ""))
+    response_headers["content-type"] = content_type
+    document = _json_document(body, content_type.lower())
     if document is not None:
         return _json_feed(document, final_url)
-    fast = parse_rss(
-        body,
-        response_headers.get("content-type", ""),
-        final_url,
-        response_headers.get("content-language"),
-    )
-    return fast if fast is not None else feedparser_feed(body, headers, final_url)
+    language = response_headers.get("content-language")
+    fast = parse_rss(body, content_type, final_url, language)
+    return fast if fast is not None else feedparser_feed(body, response_headers, final_url)
 
 
 def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:

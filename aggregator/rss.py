@@ -30,7 +30,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDBURNER_ORIGLINK = "{http://rssnamespace.org/feedburner/ext/1.0}origLink"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _EXTRA_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _NAMED_REFERENCE = re.compile(r"&([A-Za-z0-9_]+);")
 # feedparser maps C1 controls to the Windows-1252 characters they stand for
@@ -66,7 +66,7 @@ def _utf8(body: bytes, content_type: str) -> bool:
     charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type)
     if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         return False
-    declared = _DECLARED.match(body[:200])
+    declared = DECLARED.match(body[:200])
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         return False
     try:

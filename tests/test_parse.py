@@ -47,6 +47,21 @@ def test_charset_from_http_header_only():
     assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
 
 
+@pytest.mark.parametrize(
+    "label", ["windows-1256", "ISO-8859-1", '"windows-1252"', "utf-16", "x-unknown"]
+)
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="UTF-8"?>', ""])
+def test_a_utf8_feed_labelled_with_another_charset_is_read_as_utf8(label, declaration):
+    """A server's default charset on a CMS's UTF-8 feed: read as labelled, Dari is mojibake."""
+    body = (
+        f'{declaration}<rss version="2.0"><channel><title>طلوع نیوز</title><item>'
+        "<title>د کابل ښار خبرونه</title><link>https://x.example/a</link></item></channel></rss>"
+    ).encode()
+    headers = {"Content-Type": f"text/xml; charset={label}; q=1"}
+    feed = parse_feed(body, headers, "https://x.example/feed")
+    assert (feed.title, feed.entries[0].title) == ("طلوع نیوز", "د کابل ښار خبرونه")
+
+
 def test_feedburner_origlink_preferred():
     feed = parse_feed(data_file("feedburner.xml"), RSS, "https://feeds.feedburner.com/zantimes")
     assert feed.entries[0].link.startswith(
