@@ -224,6 +224,16 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     return fast if fast is not None else feedparser_feed(body, response_headers, final_url)
 
 
+def _only_the_label(problem: object, content_type: str) -> bool:
+    """Whether feedparser's complaint is about the HTTP label alone, which a reader ignores: a
+    Content-Type that is not an XML type, or RFC 3023's US-ASCII for a text/ type without a
+    charset (RFC 7303 dropped it; the body's own declaration holds)."""
+    if isinstance(problem, feedparser.NonXMLContentType):
+        return True
+    unlabelled = not _CHARSET.search(content_type)
+    return unlabelled and isinstance(problem, feedparser.CharacterEncodingOverride)
+
+
 def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Any feed feedparser can read (RSS 0.9x to 2.0, RSS 1.0, Atom, CDF, malformed XML)."""
     response_headers = {k.lower(): v for k, v in headers.items()}
@@ -241,6 +251,8 @@ def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> Par
         except Exception:  # one odd entry (a tag list that is not a list...) drops only itself
             unreadable += 1
     bozo = result.get("bozo") and result.get("bozo_exception")
+    if _only_the_label(bozo, response_headers.get("content-type", "")):
+        bozo = None
     if not entries and not result.get("version"):
         content_type = response_headers.get("content-type", "")
         if _looks_like_html(body, content_type):

@@ -117,3 +117,23 @@ def test_relative_links_resolve_against_the_final_url():
 def test_an_empty_body_is_said_to_be_empty(body):
     with pytest.raises(NotAFeed, match="the server sent an empty body"):
         parse_feed(body, {"content-type": "application/rss+xml"}, "https://x.example/feed")
+
+
+ATOM = (
+    '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>خبر'
+    '</title><entry><title>t</title><link href="https://x.example/a"/><id>x</id>'
+    "<updated>2026-11-30T10:00:00Z</updated></entry></feed>"
+).encode()
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "text/html", "text/plain", "", "image/png"])
+def test_a_feed_with_an_odd_label_is_not_called_malformed(content_type):
+    """feedparser complains of the label (RFC 3023's US-ASCII for text/xml, a type that is not
+    XML); the feed itself is fine, and an editor has nothing to mend in it."""
+    feed = parse_feed(ATOM, {"Content-Type": content_type}, "https://x.example/feed")
+    assert (feed.title, len(feed.entries), feed.warning) == ("خبر", 1, None)
+
+
+def test_a_feed_that_is_malformed_is_still_said_to_be():
+    feed = parse_feed(ATOM.replace(b"</title><entry>", b"</title><entry><b>"), {}, "https://x/")
+    assert feed.warning.startswith("feed is malformed but readable")
