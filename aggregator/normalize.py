@@ -160,6 +160,8 @@ def link_problem(url: str | None) -> str | None:
         return "link is not http(s)"
     if not parts.hostname:
         return "link has no host"
+    if ":" in parts.hostname:  # RSS 2.0 takes RFC 2396 links, which have no [IPv6] host
+        return "link's host is an IPv6 address"
     return None
 
 

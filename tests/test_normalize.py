@@ -163,6 +163,8 @@ def test_entry_without_http_link_is_dropped():
         normalize_entry(raw(link="javascript:alert(1)"), "K", "en", NOW)
     with pytest.raises(SkipEntry, match="invalid port"):
         normalize_entry(raw(link="https://example.af:123456/a"), "K", "en", NOW)
+    with pytest.raises(SkipEntry, match="IPv6"):  # the W3C Feed Validator refuses it in RSS
+        normalize_entry(raw(link="http://[2001:db8::1]/a", guid="g"), "K", "en", NOW)
 
 
 def test_guid_falls_back_to_canonical_link():
