@@ -81,9 +81,9 @@ def parse_date(text: str | None) -> datetime | None:
         return from_struct_time(parsed)
     try:
         moment = dateutil_parser.parse(normalized)
+        return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
-        return None
-    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+        return None  # unreadable, or out of range once in UTC (31 Dec 9999, 12 h behind)
 
 
 def feed_date(text: str) -> datetime | None:

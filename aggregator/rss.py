@@ -317,7 +317,10 @@ def parse_rss(
     for item in channel.iterchildren("item"):
         if len(entries) >= MAX_ITEMS:
             break
-        entry = _item(item, base, language, final_url)
+        try:
+            entry = _item(item, base, language, final_url)
+        except Exception:  # unforeseen: feedparser's path reads it, dropping only that item
+            return None
         if entry is None:
             return None
         entries.append(entry)

@@ -136,3 +136,16 @@ def test_the_fast_path_keeps_feedparsers_quirks():
 def test_an_item_feedparser_might_read_otherwise_goes_to_feedparser(item):
     body = QUIRKS.replace("<item><link>", f"<item>{item}<link>").encode()
     assert parse_rss(body, RSS, "https://news.example/feed/") is None
+
+
+def test_an_item_the_fast_path_fails_on_leaves_the_body_to_feedparser(monkeypatch):
+    """Which reads it item by item, so one odd item costs only itself, not its source."""
+    from aggregator import rss
+
+    def broken(text: str) -> None:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(rss, "feed_date", broken)
+    body = (DATA / "aop_wordpress.xml").read_bytes()
+    assert rss.parse_rss(body, RSS, "https://news.example/feed/") is None
+    assert parse_feed(body, {"content-type": RSS}, "https://news.example/feed/").entries

@@ -1,0 +1,47 @@
+"""Reading the dates feeds write: every result is an aware UTC datetime or None, never an error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.dates import feed_date, parse_date
+
+PIECES = st.sampled_from(
+    ["Mon, ", "31 ", "Dec ", "9999 ", "0001 ", "1970-01-01", "T", "23:59:59", " +1400", " -1200",
+     "Z", " GMT", " EST", "00", "-", ":", "۳۰", "نوامبر", "Lun.", "99999999999", "W48", " ", "."]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(PIECES, max_size=8).map("".join), st.text(max_size=40)))
+def test_any_text_reads_as_a_utc_date_or_none(text):
+    for read in (parse_date, feed_date):
+        moment = read(text)
+        assert moment is None or moment.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Fri, 31 Dec 9999 23:59:59 -1200", "Fri, 31 Dec 9999 23:00 -0130", "0000-00-00 00:00:00"],
+)
+def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
+    """One item's date must not fail its whole feed (it did: an OverflowError in the parse)."""
+    assert parse_date(text) is None
+    assert feed_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mon, 30 Nov 2026 10:00:00 +0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("۳۰ نوامبر ۲۰۲۶ 10:00", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("Lun, 30 Nov 2026 10:00:00 +0100", datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),
+        ("2026-11-30T10:00:00Z", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+    ],
+)
+def test_dates_in_the_shapes_feeds_write(text, expected):
+    assert parse_date(text) == feed_date(text) == expected
