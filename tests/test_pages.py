@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from aggregator.cli import main
 from aggregator.demo import QuietHandler
+from tests.conftest import make_rss
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_MODULES = REPO / "node_modules"
@@ -43,6 +45,10 @@ AXE_RUN = (
 RTL_BLOCKS = """() => [...document.querySelectorAll('article[lang^="fa"], article[lang^="ps"]')]
   .flatMap(a => [a, ...a.querySelectorAll('h3, h4, p, ul, li, div')])
   .filter(e => getComputedStyle(e).direction !== 'rtl').map(e => e.outerHTML.slice(0, 80))"""
+OUTSIDE = """() => { const outside = r => r.left < -1 || r.right > innerWidth + 1;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => outside(e.getBoundingClientRect()) && !e.parentElement.closest('.scroll'))
+    .map(e => e.outerHTML.slice(0, 60)) }"""  # past either edge, not in a scrolling box
 
 
 def _required(path: Path | None, what: str) -> Path:
@@ -119,6 +125,7 @@ def test_every_page_reads_well_in_a_real_browser(demo, site, browser, width, sch
         )
         if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
             problems.append(f"{where}: scrolls sideways")
+        problems += [f"{where}: past an edge: {html}" for html in page.evaluate(OUTSIDE)]
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         light = background in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
         if light != (scheme == "light"):
@@ -149,3 +156,28 @@ def test_every_page_is_valid_html5(demo):
     ]
     assert errors == []
     assert len(files) > len(PAGES)  # archived editions were checked too
+
+
+WORD = "Kabul" + "x" * 300  # a run of letters no line-breaking rule can split
+
+
+def test_a_long_unbroken_title_or_excerpt_wraps_instead_of_widening_the_page(
+    feed_server, workspace, browser
+):
+    """What feeds send: a word of 300 letters (a run of dashes, a hash, a URL), a Dari run without
+    a space, an outlet's long name. Each wraps within the column at a phone's width, on either
+    side: right to left, an overflow runs off the left edge, where no scroll bar shows it."""
+    sources = []
+    for language, word in (("en", WORD), ("fa", "افغانستان" * 40)):
+        item = {"title": word, "link": f"https://example.af/{language}",
+                "date": "Mon, 30 Nov 2026 08:00:00 +0000", "summary": f"{word} {word}"}  # fmt: skip
+        body = make_rss(language, [item], language=language)
+        url = feed_server.add(f"/{language}.xml", body, headers={"Content-Type": "text/xml"})
+        sources.append({"name": f"{language} " + "Long" * 30, "url": url, "language": language})
+    workspace.write_config(sources)
+    assert main(workspace.args("run")) == 0
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    for name in ("index.html", "en.html", "fa.html", "status.html", "archive/index.html"):
+        page.goto((workspace.output / name).as_uri())
+        assert page.evaluate(OUTSIDE) == [], name
+    page.close()
