@@ -13,6 +13,7 @@ from lxml import etree
 from aggregator.fetch import FetchOptions, fetch_one
 from aggregator.languages import language_tag
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
+from aggregator.normalize import plain_name
 from aggregator.parse import NotAFeed, parse_feed
 
 FEED_TYPES = (
@@ -49,6 +50,9 @@ def feed_links(body: bytes, base_url: str) -> list[str]:
         root = lxml.html.fromstring(body[:2_000_000])
     except (etree.ParserError, ValueError):
         return []
+    base = root.find(".//base[@href]")
+    if base is not None:  # what the page's relative links are relative to, as browsers read it
+        base_url = urljoin(base_url, base.get("href", "").strip())
     links: list[str] = []
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
@@ -78,7 +82,7 @@ def _parsed(result: FetchResult) -> ParsedFeed | None:
 
 def _found(result: FetchResult, feed: ParsedFeed, page: str | None, how: str) -> Found:
     language = language_tag(feed.language) if feed.language else None
-    return Found(result.final_url, feed.title.strip(), language, len(feed.entries), page, how)
+    return Found(result.final_url, plain_name(feed.title), language, len(feed.entries), page, how)
 
 
 def discover(url: str, options: FetchOptions) -> Found:

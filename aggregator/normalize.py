@@ -180,6 +180,12 @@ def collapse(text: str) -> str:
     return xml_safe(" ".join(text.split()))  # split() and regex \s agree on what is a space
 
 
+def plain_name(text: str) -> str:
+    """A name taken from a feed or an OPML file for feeds.yaml: one line, trimmed, without bidi
+    controls or characters XML cannot carry (a title may hold a newline or a stray U+202E)."""
+    return collapse(strip_bidi(text))
+
+
 def strip_bidi(text: str) -> str:
     """Drop bidi embedding, override and isolate controls: a feed's stray U+202E can turn a
     whole line of our page around. (Marks such as U+200F stay: Persian text uses them.)"""

@@ -9,7 +9,7 @@ from lxml import etree
 
 from aggregator.config import Config
 from aggregator.languages import language_tag
-from aggregator.normalize import xml_safe
+from aggregator.normalize import plain_name, xml_safe
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def read_opml(data: bytes) -> list[Outline]:
 
     def walk(element: etree._Element, folder: str | None) -> None:
         for outline in element.iterfind("outline"):
-            title = (outline.get("title") or outline.get("text") or "").strip()
+            title = plain_name(outline.get("title") or outline.get("text") or "")
             xml_url = _http(outline.get("xmlUrl") or outline.get("xmlurl"))
             if xml_url:
                 category = folder

@@ -76,6 +76,21 @@ def test_feed_links_in_page_order_site_feeds_before_comment_feeds():
     assert feed_links(b"\x00\xff not html", "https://x.example/") == []
 
 
+def test_feed_links_are_relative_to_the_pages_base_element():
+    page = (
+        b'<html><head><base href="/fa/"><link rel="alternate" type="application/rss+xml" '
+        b'href="feed/"></head></html>'
+    )
+    assert feed_links(page, "https://amu.tv/news/1") == ["https://amu.tv/fa/feed/"]
+
+
+def test_a_feed_title_becomes_a_name_on_one_line_without_bidi_controls(desk, feed_server):
+    body = PASHTO_FEED.replace("پژواک".encode(), "  \u202epazhwak\n\t news  ".encode(), 1)
+    url = feed_server.add("/odd/feed/", body, headers={"Content-Type": "application/rss+xml"})
+    assert run(desk, "add", url) == 0
+    assert load_config(desk.config).sources[-1].name == "pazhwak news"
+
+
 def test_add_a_page_with_autodiscovery_keeps_every_other_byte(desk, feed_server, capsys):
     page = feed_server.add("/amu/", PAGE_WITH_LINKS, headers={"Content-Type": "text/html"})
     feed_server.feed("/amu/feed/", "tolonews_atom.xml", "application/atom+xml")

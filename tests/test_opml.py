@@ -111,3 +111,13 @@ def test_publish_writes_feeds_opml_with_every_source(workspace, feed_server):
         run(load_config(workspace.config), store, workspace.output)
     outlines = read_opml((workspace.output / "feeds.opml").read_bytes())
     assert [(o.title, o.xml_url, o.category) for o in outlines] == [("AOP News", url, "AOP")]
+
+
+def test_an_outline_title_becomes_a_name_on_one_line_without_bidi_controls():
+    from aggregator.opml import read_opml
+
+    data = (
+        '<opml version="2.0"><body><outline text="\u202eAmu\n  TV " type="rss" '
+        'xmlUrl="https://amu.tv/feed/"/></body></opml>'
+    ).encode()
+    assert [o.title for o in read_opml(data)] == ["Amu TV"]
