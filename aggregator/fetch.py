@@ -455,7 +455,7 @@ def diagnose_http_error(status: int, reason: str, headers: dict[str, str], body:
         if blockers:
             return f"{text} (looks like a firewall or bot block: {'/'.join(blockers)} page)"
     if status == 410:
-        return f"{text} (the feed was removed: source disabled until an editor resets it)"
+        return f"{text} (the feed was removed)"
     if status == 429:
         return f"{text} (rate limited by the server)"
     return text

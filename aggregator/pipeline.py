@@ -241,13 +241,13 @@ def _store_result(
     digests: bytes | None = None
     with batch.step(single=bool(error) or not (fetched.cleaned and fetched.cleaned.seen)):
         if error:
-            report.error = error
             gone = result.http_status == 410
+            report.error = f"{error}: source disabled until an editor resets it" if gone else error
             next_check, not_before = pacing.after_failure(
                 now, state.failures + 1, refresh, result.headers, rng
             )
             store.record_failure(
-                name, now, result.http_status, error, next_check, not_before, disable=gone
+                name, now, result.http_status, report.error, next_check, not_before, disable=gone
             )
             report.next_check = next_check
             return report

@@ -210,6 +210,7 @@ def test_check_live_probes_each_source(workspace, feed_server, capsys):
             {"name": "AOP News", "url": feed_server.feed("/aop/feed/", "aop_wordpress.xml")},
             {"name": "Ariana News", "url": feed_server.feed("/a/", "page.html", "text/html")},
             {"name": "Gone", "url": feed_server.url("/gone")},
+            {"name": "Removed", "url": feed_server.add("/removed", b"", status=410)},
         ]
     )
     assert main(workspace.args("check", "--live")) == 1
@@ -217,6 +218,7 @@ def test_check_live_probes_each_source(workspace, feed_server, capsys):
     assert "ok      AOP News: 3 entries" in out
     assert "FAILED  Ariana News: returned an HTML page, not a feed" in out
     assert "FAILED  Gone: HTTP 404 Not Found" in out
+    assert "FAILED  Removed: HTTP 410 Gone (the feed was removed)\n" in out  # and nothing disabled
     assert not workspace.db.exists()
 
 
