@@ -12,8 +12,9 @@ from lxml import etree
 
 from aggregator.fetch import FetchOptions, fetch_one
 from aggregator.languages import language_tag
+from aggregator.listing import page_base
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
-from aggregator.normalize import plain_name
+from aggregator.normalize import joined_url, plain_name
 from aggregator.parse import NotAFeed, parse_feed
 
 FEED_TYPES = (
@@ -50,18 +51,15 @@ def feed_links(body: bytes, base_url: str) -> list[str]:
         root = lxml.html.fromstring(body[:2_000_000])
     except (etree.ParserError, ValueError):
         return []
-    base = root.find(".//base[@href]")
-    if base is not None:  # what the page's relative links are relative to, as browsers read it
-        base_url = urljoin(base_url, base.get("href", "").strip())
+    base_url = page_base(root, base_url)
     links: list[str] = []
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
-        if "alternate" in rel and kind in FEED_TYPES and href:
-            url = urljoin(base_url, href)
-            if urlsplit(url).scheme in ("http", "https") and url not in links:
-                links.append(url)
+        url = joined_url(base_url, href) if "alternate" in rel and kind in FEED_TYPES else None
+        if url and url not in links:
+            links.append(url)
     return sorted(links, key=lambda u: "comment" in u.lower())
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -15,7 +15,7 @@ from lxml import etree
 from aggregator.config import Config, Source
 from aggregator.discover import Found, NoFeed
 from aggregator.listing import page_base
-from aggregator.normalize import canonical_url
+from aggregator.normalize import canonical_url, joined_url
 
 MAX_SITES = 200  # outside sites read from one page
 SOCIAL = frozenset(
@@ -58,9 +58,9 @@ def linked_sites(body: bytes, page_url: str, own: Iterable[str] = ()) -> list[Li
     skip = {site_key(page_url), *(site_key(u) for u in own)}
     sites: dict[str, LinkedSite] = {}
     for anchor in root.iter("a"):
-        url = urljoin(base, (anchor.get("href") or "").strip())
-        key = site_key(url)
-        if urlsplit(url).scheme not in ("http", "https") or not key or key in skip:
+        url = joined_url(base, anchor.get("href") or "")
+        key = site_key(url) if url else ""
+        if not url or not key or key in skip:
             continue
         if key in SOCIAL or any(key.endswith("." + s) for s in SOCIAL) or key in sites:
             continue

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -12,6 +11,7 @@ from lxml import etree
 from aggregator.config import Selectors
 from aggregator.dates import parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
+from aggregator.normalize import joined_url
 from aggregator.parse import NotAFeed
 
 MAX_ITEMS = 1000  # items read from one page, whatever it holds
@@ -35,8 +35,8 @@ def _href(element: lxml.html.HtmlElement | None, base: str) -> str | None:
         return None
     anchors = [element] if element.get("href") else element.cssselect("a[href]")
     for anchor in anchors:
-        url = urljoin(base, anchor.get("href", "").strip())
-        if urlsplit(url).scheme in ("http", "https"):
+        url = joined_url(base, anchor.get("href", ""))
+        if url:
             return url
     return None
 
@@ -47,10 +47,10 @@ def _image(element: lxml.html.HtmlElement | None, base: str) -> str | None:
     images = [element] if element.tag == "img" else element.cssselect("img")
     for image in images:
         source = image.get("src") or image.get("data-src") or ""
-        if not source and image.get("srcset"):
-            source = image.get("srcset", "").split(",")[0].split()[0]
-        url = urljoin(base, source.strip()) if source.strip() else ""
-        if urlsplit(url).scheme in ("http", "https"):
+        if not source.strip():  # the first candidate of a srcset ("a.jpg 1x, b.jpg 2x")
+            source = next(iter((image.get("srcset") or "").split(",")[0].split()), "")
+        url = joined_url(base, source) if source.strip() else None
+        if url:
             return url
     return None
 
@@ -67,7 +67,7 @@ def page_base(root: lxml.html.HtmlElement, url: str) -> str:
     """What the page's relative links are relative to: its `<base href>`, else its URL."""
     for tag in root.iter("base"):
         if tag.get("href"):
-            return urljoin(url, tag.get("href", ""))
+            return joined_url(url, tag.get("href", "")) or url
     return url
 
 

@@ -8,7 +8,7 @@ import html
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -163,6 +163,17 @@ def link_problem(url: str | None) -> str | None:
     if ":" in parts.hostname:  # RSS 2.0 takes RFC 2396 links, which have no [IPv6] host
         return "link's host is an IPv6 address"
     return None
+
+
+def joined_url(base: str, reference: str) -> str | None:
+    """A page's link resolved against its base, when that is an http(s) URL; None otherwise,
+    a reference too broken to resolve included ('http://[::1', which urljoin raises on)."""
+    try:
+        url = urljoin(base, reference.strip())
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 def is_http_url(url: str | None) -> bool:

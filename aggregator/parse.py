@@ -13,6 +13,7 @@ import feedparser
 
 from aggregator.dates import from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
+from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
 from aggregator.rss import DECLARED, parse_rss
 
@@ -104,8 +105,9 @@ def advertised_feed(body: bytes, base_url: str) -> str | None:
     """The feed URL an HTML page advertises with `<link rel="alternate">`, if any."""
     for tag in _FEED_LINK.findall(body[:200_000]):
         href = _HREF.search(tag)
-        if href:
-            return urljoin(base_url, href.group(1).decode("utf-8", "replace"))
+        url = joined_url(base_url, href.group(1).decode("utf-8", "replace")) if href else None
+        if url:
+            return url
     return None
 
 

@@ -76,6 +76,18 @@ def test_feed_links_in_page_order_site_feeds_before_comment_feeds():
     assert feed_links(b"\x00\xff not html", "https://x.example/") == []
 
 
+def test_a_link_too_broken_to_resolve_is_passed_over_not_raised():
+    from aggregator.links import linked_sites
+
+    page = (
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="http://[::1">'
+        b'<link rel="alternate" type="application/rss+xml" href="/feed/"></head><body>'
+        b'<a href="http://[::1">x</a><a href="https://tolonews.com/fa">TOLOnews</a></body></html>'
+    )
+    assert feed_links(page, "https://amu.tv/") == ["https://amu.tv/feed/"]
+    assert [s.url for s in linked_sites(page, "https://amu.tv/")] == ["https://tolonews.com/fa"]
+
+
 def test_feed_links_are_relative_to_the_pages_base_element():
     page = (
         b'<html><head><base href="/fa/"><link rel="alternate" type="application/rss+xml" '

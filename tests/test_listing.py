@@ -37,6 +37,27 @@ def test_a_listing_page_becomes_entries_with_absolute_links_dates_and_pictures()
     assert second.media[0].url == "https://pajhwok.example/ps/images/rail.webp"
 
 
+def test_a_broken_link_or_picture_costs_only_its_item_or_its_picture():
+    """A reference urljoin raises on ('http://[::1'), a blank srcset, a broken <base>: the rest
+    of the page is read (any of them failed the whole source)."""
+    selectors = Selectors(item="article", title="h2", link="a", image="img")
+    page = (
+        b'<html><head><base href="http://[::1"></head><body>'
+        b'<article><h2>Broken</h2><a href="http://[::1">x</a></article>'
+        b'<article><h2>Blank srcset</h2><a href="/a">x</a><img srcset=" , "></article>'
+        b'<article><h2>Broken picture</h2><a href="/b">x</a><img src="http://[::1"></article>'
+        b'<article><h2>Srcset</h2><a href="/c">x</a><img srcset="/c.jpg 1x, /c2.jpg 2x"></article>'
+        b"</body></html>"
+    )
+    parsed = parse_listing(page, "https://site.example/news/", selectors)
+    assert [(e.title, e.link, [m.url for m in e.media]) for e in parsed.entries] == [
+        ("Blank srcset", "https://site.example/a", []),
+        ("Broken picture", "https://site.example/b", []),
+        ("Srcset", "https://site.example/c", ["https://site.example/c.jpg"]),
+    ]
+    assert parsed.unreadable == 1
+
+
 def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():
     try:
         parse_listing(b"<html><body><p>redesigned</p></body></html>", "https://x.example/",

@@ -137,3 +137,9 @@ def test_a_feed_with_an_odd_label_is_not_called_malformed(content_type):
 def test_a_feed_that_is_malformed_is_still_said_to_be():
     feed = parse_feed(ATOM.replace(b"</title><entry>", b"</title><entry><b>"), {}, "https://x/")
     assert feed.warning.startswith("feed is malformed but readable")
+
+
+def test_an_html_page_advertising_a_broken_feed_link_is_still_said_to_be_a_page():
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="http://[::1">'
+    with pytest.raises(NotAFeed, match=r"HTML page, not a feed$"):
+        parse_feed(page + b"</head></html>", {"content-type": "text/html"}, "https://x.example/")
