@@ -214,6 +214,19 @@ def test_status_outputs(workspace, feed_server, capsys):
     assert db.execute("SELECT disabled IS NOT NULL FROM sources WHERE name = 'Gone'").fetchone()[0]
 
 
+def test_status_shows_what_a_server_wrote_as_text_not_as_terminal_markup(
+    workspace, feed_server, capsys
+):
+    """A reason phrase or a source name in rich's markup ('[/]', '[bold red]') is shown as it
+    is: it made `status` stop on a MarkupError, or took on a style."""
+    raw = b"HTTP/1.1 500 [/x] [bold red]boom\r\nContent-Length: 0\r\n\r\n"
+    runner = Runner(workspace, [{"name": "Odd [/] name", "url": feed_server.add("/o", raw=raw)}])
+    runner(NOW)
+    assert main(["status", "--config", str(workspace.config), "--db", str(workspace.db)]) == 0
+    table = capsys.readouterr().out
+    assert "Odd [/] name" in table and "HTTP 500 [/x] [bold red]boom" in table
+
+
 def test_status_page_draws_each_sources_last_two_weeks(workspace, feed_server):
     from aggregator.publish.status import strip_svg
 

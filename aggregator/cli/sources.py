@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aggregator import pipeline, semantic
@@ -130,16 +131,16 @@ def status(args: argparse.Namespace, config: Config) -> int:
     for column in ("Source", "State", "Last success", "Last error", "Fails", "7 days", "Next"):
         table.add_column(column, overflow="fold")
     colours = {"ok": "green", "failing": "red", "disabled": "red", "retry after": "yellow"}
-    for row in rows:
-        name = row.name + (" [yellow](silent)[/]" if row.silent else "")
+    for row in rows:  # names, errors and URLs are text, never markup: a server writes some
+        name = escape(row.name) + (" [yellow](silent)[/]" if row.silent else "")
         if row.moved_to:
             line = f" line {row.config_line}" if row.config_line else ""
-            name += f"\n[dim]moved to {row.moved_to}: edit feeds.yaml{line}[/]"
+            name += f"\n[dim]moved to {escape(row.moved_to)}: edit feeds.yaml{line}[/]"
         table.add_row(
             name,
-            f"[{colours.get(row.state, 'yellow')}]{row.state_text}[/]",
+            f"[{colours.get(row.state, 'yellow')}]{escape(row.state_text)}[/]",
             f"{row.last_success:%Y-%m-%d %H:%M}" if row.last_success else "never",
-            "\n".join(filter(None, [row.last_error, row.skipped])),
+            escape("\n".join(filter(None, [row.last_error, row.skipped]))),
             str(row.failures),
             str(row.entries_7d),
             f"{row.next_check:%Y-%m-%d %H:%M}" if row.next_check else "-",
