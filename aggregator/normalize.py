@@ -20,6 +20,7 @@ TRACKING_PREFIXES = ("utm_", "mc_")
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)  # before the web had news feeds: a broken date
 EXCERPT_CHARS = 280
+TITLE_CHARS = 300  # past this a title is cut (FreshRSS keeps 255): a whole article, or a megabyte
 
 ALLOWED_TAGS = frozenset(
     {
@@ -253,6 +254,12 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     if _READ_MORE.search(text):
         text = _READ_MORE.sub("", text)
         text += " …" if text.endswith((".", "!", "?")) else "…"
+    return _shortened(text, limit)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """Text cut to `limit` characters at a word boundary (within a word too long to keep),
+    the cut marked with an ellipsis."""
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
@@ -331,7 +338,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 1  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 2  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 
@@ -368,7 +375,7 @@ def normalize_entry(
     summary = sanitize_html(raw.summary, raw.base)
     content = sanitize_html(raw.content, raw.base)
     text = plain_text(content or summary)
-    title = clean_title(raw.title) or excerpt(text, 80) or url
+    title = _shortened(clean_title(raw.title) or excerpt(text, 80) or url, TITLE_CHARS)
     published, dated_as, updated = dates(raw, now)
     return Entry(
         source=source,

@@ -281,3 +281,15 @@ def test_an_items_digest_changes_with_anything_cleaning_reads_and_only_then():
         assert raw_digest(raw, digest_context(*parts)) != digest
     lone = replace(raw, title="\ud800")  # a JSON feed's lone surrogate: digested, not raised
     assert raw_digest(lone, context) != digest
+
+
+def test_a_title_past_300_characters_is_cut_at_a_word_with_an_ellipsis():
+    """A feed that sends its whole article as the title, or a megabyte of it: pages and feeds
+    carry at most 300 characters of it."""
+    words = "Kabul news " * 100
+    entry = normalize_entry(raw(title=words), "K", "en", NOW)
+    assert len(entry.title) <= 301 and entry.title.endswith("news…")
+    assert entry.title[:-1] == words[: len(entry.title) - 1]
+    one_word = normalize_entry(raw(title="x" * 10_000), "K", "en", NOW).title
+    assert one_word == "x" * 300 + "…"
+    assert normalize_entry(raw(title="Short"), "K", "en", NOW).title == "Short"
