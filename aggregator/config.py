@@ -87,7 +87,11 @@ class ConfigError(Exception):
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        raise ValueError(f"is not a URL that can be fetched ({exc}): {value!r}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"must be an http or https URL, got {value!r}")
     return value

@@ -87,6 +87,11 @@ def test_sources_are_found_by_name_with_their_lines():
             "must be an http or https URL",
         ),
         (
+            VALID.replace("https://www.khaama.com/feed/", "https://www.khaama.com:99999/feed/"),
+            "11:10",
+            "is not a URL that can be fetched (Port out of range 0-65535)",
+        ),
+        (
             VALID.replace('"Khaama Press"', '"AOP News"'),
             "10:11",
             "duplicate source name 'AOP News'",
