@@ -163,10 +163,17 @@ def entries_from_body(
     kept = [item for item in items if item.entry is not None or item.stored is not None]
     kept.sort(key=lambda item: item.published(now), reverse=True)
     kept = kept[:max_items]
-    entries = [item.entry for item in kept if item.entry is not None]
+    cleaned = [item for item in kept if item.entry is not None]
+    entries = [item.entry for item in cleaned if item.entry is not None]
     if make is not None and fold:
         entries = [replace(e, words=make.dump(make(0, e))) for e in entries]
-    digests = [item.digest for item in kept if item.entry is not None]
+    # of items that share a guid, the entry stored is the last one's: only its digest may say
+    # "stored as it is" next time (another's, seen again alone, must be cleaned to replace it)
+    last = {entry.guid: item for item, entry in zip(cleaned, entries, strict=True)}
+    digests = [
+        item.digest if last[entry.guid] is item else None
+        for item, entry in zip(cleaned, entries, strict=True)
+    ]
     unchanged = [(item.stored, item.digest) for item in kept if item.stored is not None]
     seconds = (parsed_at - started, time.perf_counter() - parsed_at)
     return Cleaned(

@@ -5,6 +5,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 import feedparser
+import pytest
 
 from aggregator.cli import main
 from aggregator.pacing import MAX_WAIT
@@ -13,6 +14,11 @@ from aggregator.workers import INLINE_BELOW
 from tests.conftest import GOOD_SOURCES, data_file, make_rss
 
 DATE = "Sat, 28 Nov 2026 04:00:00 +0000"
+ENTRY_COLUMNS = (  # every column of an entry that cleaning writes, its HTML included
+    "source, guid, url, title, excerpt, author, categories, published, updated, language, "
+    "first_seen, last_seen, links, media, dated, date_text, words, "
+    "(SELECT summary_html || content_html FROM bodies WHERE bodies.id = entries.id)"
+)
 # what a run knows of the bodies it read: with it forgotten, every item is cleaned again
 FORGET_BODIES = (
     "UPDATE sources SET body_hash = NULL, entry_digests = NULL, etag = NULL, last_modified = NULL"
@@ -360,7 +366,8 @@ def _feed(items: list[dict[str, str]]) -> bytes:
 
 def _versions(now: datetime) -> list[list[dict[str, str]]]:
     """A source's feed as it changes: items edited, added, reordered and dropped, one with no
-    guid, one undated, one dated a day ahead, one the rules drop, two under one guid."""
+    guid, one undated, one dated a day ahead, one the rules drop, two under one guid (then the
+    one of them whose entry was not the one stored, alone)."""
     from email.utils import format_datetime
 
     def item(key: str, title: str, hours: float | None = -1.0, guid: bool = True) -> dict:
@@ -396,7 +403,9 @@ def _versions(now: datetime) -> list[list[dict[str, str]]]:
         first[9],
     ]
     third = [item("g", "Herat airport resumes flights", 1.5), *second]  # "old" falls past the cut
-    return [first, second, third, third]
+    # "dup2" goes: "dup1", which lost the guid to it, is seen again alone, and must replace it
+    fourth = [made for made in third if made["title"] != "Kunduz flood warning issued"]
+    return [first, second, third, third, fourth]
 
 
 def test_items_seen_again_unchanged_are_not_cleaned_again_and_the_store_is_as_if_they_were(
@@ -411,11 +420,6 @@ def test_items_seen_again_unchanged_are_not_cleaned_again_and_the_store_is_as_if
     source = {"name": "F", "url": feed_server.url("/f"), "max_items": 9, "exclude": ["horoscope"]}
     configs = [load_config(workspace.write_config([source]))]
     configs.append(load_config(workspace.write_config([source], exclude=["tunnel"])))
-    columns = (
-        "source, guid, url, title, excerpt, author, categories, published, updated, language, "
-        "first_seen, last_seen, links, media, dated, date_text, words, "
-        "(SELECT summary_html || content_html FROM bodies WHERE bodies.id = entries.id)"
-    )
     tables: dict[bool, list] = {}
     cleaned, seen_by = {}, {}
     for forget in (False, True):
@@ -429,20 +433,65 @@ def test_items_seen_again_unchanged_are_not_cleaned_again_and_the_store_is_as_if
                 if forget:
                     store.conn.execute("UPDATE sources SET entry_digests = NULL")
                 # at last the rules change: an item they now drop is cleaned to see it
-                config = configs[at == 3]
+                config = configs[at >= 3]
                 later = now + timedelta(hours=at)
                 report = run(config, store, workspace.output, later, publish_outputs=False)
                 (result,) = report.results
                 seen.append((result.entries_seen, result.new_entries, result.skipped))
-                rows = store.conn.execute(f"SELECT {columns} FROM entries ORDER BY guid, url")
+                rows = store.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY guid, url")
                 tables.setdefault(forget, []).append([tuple(row) for row in rows])
         cleaned[forget] = len([s for s in statements if s.startswith("UPDATE entries SET url")])
         seen_by[forget] = seen
     assert seen_by[False] == seen_by[True]
     assert tables[False] == tables[True]
-    assert [len(rows) for rows in tables[False]] == [8, 9, 10, 10]  # "x" never; "dup" one entry
+    assert [len(rows) for rows in tables[False]] == [8, 9, 10, 10, 10]  # "x" never; one "dup"
     assert cleaned[False] < cleaned[True]
     assert cleaned[False] >= 2  # at least "b" and "dup" (shared guid), cleaned each time
+
+
+def _generated_versions(seed: int) -> tuple[list[bytes], dict[str, str]]:
+    """Four bodies of one source from generated documents (tests/rss_documents.py), each a mix
+    of the items of the ones before and new ones, and the headers they are served with."""
+    import random
+    import re
+
+    from tests import rss_documents
+
+    documents = [rss_documents.document(random.Random(seed * 10 + k)) for k in range(4)]
+    items = [re.findall(rb"<item[ >].*?</item>", body, re.S) for body, _, _ in documents]
+    first = documents[0][0]
+    head = first[: first.index(b"<channel")] + re.search(rb"<channel[^>]*>", first)[0]
+    mixes = [items[0], items[0] + items[1], items[1] + items[2], items[0] + items[2] + items[3]]
+    bodies = [head + b"<title>T</title>" + b"".join(mix) + b"</channel></rss>" for mix in mixes]
+    return bodies, {k: v for k, v in documents[0][1].items() if v}
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_generated_feeds_end_stored_as_if_every_item_were_cleaned(workspace, feed_server, seed):
+    """The rule above, on feeds nobody wrote by hand: permalink guids that two items share once
+    resolved, undated items, extreme dates, items that step the parser aside."""
+    from aggregator.config import load_config
+    from aggregator.pipeline import run
+
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    source = {"name": "F", "url": feed_server.url("/f"), "max_items": 6}
+    config = load_config(workspace.write_config([source]))
+    bodies, headers = _generated_versions(seed)
+    tables: dict[bool, list] = {}
+    for forget in (False, True):
+        with Store(workspace.root / f"{forget}.db") as store:
+            for at, body in enumerate(bodies):
+                feed_server.add("/f", body, headers=headers)
+                store.conn.execute("UPDATE sources SET body_hash = NULL")
+                if forget:
+                    store.conn.execute("UPDATE sources SET entry_digests = NULL")
+                report = run(config, store, workspace.output, now + timedelta(hours=at),
+                             publish_outputs=False)  # fmt: skip
+                (result,) = report.results
+                rows = store.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY guid, url")
+                seen = (result.entries_seen, result.new_entries, result.error)
+                tables.setdefault(forget, []).append(([tuple(row) for row in rows], seen))
+    assert tables[False] == tables[True]
 
 
 def test_an_unchanged_item_whose_entry_is_gone_makes_the_next_body_be_cleaned_whole(
