@@ -149,3 +149,13 @@ def test_an_item_the_fast_path_fails_on_leaves_the_body_to_feedparser(monkeypatc
     body = (DATA / "aop_wordpress.xml").read_bytes()
     assert rss.parse_rss(body, RSS, "https://news.example/feed/") is None
     assert parse_feed(body, {"content-type": RSS}, "https://news.example/feed/").entries
+
+
+def test_a_body_of_more_items_than_the_fast_path_reads_is_left_whole_to_feedparser(monkeypatch):
+    """So that which items are kept (the newest, once all are dated) never depends on the path."""
+    from aggregator import rss
+
+    monkeypatch.setattr(rss, "MAX_ITEMS", 2)
+    body = (DATA / "aop_wordpress.xml").read_bytes()
+    assert rss.parse_rss(body, RSS, "https://news.example/feed/") is None
+    assert len(parse_feed(body, {"content-type": RSS}, "https://news.example/feed/").entries) == 3
