@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from aggregator.fetch import FetchOptions, fetch_one
 from aggregator.languages import language_tag
-from aggregator.listing import page_base
+from aggregator.listing import html_root, page_base
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
 from aggregator.normalize import joined_url, plain_name
 from aggregator.parse import NotAFeed, parse_feed
@@ -45,10 +44,10 @@ class NoFeed(Exception):
     """No feed at or behind the URL; the message says what was tried."""
 
 
-def feed_links(body: bytes, base_url: str) -> list[str]:
+def feed_links(body: bytes, base_url: str, content_type: str = "") -> list[str]:
     """The feeds a page advertises, in page order, site feeds before comment feeds."""
     try:
-        root = lxml.html.fromstring(body[:2_000_000])
+        root = html_root(body, content_type, 2_000_000)
     except (etree.ParserError, ValueError):
         return []
     base_url = page_base(root, base_url)
@@ -92,7 +91,8 @@ def discover(url: str, options: FetchOptions) -> Found:
     if feed is not None:
         return _found(first, feed, None, "the URL is a feed")
     page = first.final_url
-    advertised = feed_links(first.body or b"", page)[:MAX_ADVERTISED]
+    content_type = first.headers.get("content-type", "")
+    advertised = feed_links(first.body or b"", page, content_type)[:MAX_ADVERTISED]
     folder = urlsplit(page).path.rsplit("/", 1)[0] + "/"  # a site in a sub-folder: /fa/feed/
     usual = [
         urljoin(page, root + path.lstrip("/")) for root in (folder, "/") for path in USUAL_PATHS

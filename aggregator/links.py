@@ -9,12 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import lxml.html
 from lxml import etree
 
 from aggregator.config import Config, Source
 from aggregator.discover import Found, NoFeed
-from aggregator.listing import page_base
+from aggregator.listing import html_root, page_base
 from aggregator.normalize import canonical_url, joined_url
 
 MAX_SITES = 200  # outside sites read from one page
@@ -47,11 +46,13 @@ class LinkedSite:
     text: str  # what the page calls it
 
 
-def linked_sites(body: bytes, page_url: str, own: Iterable[str] = ()) -> list[LinkedSite]:
+def linked_sites(
+    body: bytes, page_url: str, own: Iterable[str] = (), content_type: str = ""
+) -> list[LinkedSite]:
     """The outside sites a page links to, in page order, once each; the page's own site, the
     desk's own sites and social networks left out."""
     try:
-        root = lxml.html.fromstring(body[:5_000_000])
+        root = html_root(body, content_type)
     except (etree.ParserError, ValueError):
         return []
     base = page_base(root, page_url)

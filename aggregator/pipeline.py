@@ -136,7 +136,8 @@ def entries_from_body(
     if source.type == "html" and source.selectors is not None:
         from aggregator.listing import parse_listing  # lxml.html and cssselect: few need them
 
-        parsed = parse_listing(body, result.final_url, source.selectors)
+        content_type = result.headers.get("content-type", "")
+        parsed = parse_listing(body, result.final_url, source.selectors, content_type)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
     parsed_at = time.perf_counter()

@@ -88,6 +88,14 @@ def test_a_link_too_broken_to_resolve_is_passed_over_not_raised():
     assert [s.url for s in linked_sites(page, "https://amu.tv/")] == ["https://tolonews.com/fa"]
 
 
+def test_a_links_page_without_a_meta_charset_is_read_by_its_header():
+    from aggregator.links import linked_sites
+
+    page = '<html><body><a href="https://tolonews.com/fa">طلوع نیوز</a></body></html>'
+    sites = linked_sites(page.encode(), "https://aopnews.com/", (), "text/html; charset=utf-8")
+    assert [s.text for s in sites] == ["طلوع نیوز"]
+
+
 def test_feed_links_are_relative_to_the_pages_base_element():
     page = (
         b'<html><head><base href="/fa/"><link rel="alternate" type="application/rss+xml" '

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import feedparser
+import pytest
 
 from aggregator.cli import main
 from aggregator.config import Selectors, load_config
@@ -56,6 +57,40 @@ def test_a_broken_link_or_picture_costs_only_its_item_or_its_picture():
         ("Srcset", "https://site.example/c", ["https://site.example/c.jpg"]),
     ]
     assert parsed.unreadable == 1
+
+
+DARI_PAGE = (
+    "<html><head>{meta}<title>خبرها</title></head><body><article><h2>خبر كابل امروز</h2>"
+    '<a href="/a">x</a></article></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    ("meta", "codec", "content_type"),
+    [
+        ("", "utf-8", "text/html; charset=UTF-8"),  # the charset only in the HTTP header
+        ("", "utf-8", "text/html"),  # none at all: valid UTF-8 is UTF-8
+        ("", "cp1256", "text/html; charset=windows-1256"),
+        ('<meta charset="windows-1256">', "cp1256", "text/html"),
+        ('<meta http-equiv="Content-Type" content="text/html; charset=utf-8">', "utf-8", ""),
+        ("", "utf-16", "text/html"),  # its BOM says
+    ],
+)
+def test_a_listing_page_is_decoded_as_a_browser_decodes_it(meta, codec, content_type):
+    """lxml alone reads a page without a <meta> charset as Latin-1, whatever its header says:
+    a Dari listing page served as UTF-8 by its header only was all mojibake."""
+    body = DARI_PAGE.format(meta=meta).encode(codec)
+    selectors = Selectors(item="article", title="h2", link="a")
+    parsed = parse_listing(body, "https://x.example/", selectors, content_type)
+    assert (parsed.title, [e.title for e in parsed.entries]) == ("خبرها", ["خبر كابل امروز"])
+
+
+def test_a_page_labelled_latin1_is_read_as_windows_1252_as_browsers_read_it():
+    body = "<html><body><h2>Caf\u00e9 \u201cq\u201d</h2><a href='/a'>x</a></body></html>"
+    parsed = parse_listing(body.encode("cp1252"), "https://x.example/",
+                           Selectors(item="body", title="h2", link="a"),
+                           "text/html; charset=ISO-8859-1")  # fmt: skip
+    assert parsed.entries[0].title == "Caf\u00e9 \u201cq\u201d"
 
 
 def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():

@@ -197,7 +197,8 @@ def links_command(args: argparse.Namespace, config: Config) -> int:
     if page.status is not FetchStatus.OK:
         raise CommandFailed(f"{args.page}: {page.error or page.status}")
     own = [config.site.link, *(s.homepage or s.url for s in config.sources if s.own)]
-    sites = linked_sites(page.body or b"", page.final_url, own)
+    content_type = page.headers.get("content-type", "")
+    sites = linked_sites(page.body or b"", page.final_url, own, content_type)
     report = reconcile(
         config,
         sites,
