@@ -51,7 +51,7 @@ def html_root(body: bytes, content_type: str = "", limit: int = MAX_PAGE) -> lxm
     <meta> charset as Latin-1, whatever its Content-Type). Raises ParserError or ValueError
     for what is no page."""
     text = body[:limit].decode(page_encoding(body, content_type), errors="replace")
-    return lxml.html.fromstring(_XML_DECLARATION.sub("", text))
+    return lxml.html.fromstring(_XML_DECLARATION.sub("", text.removeprefix("\ufeff")))
 
 
 def _first(element: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:

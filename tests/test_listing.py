@@ -85,6 +85,14 @@ def test_a_listing_page_is_decoded_as_a_browser_decodes_it(meta, codec, content_
     assert (parsed.title, [e.title for e in parsed.entries]) == ("خبرها", ["خبر كابل امروز"])
 
 
+def test_an_xhtml_page_with_a_bom_and_an_xml_declaration_is_read():
+    page = '<?xml version="1.0" encoding="utf-8"?>' + DARI_PAGE.format(meta="")
+    body = page.encode("utf-8-sig")
+    selectors = Selectors(item="article", title="h2", link="a")
+    parsed = parse_listing(body, "https://x.example/", selectors, "application/xhtml+xml")
+    assert [e.title for e in parsed.entries] == ["خبر كابل امروز"]
+
+
 def test_a_page_labelled_latin1_is_read_as_windows_1252_as_browsers_read_it():
     body = "<html><body><h2>Caf\u00e9 \u201cq\u201d</h2><a href='/a'>x</a></body></html>"
     parsed = parse_listing(body.encode("cp1252"), "https://x.example/",
