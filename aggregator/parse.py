@@ -7,7 +7,6 @@ import io
 import json
 import re
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
@@ -133,34 +132,48 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _url(base: str, value: object) -> str | None:
+    """A JSON Feed URL field resolved against the feed's URL, when it is an http(s) URL."""
+    text = _text(value)
+    return joined_url(base, text) if text else None
+
+
 def _json_item(item: dict[str, Any], base: str) -> RawEntry:
-    """One JSON Feed 1.0 or 1.1 item as a RawEntry."""
-    link = _text(item.get("url")) or _text(item.get("external_url"))
+    """One JSON Feed 1.0 or 1.1 item as a RawEntry; a field of the wrong type (authors that are
+    no list, a URL too broken to resolve) is read as absent, not as a reason to drop the item."""
+    link = _url(base, item.get("url")) or _url(base, item.get("external_url"))
     content = _text(item.get("content_html"))
     if not content and _text(item.get("content_text")):
         content = "<p>" + html.escape(_text(item.get("content_text"))) + "</p>"
-    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    authors = _list(item.get("authors")) or [item.get("author")]
     names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
+    attachments = [a for a in _list(item.get("attachments")) if isinstance(a, dict)]
     media = [
-        Media(urljoin(base, _text(a.get("url"))), _text(a.get("mime_type")) or None,
-              _length(a.get("size_in_bytes")))
-        for a in item.get("attachments") or [] if isinstance(a, dict) and _text(a.get("url"))
-    ]  # fmt: skip
-    if _text(item.get("image")):
-        media.append(Media(urljoin(base, _text(item["image"])), None, None, "image", "content"))
+        Media(url, _text(a.get("mime_type")) or None, _length(a.get("size_in_bytes")))
+        for a in attachments
+        if (url := _url(base, a.get("url")))
+    ]
+    if image := _url(base, item.get("image")):
+        media.append(Media(image, None, None, "image", "content"))
     written = _text(item.get("date_published")) or _text(item.get("date_modified"))
     published = parse_date(_text(item.get("date_published")))
     updated = parse_date(_text(item.get("date_modified")))
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     guid = item.get("id")
+    own = str(guid).strip() if isinstance(guid, str | int) and not isinstance(guid, bool) else ""
     return RawEntry(
-        guid=str(guid).strip() if isinstance(guid, str | int) and str(guid).strip() else None,
-        link=urljoin(base, link) if link else None,
+        guid=own or None,
+        link=link,
         title=_text(item.get("title")),
         summary=html.escape(_text(item.get("summary"))),
         content=content,
         author=", ".join(filter(None, names)) or None,
-        categories=tuple(t.strip() for t in tags if isinstance(t, str) and t.strip()),
+        categories=tuple(
+            t.strip() for t in _list(item.get("tags")) if isinstance(t, str) and t.strip()
+        ),
         published=published,
         updated=updated,
         language=_text(item.get("language")) or None,

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -143,3 +144,21 @@ def test_an_html_page_advertising_a_broken_feed_link_is_still_said_to_be_a_page(
     page = b'<html><head><link rel="alternate" type="application/rss+xml" href="http://[::1">'
     with pytest.raises(NotAFeed, match=r"HTML page, not a feed$"):
         parse_feed(page + b"</head></html>", {"content-type": "text/html"}, "https://x.example/")
+
+
+def test_a_json_feed_item_with_a_field_of_the_wrong_type_is_kept_without_that_field():
+    """authors that are no list, attachments that are a number, a URL urljoin raises on, an id
+    that is true: read as absent. Each of them dropped the whole item."""
+    item = {"id": True, "url": "https://x.example/a", "title": "Kabul", "authors": True,
+            "attachments": 3, "image": "http://[::1", "external_url": "http://[::1"}  # fmt: skip
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]}).encode()
+    feed = parse_feed(body, {"content-type": "application/feed+json"}, "https://x.example/f")
+    assert feed.unreadable == 0
+    (entry,) = feed.entries
+    assert (entry.guid, entry.link, entry.author, entry.media) == (
+        None, "https://x.example/a", None, ()
+    )  # fmt: skip
+    broken = {**item, "url": "http://[::1", "external_url": "https://x.example/b"}
+    body = json.dumps({"version": "https://jsonfeed.org/version/1", "items": [broken]}).encode()
+    feed = parse_feed(body, {"content-type": "application/json"}, "https://x.example/f")
+    assert feed.entries[0].link == "https://x.example/b"
