@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -100,6 +101,18 @@ def _http_url(value: str) -> str:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
+def _one_line(value: str) -> str:
+    """A name or title shown on pages and in feeds: no control character (a tab, a line feed,
+    a U+0001 that no HTML page may carry)."""
+    for at, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            raise ValueError(f"must be one line of text, without U+{ord(char):04X} (at {at + 1})")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_one_line)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
@@ -132,7 +145,7 @@ def _zones() -> frozenset[str]:
 class Site(_Strict):
     """The published site: titles, links, time zone of the daily edition."""
 
-    title: str = "AOP News - Daily Digest"
+    title: Text = "AOP News - Daily Digest"
     link: HttpUrl = "https://www.aopnews.com/"
     description: str = "Afghan news from AOP News and the outlets it follows, merged daily."
     language: LanguageTag = "en"
@@ -220,13 +233,13 @@ class Selectors(_Strict):
 class Source(_Strict):
     """One feed (or, with `type: html`, one listing page) the aggregator follows."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     url: HttpUrl
     type: Literal["feed", "html"] = "feed"
     selectors: Selectors | None = None
     homepage: HttpUrl | None = None
     language: LanguageTag = "en"
-    category: str = "News"
+    category: Text = "News"
     own: bool = False
     priority: int = 0
     include: list[Rule] = []

@@ -87,6 +87,11 @@ def test_sources_are_found_by_name_with_their_lines():
             "must be an http or https URL",
         ),
         (
+            VALID.replace('"Khaama Press"', '"Khaama\\x01Press"'),
+            "10:11",
+            "sources[1].name: must be one line of text, without U+0001 (at 7)",
+        ),
+        (
             VALID.replace("https://www.khaama.com/feed/", "https://www.khaama.com:99999/feed/"),
             "11:10",
             "is not a URL that can be fetched (Port out of range 0-65535)",
