@@ -147,7 +147,7 @@ class Site(_Strict):
 
     title: Text = "AOP News - Daily Digest"
     link: HttpUrl = "https://www.aopnews.com/"
-    description: str = "Afghan news from AOP News and the outlets it follows, merged daily."
+    description: Text = "Afghan news from AOP News and the outlets it follows, merged daily."
     language: LanguageTag = "en"
     timezone: str = "Asia/Kabul"
     publish_at: str = "06:00"
