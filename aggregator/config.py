@@ -4,6 +4,7 @@ file is reported at once as `file:line:column: message`, with a suggestion where
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import unicodedata
 from collections.abc import Hashable, Iterable
@@ -576,9 +577,19 @@ def _problems(exc: ValidationError, positions: Positions) -> list[Problem]:
     return problems
 
 
+def category_slug(name: str) -> str:
+    """A category's file name in the published site: ASCII words joined by hyphens; a name with
+    no ASCII words (Dari, Pashto) gets a short stable hash instead."""
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    if words:
+        return "-".join(words)
+    return "c-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+
+
 def _duplicates(data: dict[Hashable, object], positions: Positions) -> list[Problem]:
-    """Two sources with one name, or following one feed (compared as canonical URLs)."""
-    problems = []
+    """Two sources with one name, or following one feed (compared as canonical URLs); two
+    categories whose feeds would have one file name."""
+    problems = _category_clashes(data, positions)
     names: dict[str, int] = {}
     urls: dict[str, int] = {}
     sources = data.get("sources")
@@ -599,6 +610,27 @@ def _duplicates(data: dict[Hashable, object], positions: Positions) -> list[Prob
                 )
             else:
                 seen[known] = i
+    return problems
+
+
+def _category_clashes(data: dict[Hashable, object], positions: Positions) -> list[Problem]:
+    """Categories spelt apart only by case or punctuation ("Afghan media", "Afghan-Media"): two
+    groups on the pages, one feed file, written by the one and then by the other."""
+    problems = []
+    seen: dict[str, str] = {}
+    sources = data.get("sources")
+    for i, source in enumerate(sources if isinstance(sources, list) else []):
+        name = source.get("category", "News") if isinstance(source, dict) else None
+        if not isinstance(name, str) or not name:
+            continue
+        first = seen.setdefault(category_slug(name), name)
+        if first != name:
+            line, column = positions.value(("sources", i, "category")) or (None, None)
+            clash = (
+                f"category {name!r} is spelt apart from {first!r} only by case or punctuation: "
+                f"both would publish category/{category_slug(name)}.xml; spell them alike"
+            )
+            problems.append(Problem(line, column, clash))
     return problems
 
 

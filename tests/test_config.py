@@ -86,6 +86,11 @@ def test_sources_are_found_by_name_with_their_lines():
             "11:10",
             "must be an http or https URL",
         ),
+        (  # "News" by default for AOP News: two groups, one file, category/news.xml
+            VALID + '    category: "news"\n',
+            "12:15",
+            "category 'news' is spelt apart from 'News' only by case or punctuation",
+        ),
         (
             VALID.replace('"Khaama Press"', '"Khaama\\x01Press"'),
             "10:11",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from aggregator.config import Config
+from aggregator.config import Config, category_slug
 from aggregator.edition import (
     Edition,
     FrontPage,
@@ -39,7 +39,6 @@ from aggregator.publish.feeds import (
     editions_atom,
     json_feed_bytes,
     rss_bytes,
-    slug,
 )
 from aggregator.publish.isolate import render_isolated
 from aggregator.publish.status import status_html, status_json
@@ -160,7 +159,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     families = [
         *((name_of(code), FeedInfo.part(site, name_of(code), code, f"lang/{code}"))
           for code in by_language),
-        *((name, FeedInfo.part(site, name, site.language, f"category/{slug(name)}"))
+        *((name, FeedInfo.part(site, name, site.language, f"category/{category_slug(name)}"))
           for name in by_category),
     ]  # fmt: skip
     parts = [*by_language.values(), *by_category.values()]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html import escape
@@ -227,12 +225,3 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
         fe.updated(due[edition.day])
         fe.content(f"<ul>\n{items}\n</ul>", type="html")
     return fg.atom_str(pretty=True)
-
-
-def slug(text: str) -> str:
-    """A file name for a category: ASCII words joined by hyphens; a name with no ASCII words
-    (Dari, Pashto) gets a short stable hash instead."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    if words:
-        return "-".join(words)
-    return "c-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
