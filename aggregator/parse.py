@@ -14,7 +14,7 @@ from aggregator.dates import from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
-from aggregator.rss import DECLARED, parse_rss
+from aggregator.rss import media_length, parse_rss, utf8_by_its_own_account
 
 _FEED_LINK = re.compile(
     rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
@@ -35,23 +35,18 @@ def _content(entry: Any) -> str:
     return chosen.get("value") or ""
 
 
-def _length(value: object) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
-
-
 def _media(entry: Any) -> tuple[Media, ...]:
     """Enclosures, media:content and media:thumbnail, in that order, without repeats."""
     found: dict[str, Media] = {}
     for item in entry.get("enclosures") or []:
         url = item.get("href") or item.get("url")
         if url and url not in found:
-            found[url] = Media(url, item.get("type") or None, _length(item.get("length")))
+            found[url] = Media(url, item.get("type") or None, media_length(item.get("length")))
     for item in entry.get("media_content") or []:
         url = item.get("url")
         if url and url not in found:
             medium = item.get("medium") or None
-            size = _length(item.get("filesize") or item.get("fileSize"))
+            size = media_length(item.get("filesize") or item.get("fileSize"))
             found[url] = Media(url, item.get("type") or None, size, medium, "content")
     for item in entry.get("media_thumbnail") or []:
         url = item.get("url")
@@ -153,7 +148,7 @@ def _json_item(item: dict[str, Any], base: str) -> RawEntry:
     names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
     attachments = [a for a in _list(item.get("attachments")) if isinstance(a, dict)]
     media = [
-        Media(url, _text(a.get("mime_type")) or None, _length(a.get("size_in_bytes")))
+        Media(url, _text(a.get("mime_type")) or None, media_length(a.get("size_in_bytes")))
         for a in attachments
         if (url := _url(base, a.get("url")))
     ]
@@ -213,12 +208,7 @@ def _read_as(body: bytes, content_type: str) -> str:
     label = _CHARSET.search(content_type)
     if not label or label[2].lower() in ("utf-8", "utf8") or body.isascii():
         return content_type
-    declared = DECLARED.match(body[:200])
-    if declared and declared[1].lower() not in (b"utf-8", b"utf8"):
-        return content_type
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
+    if not utf8_by_its_own_account(body):
         return content_type
     return content_type[: label.start()] + content_type[label.end() :]
 

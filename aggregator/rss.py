@@ -30,7 +30,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDBURNER_ORIGLINK = "{http://rssnamespace.org/feedburner/ext/1.0}origLink"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _EXTRA_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _NAMED_REFERENCE = re.compile(r"&([A-Za-z0-9_]+);")
 # feedparser maps C1 controls to the Windows-1252 characters they stand for
@@ -61,12 +61,10 @@ _CHANNEL_NESTED = frozenset({"item", "image", "textInput", "textinput", "skipHou
 _CHANNEL_ASIDE = frozenset({DC + "title", MEDIA + "title"})  # they set the feed's title
 
 
-def _utf8(body: bytes, content_type: str) -> bool:
-    """Whether the body is UTF-8 by every account (HTTP charset, XML declaration, bytes)."""
-    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type)
-    if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-        return False
-    declared = DECLARED.match(body[:200])
+def utf8_by_its_own_account(body: bytes) -> bool:
+    """Whether a body is UTF-8 by what it says and is: its XML declaration names UTF-8 or no
+    encoding, and its bytes decode as UTF-8."""
+    declared = _DECLARED.match(body[:200])
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         return False
     try:
@@ -74,6 +72,14 @@ def _utf8(body: bytes, content_type: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _utf8(body: bytes, content_type: str) -> bool:
+    """Whether the body is UTF-8 by every account (HTTP charset, XML declaration, bytes)."""
+    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type)
+    if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return False
+    return utf8_by_its_own_account(body)
 
 
 def _join(base: str, uri: str) -> str:
@@ -124,8 +130,10 @@ def _link(text: str) -> str:
     return _NAMED_REFERENCE.sub(r"&\g<1>", text.replace("&amp;", "&"))
 
 
-def _length(value: str | None) -> int | None:
-    text = (value or "").strip()
+def media_length(value: object) -> int | None:
+    """A file's size in bytes as a feed writes it (an enclosure's `length`, a `fileSize`), when
+    it is plain ASCII digits of a sane length; None otherwise. Both parsing paths read it so."""
+    text = str(value or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
 
 
@@ -156,12 +164,12 @@ def _media(enclosures: list[etree._Element], media: list[etree._Element]) -> tup
         if url and url not in found:
             kind = enclosure.get("type")
             found[url] = Media(url, kind.lower() if kind else None,
-                               _length(enclosure.get("length")))  # fmt: skip
+                               media_length(enclosure.get("length")))  # fmt: skip
     for content in (m for m in media if m.tag == MEDIA + "content"):
         url = content.get("url")
         if url and url not in found:
             kind = content.get("type")
-            size = _length(content.get("fileSize") or content.get("filesize"))
+            size = media_length(content.get("fileSize") or content.get("filesize"))
             found[url] = Media(url, kind.lower() if kind else None, size,
                                content.get("medium") or None, "content")  # fmt: skip
     for thumbnail in (m for m in media if m.tag == MEDIA + "thumbnail"):
