@@ -3,6 +3,7 @@ file is reported at once as `file:line:column: message`, with a suggestion where
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import re
@@ -653,13 +654,45 @@ def parse_config(text: str, file: Path | str = "feeds.yaml") -> Config:
     return config
 
 
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)  # UTF-32 LE first: its BOM begins with UTF-16 LE's
+
+
+def read_config_text(path: Path | str) -> str:
+    """The text of a `feeds.yaml` file, which must be UTF-8 (a BOM allowed): any other file, or
+    none, is a ConfigError that says what to do, at the line and column of a byte that is not
+    UTF-8 (an editor that saved in Latin-1 or cp1256 needs to find the word)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        where = path.absolute().parent
+        hint = "give --config PATH (`aggregator demo` writes an example)"
+        raise ConfigError(path, None, f"not found in {where}: {hint}") from None
+    except IsADirectoryError:
+        raise ConfigError(path, None, "is a folder, not a feeds.yaml file") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise ConfigError(path, 1, f"the file is {encoding}: save it as UTF-8", 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, start) + 1
+        column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        message = f"byte 0x{data[exc.start]:02x} is not UTF-8: save the file as UTF-8"
+        raise ConfigError(path, line, message, column) from None
+
+
 def load_config(path: Path | str) -> Config:
     """Read and validate a `feeds.yaml` file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, None, f"cannot read: {exc}") from exc
-    config = parse_config(text, path)
+    config = parse_config(read_config_text(path), path)
     config._base = path.parent
     return config

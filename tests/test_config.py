@@ -166,9 +166,35 @@ def test_cli_exits_2_with_file_and_line(tmp_path, capsys):
     assert not (tmp_path / "aggregator.db").exists()
 
 
-def test_cli_missing_file_exits_2(tmp_path, capsys):
+def test_cli_missing_file_exits_2_and_says_where_it_looked(tmp_path, capsys):
     assert main(["check", "--config", str(tmp_path / "nope.yaml")]) == 2
-    assert "nope.yaml: cannot read" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"nope.yaml: not found in {tmp_path}: give --config PATH" in err
+
+
+@pytest.mark.parametrize(
+    ("encoding", "where"),
+    [("latin-1", "10:18"), ("cp1256", "10:15"), ("utf-16", "1:1"), ("utf-32", "1:1")],
+)
+def test_a_file_not_in_utf8_is_an_error_at_its_first_foreign_byte(tmp_path, encoding, where):
+    config = tmp_path / "feeds.yaml"
+    text = VALID.replace("    own: true", "    own: true\n    category: Café Kabul")
+    if encoding == "cp1256":
+        text = VALID.replace("    own: true", "    own: true\n    category: اخبار")
+    config.write_bytes(text.encode(encoding))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    line, column = map(int, where.split(":"))
+    assert (caught.value.line, caught.value.problems[0].column) == (line, column)
+    assert "save" in caught.value.message and "UTF-8" in caught.value.message
+
+
+def test_a_folder_or_a_utf8_bom_is_read_as_an_editor_means(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    config = tmp_path / "feeds.yaml"
+    config.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
+    assert load_config(config).sources[0].own
 
 
 def test_check_ok(capsys):

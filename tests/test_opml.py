@@ -101,6 +101,19 @@ def test_import_with_a_category_and_a_broken_file(tmp_path, capsys):
     assert "not well-formed XML" in capsys.readouterr().err
 
 
+def test_import_into_a_feeds_yaml_not_in_utf8_is_an_error_at_its_line(tmp_path, capsys):
+    opml = tmp_path / "reader.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="B" xmlUrl="https://b.example/feed"/></body></opml>'
+    )
+    config = tmp_path / "feeds.yaml"
+    saved = "sources:\n  - name: Café\n    url: https://a.example/feed\n".encode("latin-1")
+    config.write_bytes(saved)
+    assert main(["opml", "import", str(opml), "--config", str(config)]) == 2
+    assert "feeds.yaml:2:14: byte 0xe9 is not UTF-8" in capsys.readouterr().err
+    assert config.read_bytes() == saved
+
+
 def test_publish_writes_feeds_opml_with_every_source(workspace, feed_server):
     from aggregator.pipeline import run
     from aggregator.store import Store

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed
-from aggregator.config import Config, ConfigError, load_yaml
+from aggregator.config import Config, ConfigError, load_yaml, read_config_text
 from aggregator.discover import Found, NoFeed, discover, feed_problem
 from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
 from aggregator.fetch import fetch_one
@@ -75,10 +75,18 @@ def source_fields(found: Found, name: str | None = None, **given: object) -> dic
     return fields
 
 
+def _config_text(path: Path) -> str:
+    """feeds.yaml's text, as `load_config` reads it: a file it cannot read fails the command."""
+    try:
+        return read_config_text(path)
+    except ConfigError as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+
+
 def _append(path: Path, sources: list[dict[str, object]], text: str | None = None) -> None:
     """Append sources to feeds.yaml (its current `text`, if read already) and replace it."""
     if text is None:
-        text = path.read_text(encoding="utf-8")
+        text = _config_text(path)
     try:
         edited, _ = add_sources(text, sources, path)
     except EditError as exc:
@@ -118,7 +126,7 @@ def add(args: argparse.Namespace, config: Config) -> int:
 def remove(args: argparse.Namespace, config: Config) -> int:
     path: Path = args.config
     try:
-        text, _ = remove_source(path.read_text(encoding="utf-8"), args.name, path)
+        text, _ = remove_source(_config_text(path), args.name, path)
     except EditError as exc:
         raise CommandFailed(f"{path}: {exc}", EXIT_USAGE) from None
     write_config(path, text)
@@ -156,7 +164,7 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         outlines = read_opml(args.file.read_bytes())
     except (OSError, OpmlError) as exc:
         raise CommandFailed(f"{args.file}: {exc}", EXIT_USAGE) from None
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = _config_text(path) if path.exists() else ""
     try:
         names, urls = _followed(path, text)
     except ConfigError as exc:
