@@ -15,8 +15,24 @@ import nh3
 from aggregator.languages import language_tag
 from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
 
-TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid"})
-TRACKING_PREFIXES = ("utm_", "mc_")
+# Query parameters that only say where a click came from (the lists Miniflux, Firefox and
+# AdGuard strip): a link with them is the same article. The BBC's feeds add at_medium and
+# at_campaign (AT Internet), its older ones ns_mchannel and ns_source (comScore).
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "fb_action_ids", "fb_action_types", "fb_ref", "fb_source", "fb_comment_id",
+        "gclid", "dclid", "gbraid", "wbraid", "gclsrc", "srsltid", "_ga", "_gl",
+        "msclkid", "yclid", "ysclid", "twclid", "igshid", "_openstat",
+        "at_medium", "at_campaign", "xtor",
+        "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
+        "pk_campaign", "pk_kwd", "pk_keyword", "pk_source", "pk_medium", "pk_content", "pk_cid",
+        "itm_campaign", "itm_medium", "itm_source",
+        "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking", "mkt_tok", "sc_cid",
+        "wickedid", "vero_id", "vero_conv", "rb_clickid", "oly_anon_id", "oly_enc_id",
+        "_bhlid", "_branch_match_id", "_branch_referrer",
+    }
+)  # fmt: skip
+TRACKING_PREFIXES = ("utm_", "mtm_", "mc_", "hsa_")
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)  # before the web had news feeds: a broken date
 EXCERPT_CHARS = 280
@@ -338,7 +354,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 2  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 3  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 
