@@ -46,19 +46,54 @@ _MONTHS = {
     "يونيو": "Jun", "يوليو": "Jul", "أغسطس": "Aug", "اغسطس": "Aug", "سبتمبر": "Sep",
     "أكتوبر": "Oct", "اكتوبر": "Oct", "نوفمبر": "Nov", "ديسمبر": "Dec",
 }  # fmt: skip
+# Zones feedparser does not know (it reads them as UTC): this region's, and other unambiguous
+# ones (IST is India's, Ireland's or Israel's: left out). Minutes east of UTC.
+_ZONES = {
+    "aft": 270, "irst": 210, "irdt": 270, "pkt": 300, "uzt": 300, "tjt": 300, "tmt": 300,
+    "gst": 240, "msk": 180, "trt": 180, "cet": 60, "cest": 120, "eet": 120, "eest": 180,
+    "wet": 0, "west": 60, "bst": 60, "jst": 540, "kst": 540, "hkt": 480, "sgt": 480,
+    "aest": 600, "aedt": 660, "akst": -540, "akdt": -480, "hst": -600,
+}  # fmt: skip
+# a zone after the time: "GMT+4:30", "UTC+4", "GMT+0430" (feedparser reads the first 42.5 hours
+# off and ignores the second), or a name
+_ZONE = re.compile(
+    r"(?<=\d:\d\d)(?P<seconds>(?::\d\d(?:\.\d+)?)?)\s*"
+    r"(?:(?:GMT|UTC|UT)\s*(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?"
+    r"|(?P<name>[A-Za-z]{3,4}))\s*$",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
 _WEEKDAY = re.compile(r"^\s*[^\W\d_]+\.?,\s*", re.UNICODE)  # "Seg," "Lun.," "Mo,": dropped
 
 
 def normalize(text: str) -> str:
     """ASCII digits, English month names, no weekday: what the RFC 822 reader understands."""
-    text = _WEEKDAY.sub("", text.translate(_DIGITS).strip())
+    text = _numeric_zone(_WEEKDAY.sub("", text.translate(_DIGITS).strip()))
 
     def month(match: re.Match[str]) -> str:
         word = match[0].rstrip(".")
         return _MONTHS.get(word.lower(), match[0])
 
     return _WORD.sub(month, text)
+
+
+def _numeric_zone(text: str) -> str:
+    """The date with its zone as a numeric offset where feedparser would misread it."""
+    found = _ZONE.search(text)
+    if not found:
+        return text
+    if found["name"]:
+        minutes = _ZONES.get(found["name"].lower())
+        if minutes is None:
+            return text
+    else:
+        minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
+        minutes = -minutes if found["sign"] == "-" else minutes
+    if abs(minutes) >= 24 * 60:
+        return text
+    sign = "-" if minutes < 0 else "+"
+    offset = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return f"{text[: found.start()]}{found['seconds']} {offset}"
 
 
 def from_struct_time(parsed: time.struct_time | None) -> datetime | None:
@@ -91,4 +126,4 @@ def feed_date(text: str) -> datetime | None:
     first, then `parse_date`'s (rss.py gives what parse.py gives)."""
     if not text:
         return None
-    return from_struct_time(feedparser_date(text)) or parse_date(text)
+    return from_struct_time(feedparser_date(_numeric_zone(text.strip()))) or parse_date(text)

@@ -6,11 +6,13 @@ import html
 import io
 import json
 import re
+import time
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
-from aggregator.dates import from_struct_time, parse_date
+from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
@@ -63,15 +65,17 @@ def _base(entry: Any, default: str) -> str:
     return default
 
 
+def _date(text: str | None, parsed: time.struct_time | None) -> datetime | None:
+    """A date as `rss.py` reads it, from its text (`feed_date`: feedparser's reading, with the
+    zones it misreads mended), or else from what feedparser parsed."""
+    return feed_date(text) if text else from_struct_time(parsed)
+
+
 def _raw_entry(entry: Any, feed_url: str = "") -> RawEntry:
     link = entry.get("feedburner_origlink") or entry.get("link")
     written = dict.get(entry, "published") or dict.get(entry, "updated")
-    published = from_struct_time(entry.get("published_parsed")) or parse_date(
-        dict.get(entry, "published")
-    )
-    updated = from_struct_time(dict.get(entry, "updated_parsed")) or parse_date(
-        dict.get(entry, "updated")
-    )
+    published = _date(dict.get(entry, "published"), entry.get("published_parsed"))
+    updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
     title_detail = entry.get("title_detail") or {}
     return RawEntry(
         guid=entry.get("id") or None,

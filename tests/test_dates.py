@@ -41,6 +41,17 @@ def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
         ("۳۰ نوامبر ۲۰۲۶ 10:00", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
         ("Lun, 30 Nov 2026 10:00:00 +0100", datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),
         ("2026-11-30T10:00:00Z", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        # zones feedparser misreads: a name it does not know is not UTC, and "GMT+4:30" is not
+        # 42.5 hours off
+        ("Mon, 30 Nov 2026 10:00:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 IRST", datetime(2026, 11, 30, 6, 30, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 pkt", datetime(2026, 11, 30, 5, 0, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 GMT+4:30", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00 UTC+4", datetime(2026, 11, 30, 6, 0, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 GMT-0330", datetime(2026, 11, 30, 13, 30, tzinfo=UTC)),
+        ("Monday, November 30, 2026 - 10:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 EST", datetime(2026, 11, 30, 15, 0, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 XYZ", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
     ],
 )
 def test_dates_in_the_shapes_feeds_write(text, expected):
