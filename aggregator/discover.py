@@ -7,23 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
-
 from aggregator.fetch import FetchOptions, fetch_one
+from aggregator.htmlpage import feed_links
 from aggregator.languages import language_tag
-from aggregator.listing import html_root, page_base
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
-from aggregator.normalize import joined_url, plain_name
+from aggregator.normalize import plain_name
 from aggregator.parse import NotAFeed, parse_feed
 
-FEED_TYPES = (
-    "application/rss+xml",
-    "application/atom+xml",
-    "application/feed+json",
-    "application/rdf+xml",
-    "application/x-rss+xml",
-    "application/json",
-)
 USUAL_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml")
 MAX_ADVERTISED = 6  # candidates tried from one page, so a hostile page cannot send us far
 
@@ -42,24 +32,6 @@ class Found:
 
 class NoFeed(Exception):
     """No feed at or behind the URL; the message says what was tried."""
-
-
-def feed_links(body: bytes, base_url: str, content_type: str = "") -> list[str]:
-    """The feeds a page advertises, in page order, site feeds before comment feeds."""
-    try:
-        root = html_root(body, content_type, 2_000_000)
-    except (etree.ParserError, ValueError):
-        return []
-    base_url = page_base(root, base_url)
-    links: list[str] = []
-    for link in root.iter("link"):
-        rel = (link.get("rel") or "").lower().split()
-        kind = (link.get("type") or "").split(";")[0].strip().lower()
-        href = (link.get("href") or "").strip()
-        url = joined_url(base_url, href) if "alternate" in rel and kind in FEED_TYPES else None
-        if url and url not in links:
-            links.append(url)
-    return sorted(links, key=lambda u: "comment" in u.lower())
 
 
 def _fetch(url: str, options: FetchOptions) -> FetchResult:

@@ -26,6 +26,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from aggregator.blocks import BLOCKING_STATUSES, described, walls
 from aggregator.deadlines import Deadline, watched
 from aggregator.errors import exception_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
@@ -434,26 +435,13 @@ class HostLimiter:
             yield
 
 
-FIREWALL_MARKS = (
-    (b"cloudflare", "Cloudflare"),
-    (b"cf-chl", "Cloudflare"),
-    (b"sucuri", "Sucuri"),
-    (b"captcha", "a captcha"),
-    (b"access denied", "an access-denied page"),
-    (b"just a moment", "Cloudflare"),
-)
-
-
 def diagnose_http_error(status: int, reason: str, headers: dict[str, str], body: bytes) -> str:
     """A reason an editor can act on for an HTTP error status."""
     text = f"HTTP {status} {reason}".strip()
-    if status in (401, 403, 429, 503):
-        seen = " ".join(f"{k}: {v}" for k, v in headers.items()).lower().encode() + body.lower()
-        blockers = dict.fromkeys(name for mark, name in FIREWALL_MARKS if mark in seen)
-        if "cf-ray" in headers or "cf-mitigated" in headers:
-            blockers = dict.fromkeys(["Cloudflare", *blockers])
-        if blockers:
-            return f"{text} (looks like a firewall or bot block: {'/'.join(blockers)} page)"
+    if status in BLOCKING_STATUSES:
+        names = walls(headers, body, error=True)
+        if names:
+            return f"{text} ({described(names)})"
     if status == 410:
         return f"{text} (the feed was removed)"
     if status == 429:

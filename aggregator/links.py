@@ -13,7 +13,7 @@ from lxml import etree
 
 from aggregator.config import Config, Source
 from aggregator.discover import Found, NoFeed
-from aggregator.listing import html_root, page_base
+from aggregator.htmlpage import html_root, page_base
 from aggregator.normalize import canonical_url, joined_url
 
 MAX_SITES = 200  # outside sites read from one page

@@ -3,55 +3,19 @@
 
 from __future__ import annotations
 
-import codecs
 import html
-import re
 
 import lxml.html
 from lxml import etree
 
 from aggregator.config import Selectors
 from aggregator.dates import parse_date
+from aggregator.htmlpage import html_root, page_base
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.parse import NotAFeed
 
 MAX_ITEMS = 1000  # items read from one page, whatever it holds
-MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii"})  # as browsers read these labels
-
-
-def page_encoding(body: bytes, content_type: str = "") -> str:
-    """The encoding a browser reads an HTML page in: its BOM, else the charset of its HTTP
-    Content-Type, else of its <meta>, else UTF-8 if it is valid UTF-8, else windows-1252."""
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return name
-    for label in (_HTTP_CHARSET.search(content_type), _META_CHARSET.search(body[:4096])):
-        if label:
-            name = label[1] if isinstance(label[1], str) else label[1].decode("ascii")
-            try:
-                known = codecs.lookup(name).name
-            except LookupError:
-                continue
-            return "windows-1252" if known in _AS_WINDOWS_1252 else known
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "windows-1252"
-    return "utf-8"
-
-
-def html_root(body: bytes, content_type: str = "", limit: int = MAX_PAGE) -> lxml.html.HtmlElement:
-    """An HTML page's tree, decoded as `page_encoding` says (lxml alone reads a page without a
-    <meta> charset as Latin-1, whatever its Content-Type). Raises ParserError or ValueError
-    for what is no page."""
-    text = body[:limit].decode(page_encoding(body, content_type), errors="replace")
-    return lxml.html.fromstring(_XML_DECLARATION.sub("", text.removeprefix("\ufeff")))
 
 
 def _first(element: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
@@ -97,14 +61,6 @@ def _date(element: lxml.html.HtmlElement | None) -> tuple[object, str | None]:
     text = element.get("datetime") or element.get("content") or _text(element)
     moment = parse_date(text)
     return moment, (None if moment else text or None)
-
-
-def page_base(root: lxml.html.HtmlElement, url: str) -> str:
-    """What the page's relative links are relative to: its `<base href>`, else its URL."""
-    for tag in root.iter("base"):
-        if tag.get("href"):
-            return joined_url(url, tag.get("href", "")) or url
-    return url
 
 
 def parse_listing(

@@ -12,17 +12,14 @@ from typing import Any
 
 import feedparser
 
+from aggregator.blocks import described, walls
 from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
 from aggregator.rss import media_length, parse_rss, utf8_by_its_own_account
 
-_FEED_LINK = re.compile(
-    rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
-)
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
-_HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
 class NotAFeed(Exception):
@@ -99,14 +96,23 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
     return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
 
 
-def advertised_feed(body: bytes, base_url: str) -> str | None:
-    """The feed URL an HTML page advertises with `<link rel="alternate">`, if any."""
-    for tag in _FEED_LINK.findall(body[:200_000]):
-        href = _HREF.search(tag)
-        url = joined_url(base_url, href.group(1).decode("utf-8", "replace")) if href else None
-        if url:
-            return url
-    return None
+def advertised_feed(body: bytes, base_url: str, content_type: str = "") -> str | None:
+    """The feed an HTML page advertises with `<link rel="alternate">`, if any: what `add`
+    would find on it."""
+    from aggregator.htmlpage import feed_links  # lxml.html: only for a page that is no feed
+
+    found = feed_links(body, base_url, content_type)
+    return found[0] if found else None
+
+
+def _page_hint(body: bytes, headers: dict[str, str], url: str) -> str:
+    """What an HTML page in place of a feed is (`headers` in lower case): a firewall's
+    challenge, or a page that advertises the feed to follow instead."""
+    names = walls(headers, body, error=False)
+    if names:
+        return f" ({described(names)})"
+    feed = advertised_feed(body, url, headers.get("content-type", ""))
+    return f" (the page advertises a feed at {feed})" if feed else ""
 
 
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
@@ -265,8 +271,7 @@ def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> Par
     if not entries and not result.get("version"):
         content_type = response_headers.get("content-type", "")
         if _looks_like_html(body, content_type):
-            feed = advertised_feed(body, final_url)
-            hint = f" (the page advertises a feed at {feed})" if feed else ""
+            hint = _page_hint(body, response_headers, final_url)
             raise NotAFeed(f"returned an HTML page, not a feed{hint}")
         reason = f": {bozo}" if bozo else ""
         raise NotAFeed(f"not a feed{reason}")

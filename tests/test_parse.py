@@ -98,6 +98,28 @@ def test_empty_but_valid_feed_is_not_an_error():
     assert parse_feed(body, RSS, "https://example.com/feed").entries == []
 
 
+@pytest.mark.parametrize(
+    ("page", "hint"),
+    [
+        (  # unquoted attributes, a <base>, an Atom type: what add finds, the run names
+            b"<!doctype html><html><head><base href=/fa/><link rel=alternate "
+            b"type=application/atom+xml href=feed.atom></head><body>Home</body></html>",
+            "(the page advertises a feed at https://www.ariananews.af/fa/feed.atom)",
+        ),
+        (  # a challenge answered with 200, by a site that advertises its feed
+            b"<html><head><title>Just a moment...</title><link rel=alternate "
+            b'type="application/rss+xml" href="/feed/"></head><body class="cf-chl"></body></html>',
+            "(looks like a firewall or bot block: Cloudflare)",
+        ),
+        (b"<html><head><title>Log in</title></head><body><form></form></body></html>", ""),
+    ],
+)
+def test_an_html_page_says_what_it_is(page, hint):
+    with pytest.raises(NotAFeed) as caught:
+        parse_feed(page, {"Content-Type": "text/html"}, "https://www.ariananews.af/")
+    assert str(caught.value) == f"returned an HTML page, not a feed {hint}".strip()
+
+
 def test_advertised_feed_absent():
     assert advertised_feed(b"<html><head></head></html>", "https://example.com/") is None
 

@@ -180,9 +180,7 @@ def test_firewall_page_is_recognised(workspace, feed_server):
     page = b"<html><title>Attention Required! | Cloudflare</title></html>"
     url = feed_server.add("/fw", page, status=403, headers={"Server": "cloudflare"})
     result = Runner(workspace, [{"name": "Ariana", "url": url}])(NOW)["Ariana"]
-    assert result.error == (
-        "HTTP 403 Forbidden (looks like a firewall or bot block: Cloudflare page)"
-    )
+    assert result.error == ("HTTP 403 Forbidden (looks like a firewall or bot block: Cloudflare)")
 
 
 def test_status_outputs(workspace, feed_server, capsys):
