@@ -36,6 +36,7 @@ from aggregator.matchtext import (
     tokens,
 )
 from aggregator.models import Entry, WindowEntry
+from aggregator.normalize import link_key
 from aggregator.places import places_in
 from aggregator.semantic import VectorIndex
 
@@ -75,7 +76,7 @@ class Features:
     so as compact tuples (a `Probe` holds the same words as sets for the entry being matched)."""
 
     key: int
-    url: str
+    url: str  # its link key (normalize.link_key): every copy of the page has it
     source: str
     language: str
     published: float  # POSIX seconds
@@ -159,6 +160,7 @@ def features(
     telling = [i for i in in_title if not incidental(title_words, i)] or in_title
     in_lede = [i for i, w in enumerate(lede_tokens) if is_number(w)]
     headline = [title_words[i] for i in telling]
+    url = link_key(url)  # an AMP copy, or the link without www., is the same page
     return Features(
         key=key,
         url=url,
@@ -181,11 +183,13 @@ def features(
 
 
 def _outside_links(links: Iterable[str], url: str) -> Words:
-    """The links of an entry to other sites (its own site's links tell nothing)."""
+    """The links of an entry to other sites (its own site's links tell nothing), as link keys
+    (`url`: the entry's own key)."""
     if not links:
         return ()
     own_site = _site(url)
-    return _words(link for link in links if link != url and _site(link) != own_site)
+    keys = map(link_key, links)
+    return _words(key for key in keys if key != url and _site(key) != own_site)
 
 
 RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
@@ -987,6 +991,7 @@ class EntryFeatures:
         if len(sets) != len(WORD_SETS):
             return None
         title, lede, *rest = sets
+        url = link_key(url)
         # stored sorted; title and lede not interned: the index keeps them as word ids
         return Features(
             key, url, sys.intern(source), sys.intern(primary(language)), published,

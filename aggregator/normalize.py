@@ -150,6 +150,41 @@ def _is_tracking(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
+_AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp"})
+_RFERL_ID = re.compile(r"\d+\.html")  # RFE/RL (Radio Azadi, Mashaal): /amp/ID.html is /a/ID.html
+_AMP_CACHE = ".cdn.ampproject.org"
+
+
+def link_key(url: str) -> str:
+    """What every copy of one article's canonical link has in common, for matching (never
+    published): https, no www., m. or amp. before the host, no AMP marker (an `amp` segment
+    first or last, `?amp`, `.amp.html`, RFE/RL's `/amp/ID.html` for `/a/ID.html`, Google's AMP
+    cache), no empty segment or trailing slash. Two links to one page meet here."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, _, tail = rest.partition("/")
+    path, _, query = tail.partition("?")
+    if host.endswith(_AMP_CACHE) and path.startswith(("c/s/", "c/")):
+        inner = path.removeprefix("c/").removeprefix("s/")
+        return link_key(f"https://{inner}?{query}" if query else f"https://{inner}")
+    for prefix in ("www.", "m.", "amp."):
+        host = host.removeprefix(prefix)
+    segments = [part for part in path.split("/") if part]
+    if segments and segments[-1].endswith(".amp.html"):
+        segments[-1] = segments[-1].removesuffix(".amp.html") + ".html"
+    if len(segments) == 2 and segments[0] == "amp" and _RFERL_ID.fullmatch(segments[1]):
+        segments[0] = "a"
+    if segments[-1:] == ["amp"]:
+        segments.pop()
+    if segments[:1] == ["amp"]:
+        segments.pop(0)
+    key = "https://" + "/".join([host, *segments])
+    if query:
+        query = "&".join(p for p in query.split("&") if p.lower() not in _AMP_QUERY)
+    return f"{key}?{query}" if query else key
+
+
 def feed_key(url: str) -> str:
     """How feeds.yaml tells two feeds apart: the canonical URL, without a trailing slash."""
     return canonical_url(url).rstrip("/")

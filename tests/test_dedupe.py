@@ -134,6 +134,38 @@ def test_link_out_matches_a_loosely_worded_excerpt():
     assert not unlinked.same
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://b.af/2/",  # another scheme, a trailing slash
+        "https://www.b.af/2",
+        "https://m.b.af/2/amp/",  # the mobile site's AMP copy
+        "https://b.af/2?amp=1",
+        "https://www-b-af.cdn.ampproject.org/c/s/b.af/2",
+    ],
+)
+def test_a_link_to_another_copy_of_the_page_is_a_link_to_it(link):
+    linked = pair(
+        "AOP excerpt: girls' religious schools shut in Herat",
+        "Taliban order closure of madrasas for girls",
+        links_a=(link,),
+    )
+    assert linked.same and linked.reason == "one links to the other"
+
+
+def test_rferl_amp_copy_and_a_www_variant_join_the_story_at_that_url():
+    make = Boilerplate()
+    azadi = features(1, "https://da.azadiradio.com/a/33012345.html", "fa", "x", "", NOW, (), make)
+    clusterer = Clusterer(Dedupe())
+    clusterer.add(replace(azadi, source="Radio Azadi"))
+    for url in (
+        "https://da.azadiradio.com/amp/33012345.html",
+        "http://da.azadiradio.com/a/33012345.html/",
+    ):
+        copy = features(2, url, "fa", "y", "", NOW, (), make, source="AOP News")
+        assert clusterer.match(copy) == (1, None)
+
+
 def test_window_and_language_keep_stories_apart():
     assert not pair(
         "Flash floods kill 12 in Baghlan", "Flash floods kill 12 in Baghlan", hours=80
