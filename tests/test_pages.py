@@ -181,3 +181,44 @@ def test_a_long_unbroken_title_or_excerpt_wraps_instead_of_widening_the_page(
         page.goto((workspace.output / name).as_uri())
         assert page.evaluate(OUTSIDE) == [], name
     page.close()
+
+
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+    b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)  # a 1 x 1 GIF
+PICTURES_LOADED = """() => { const found = [...document.querySelectorAll('img.picture')];
+  const loaded = found.length > 0 && found.every(i => i.complete);
+  return loaded && found.map(i => [i.alt, i.naturalWidth]);
+}"""
+
+
+def test_a_picture_on_an_outlets_site_is_asked_for_without_a_referrer(
+    feed_server, workspace, browser
+):
+    """News sites refuse pictures hotlinked from another site (by its Referer): the digest asks
+    for them as a feed reader does, without one (and a reader's visit is not reported)."""
+    picture = feed_server.add("/pic.gif", PIXEL, headers={"Content-Type": "image/gif"})
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://t.af/</link>'
+        "<item><title>Flood in Baghlan</title><link>https://t.af/1</link>"
+        f'<enclosure url="{picture}" type="image/gif" length="{len(PIXEL)}"/>'
+        "<pubDate>Mon, 30 Nov 2026 08:00:00 +0000</pubDate></item></channel></rss>"
+    ).encode()
+    url = feed_server.add("/t.xml", body, headers={"Content-Type": "application/rss+xml"})
+    workspace.write_config([{"name": "T", "url": url}])
+    assert main(workspace.args("run")) == 0
+    handler = partial(QuietHandler, directory=str(workspace.output))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        shown = page.wait_for_function(PICTURES_LOADED).json_value()
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+    assert shown == [["", 1]]  # decorative beside its headline: no alt text to read twice
+    asked = [seen for seen in feed_server.log if seen.path == "/pic.gif"]
+    assert asked and all("referer" not in seen.headers for seen in asked)
