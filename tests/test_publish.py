@@ -13,6 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from aggregator import publish
 from aggregator.cli import main
 from aggregator.config import Site, load_config
 from aggregator.health import SourceHealth
@@ -340,7 +341,7 @@ def test_status_pages_can_live_outside_the_public_folder(workspace, feed_server)
     assert not (workspace.output / "status.json").exists()
 
 
-def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server):
+def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server, monkeypatch):
     url = feed_server.feed("/aop/feed/", "aop_wordpress.xml", etag='"v1"')
     other = feed_server.feed("/k/feed/", "khaama_wordpress.xml")  # no validators: a full 200
     workspace.write_config([{"name": "AOP News", "url": url}, {"name": "Khaama", "url": other}])
@@ -356,6 +357,11 @@ def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server):
     run_once(workspace, NOW + timedelta(hours=1, minutes=30))
     assert (workspace.output / "lang" / "en.json").is_file()
 
+    before = {p: p.stat().st_mtime_ns for p in files if p.exists()}
+    monkeypatch.setattr(publish, "renderer", lambda: "a version that renders differently")
+    run_once(workspace, NOW + timedelta(hours=1, minutes=45))
+    for name in ("index.html", "feed.xml", "status.html"):
+        assert (workspace.output / name).stat().st_mtime_ns != before[workspace.output / name]
     route = feed_server.routes["/aop/feed/"]
     route.body = route.body.replace(b"UN envoy meets", b"UN envoy holds talks with")
     route.etag = '"v2"'

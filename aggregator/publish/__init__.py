@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -62,6 +63,17 @@ class Published:
 def _fingerprint(*parts: object) -> str:
     """A digest of what outputs are made from (dataclasses, dates and lists repr stably)."""
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def renderer() -> str:
+    """A digest of the code and templates that write the outputs, part of every fingerprint:
+    an upgrade that renders differently rewrites them once, not at the next story."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*here.glob("*.py"), *here.glob("templates/*.html")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _timeless(row: SourceHealth) -> SourceHealth:
@@ -175,10 +187,10 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     status_folder = config.status_folder or output
     today = now.astimezone(site.zone).date()
     pages = _fingerprint(
-        config.model_dump(mode="json"), today, stories, by_language, by_category,
+        renderer(), config.model_dump(mode="json"), today, stories, by_language, by_category,
         list(counts.items()), [(e.day, e.stories, due[e.day]) for e in sent], front,
     )  # fmt: skip
-    status = _fingerprint([_timeless(row) for row in health])
+    status = _fingerprint(renderer(), [_timeless(row) for row in health])
     rendered: dict[Path, bytes] = {}
     made = [output / name for name in (store.get_meta(FILES_KEY) or "").splitlines()]
     present = bool(made) and all(path.exists() for path in made)  # none deleted by hand since
