@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from aggregator.blocks import described, walls
 from aggregator.fetch import FetchOptions, fetch_one
 from aggregator.htmlpage import feed_links
 from aggregator.languages import language_tag
@@ -38,15 +39,18 @@ def _fetch(url: str, options: FetchOptions) -> FetchResult:
     return fetch_one(FetchRequest("discovery", url), options)
 
 
-def _parsed(result: FetchResult) -> ParsedFeed | None:
-    if result.status is not FetchStatus.OK or not result.body:
-        return None
+def _read(result: FetchResult) -> ParsedFeed | str:
+    """The feed a fetched candidate holds, or why it holds none."""
+    if result.status is not FetchStatus.OK:
+        return result.error or str(result.status)
+    if not result.body:
+        return "an empty body"
     try:
         return parse_feed(result.body, result.headers, result.final_url)
-    except NotAFeed:
-        return None
-    except Exception:  # a candidate nobody foresaw: not a feed we can follow
-        return None
+    except NotAFeed as exc:
+        return str(exc)
+    except Exception as exc:  # a candidate nobody foresaw: not a feed we can follow
+        return f"unreadable ({type(exc).__name__})"
 
 
 def _found(result: FetchResult, feed: ParsedFeed, page: str | None, how: str) -> Found:
@@ -59,8 +63,8 @@ def discover(url: str, options: FetchOptions) -> Found:
     first = _fetch(url, options)
     if first.status is not FetchStatus.OK:
         raise NoFeed(f"{url}: {first.error or first.status}")
-    feed = _parsed(first)
-    if feed is not None:
+    feed = _read(first)
+    if isinstance(feed, ParsedFeed):
         return _found(first, feed, None, "the URL is a feed")
     page = first.final_url
     content_type = first.headers.get("content-type", "")
@@ -69,20 +73,30 @@ def discover(url: str, options: FetchOptions) -> Found:
     usual = [
         urljoin(page, root + path.lstrip("/")) for root in (folder, "/") for path in USUAL_PATHS
     ]
+    why: dict[str, str] = {}
     for candidate in dict.fromkeys([*advertised, *usual]):
         result = _fetch(candidate, options)
-        feed = _parsed(result)
-        if feed is not None:
+        feed = _read(result)
+        if isinstance(feed, ParsedFeed):
             how = "advertised by the page" if candidate in advertised else f"at {candidate}"
             return _found(result, feed, page, how)
+        why[candidate] = feed
+    tried = f"none of {', '.join(USUAL_PATHS)} (on the site or beside the page) is a feed"
+    names = walls(first.headers, first.body or b"", error=False)
+    if names:
+        raise NoFeed(
+            f"no feed found at {url}: it answered with a challenge page ({described(names)}), "
+            f"and {tried}. A feed reader cannot pass the challenge: ask the site to let feed "
+            "readers through."
+        )
     advert = (
-        f"none of the {len(advertised)} feeds the page advertises parses"
+        f"none of the {len(advertised)} feeds the page advertises parses "
+        f"({advertised[0]}: {why[advertised[0]]})"
         if advertised
         else "the page advertises no feed"
     )
     raise NoFeed(
-        f"no feed found at {url}: {advert}, and none of {', '.join(USUAL_PATHS)} (on the "
-        "site or beside the page) is a feed. "
+        f"no feed found at {url}: {advert}, and {tried}. "
         "Follow the page itself as an html source (type: html with CSS selectors; see README)."
     )
 
@@ -95,6 +109,6 @@ def feed_problem(url: str, options: FetchOptions, listing: bool = False) -> str 
         return result.error or str(result.status)
     if result.moved_to:
         return f"moved:{result.moved_to}"
-    if listing or _parsed(result) is not None:
+    if listing or isinstance(_read(result), ParsedFeed):
         return None
     return "the URL no longer gives a feed"

@@ -161,6 +161,23 @@ def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys
     assert desk.config.read_bytes() == before
 
 
+def test_a_page_whose_advertised_feed_fails_says_why(desk, feed_server, capsys):
+    page = b'<html><head><link rel=alternate type=application/rss+xml href="/gone.xml"></head>'
+    url = feed_server.add("/site/", page, headers={"Content-Type": "text/html"})
+    assert run(desk, "add", url) == 1
+    gone = feed_server.url("/gone.xml")
+    assert f"advertises parses ({gone}: HTTP 404 Not Found)" in capsys.readouterr().err
+
+
+def test_a_challenge_page_is_named_and_no_html_source_suggested(desk, feed_server, capsys):
+    challenge = b"<html><head><title>Just a moment...</title></head><body id=cf-chl-widget>"
+    url = feed_server.add("/cf/", challenge, headers={"Content-Type": "text/html"})
+    assert run(desk, "add", url) == 1
+    err = capsys.readouterr().err
+    assert "answered with a challenge page (looks like a firewall or bot block: Cloudflare)" in err
+    assert "html source" not in err
+
+
 @pytest.mark.parametrize("how", ["same URL", "same feed behind a page", "same name"])
 def test_a_duplicate_is_refused_and_the_file_untouched(desk, feed_server, capsys, how):
     page = feed_server.add("/k/", PAGE_WITH_LINKS.replace(b"/amu/feed/", b"/khaama/feed/"))
