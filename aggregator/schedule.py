@@ -197,9 +197,17 @@ def serve(config: Config, paths: Paths, every_seconds: float) -> int:
     daemon.publish()  # an edition missed while the daemon was down goes out now
     scheduler = build(config, paths, every_seconds, daemon)
 
+    stopping = threading.Event()
+
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: finishing the job in progress", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        name = signal.Signals(signum).name
+        if stopping.is_set():  # systemd, docker stop or a second Ctrl-C while the job finishes
+            log.info("%s received again: still finishing the job in progress", name)
+            return
+        stopping.set()
+        log.info("%s received: finishing the job in progress", name)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
 
     def hangup(_signum: int, _frame: FrameType | None) -> None:
         threading.Thread(target=daemon.reload, kwargs={"force": True}, daemon=True).start()
@@ -215,6 +223,7 @@ def serve(config: Config, paths: Paths, every_seconds: float) -> int:
         config.site.timezone,
         os.getpid(),
     )
-    scheduler.start()  # returns once `stop` has shut it down, running jobs finished
+    if not stopping.is_set():  # a signal before this point: nothing to start
+        scheduler.start()  # returns once `stop` has shut it down, running jobs finished
     log.info("stopped")
     return 0

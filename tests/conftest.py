@@ -68,6 +68,7 @@ class FeedServer:
         self.log: list[Seen] = []
         self.release = threading.Event()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self.in_flight = 0
         self.max_in_flight = 0
         server = self
@@ -89,6 +90,7 @@ class FeedServer:
                     )
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    server._arrived.notify_all()
                 try:
                     self._answer()
                 finally:
@@ -198,6 +200,12 @@ class FeedServer:
 
     def redirect(self, path: str, location: str, status: int = 301) -> str:
         return self.add(path, status=status, headers={"Location": location})
+
+    def wait_for_request(self, path: str, timeout: float = 60) -> None:
+        """Return once a request for `path` has arrived (it may still be being answered)."""
+        with self._arrived:
+            found = self._arrived.wait_for(lambda: any(s.path == path for s in self.log), timeout)
+        assert found, f"no request for {path} within {timeout} s"
 
     def requests_to(self, path: str) -> list[Seen]:
         with self._lock:

@@ -16,6 +16,7 @@ import feedparser
 from aggregator.config import load_config
 from aggregator.lock import exclusive
 from aggregator.schedule import MISFIRE_GRACE, Paths, build, fetch_cycle
+from tests.conftest import make_rss
 
 REPO = Path(__file__).parent.parent
 
@@ -103,6 +104,34 @@ class LogReader:
             self.seen.append(line)
             if needle in line:
                 return line
+
+
+def test_a_second_signal_while_the_job_finishes_is_not_a_crash(workspace, feed_server):
+    """systemd, docker stop or a second Ctrl-C signal again while the daemon waits for its job:
+    it goes on finishing it and exits 0 (it ended with a SchedulerNotRunningError traceback)."""
+    slow = feed_server.add("/slow", make_rss("Slow", []), hang=60)  # until the server stops
+    workspace.write_config([{"name": "Slow", "url": slow}])
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *workspace.args("schedule", "--every", "1")],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = LogReader(daemon.stderr)
+    try:
+        log.wait_for("schedule: fetch cycle every")
+        feed_server.wait_for_request("/slow")  # the cycle's fetch is in progress
+        daemon.send_signal(signal.SIGTERM)
+        log.wait_for("SIGTERM received: finishing the job in progress")
+        daemon.send_signal(signal.SIGINT)
+        log.wait_for("SIGINT received again: still finishing the job in progress")
+        feed_server.stop()  # the fetch ends, and with it the job
+        assert daemon.wait(timeout=60) == 0
+        log.wait_for("stopped")
+    finally:
+        daemon.kill()
+        daemon.stderr.close()
+    assert not any("Traceback" in line for line in log.seen)
 
 
 def test_daemon_rereads_an_edited_feeds_yaml_and_survives_a_broken_edit(workspace, feed_server):
