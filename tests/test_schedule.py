@@ -106,18 +106,23 @@ class LogReader:
                 return line
 
 
-def test_a_second_signal_while_the_job_finishes_is_not_a_crash(workspace, feed_server):
-    """systemd, docker stop or a second Ctrl-C signal again while the daemon waits for its job:
-    it goes on finishing it and exits 0 (it ended with a SchedulerNotRunningError traceback)."""
-    slow = feed_server.add("/slow", make_rss("Slow", []), hang=60)  # until the server stops
-    workspace.write_config([{"name": "Slow", "url": slow}])
+def start_daemon(workspace) -> tuple[subprocess.Popen, LogReader]:
+    """`aggregator schedule` with a cycle every second, and a reader of its log."""
     daemon = subprocess.Popen(
         [sys.executable, "-m", "aggregator", *workspace.args("schedule", "--every", "1")],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
     )
-    log = LogReader(daemon.stderr)
+    return daemon, LogReader(daemon.stderr)
+
+
+def test_a_second_signal_while_the_job_finishes_is_not_a_crash(workspace, feed_server):
+    """systemd, docker stop or a second Ctrl-C signal again while the daemon waits for its job:
+    it goes on finishing it and exits 0 (it ended with a SchedulerNotRunningError traceback)."""
+    slow = feed_server.add("/slow", make_rss("Slow", []), hang=60)  # until the server stops
+    workspace.write_config([{"name": "Slow", "url": slow}])
+    daemon, log = start_daemon(workspace)
     try:
         log.wait_for("schedule: fetch cycle every")
         feed_server.wait_for_request("/slow")  # the cycle's fetch is in progress
@@ -138,13 +143,7 @@ def test_daemon_rereads_an_edited_feeds_yaml_and_survives_a_broken_edit(workspac
     aop = {"name": "AOP News", "url": feed_server.feed("/aop", "aop_wordpress.xml")}
     khaama = {"name": "Khaama", "url": feed_server.feed("/khaama", "khaama_wordpress.xml")}
     workspace.write_config([aop])
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", *workspace.args("schedule", "--every", "1")],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    log = LogReader(daemon.stderr)
+    daemon, log = start_daemon(workspace)
     try:
         assert "1 ok, 0 failed, 0 not due; 3 new entries" in log.wait_for(" cycle: ")
         workspace.write_config([aop, khaama])
