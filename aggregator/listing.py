@@ -41,17 +41,25 @@ def _href(element: lxml.html.HtmlElement | None, base: str) -> str | None:
     return None
 
 
+# where lazy-loading scripts keep a picture (its src a placeholder meanwhile), then the usual
+_PICTURE_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "src")
+_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
+
+
 def _image(element: lxml.html.HtmlElement | None, base: str) -> str | None:
+    """The first http(s) picture an element is or holds: a lazy-loaded one where it waits (a
+    data: placeholder or a spinner in its src), else its src, else its srcset's first."""
     if element is None:
         return None
-    images = [element] if element.tag == "img" else element.cssselect("img")
+    images = [element] if element.tag in ("img", "source") else element.cssselect("img, source")
     for image in images:
-        source = image.get("src") or image.get("data-src") or ""
-        if not source.strip():  # the first candidate of a srcset ("a.jpg 1x, b.jpg 2x")
-            source = next(iter((image.get("srcset") or "").split(",")[0].split()), "")
-        url = joined_url(base, source) if source.strip() else None
-        if url:
-            return url
+        sources = [image.get(name) or "" for name in _PICTURE_ATTRIBUTES]
+        for name in _SRCSET_ATTRIBUTES:  # "a.jpg 1x, b.jpg 2x": the first candidate
+            sources.append(next(iter((image.get(name) or "").split(",")[0].split()), ""))
+        for source in sources:
+            url = joined_url(base, source) if source.strip() else None
+            if url:
+                return url
     return None
 
 

@@ -59,6 +59,24 @@ def test_a_broken_link_or_picture_costs_only_its_item_or_its_picture():
     assert parsed.unreadable == 1
 
 
+def test_a_lazy_loaded_picture_is_taken_where_it_waits_not_its_placeholder():
+    selectors = Selectors(item="article", title="h2", link="a", image="figure")
+    pixel = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    page = (
+        f'<article><h2>A</h2><a href="/a">x</a><figure><img src="{pixel}" data-src="/a.jpg">'
+        f'</figure></article><article><h2>B</h2><a href="/b">x</a><figure><img src="/spin.gif"'
+        ' data-lazy-src="/b.jpg"></figure></article><article><h2>C</h2><a href="/c">x</a><figure>'
+        f'<picture><source data-srcset="/c.webp 1x"><img src="{pixel}"></picture></figure>'
+        "</article>"
+    ).encode()
+    parsed = parse_listing(page, "https://site.example/", selectors)
+    assert [e.media[0].url for e in parsed.entries] == [
+        "https://site.example/a.jpg",
+        "https://site.example/b.jpg",
+        "https://site.example/c.webp",
+    ]
+
+
 DARI_PAGE = (
     "<html><head>{meta}<title>خبرها</title></head><body><article><h2>خبر كابل امروز</h2>"
     '<a href="/a">x</a></article></body></html>'
