@@ -276,10 +276,33 @@ def clean_title(title: str) -> str:
 
 def sanitize_html(fragment: str, base: str | None = None) -> str:
     """Allow-list sanitizing: no script, style, iframe, event handlers, javascript:, data: URLs.
-    Relative links and pictures are made absolute against `base` (an http(s) URL), or dropped."""
+    Relative links and pictures are made absolute against `base` (an http(s) URL), or dropped;
+    a lazy-loaded picture keeps the source it waits in, and a picture left without one goes."""
     if not fragment.strip():
         return ""
-    return _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment)).strip()
+    fragment = _LAZY_IMG.sub(_waiting_source, fragment)
+    cleaned = _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
+    if "<img" in cleaned:
+        cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
+    return cleaned.strip()
+
+
+_LAZY_IMG = re.compile(r"<img\b[^>]*\bdata-(?:lazy-src|src|original)\s*=[^>]*>", re.IGNORECASE)
+_LAZY_SOURCE = re.compile(
+    r"\sdata-(?:lazy-src|src|original)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)", re.IGNORECASE
+)
+_SRC = re.compile(r"\ssrc\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+)", re.IGNORECASE)
+_IMG_WITHOUT_SRC = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')  # nh3 quotes every attribute
+
+
+def _waiting_source(tag: re.Match[str]) -> str:
+    """An <img> of a lazy-loading script with the picture it waits for as its src (its src is
+    a data: pixel or a spinner until a script swaps them)."""
+    found = _LAZY_SOURCE.search(tag[0])
+    value = found[1].strip("\"'").strip() if found else ""
+    if not value or value.lower().startswith("data:"):
+        return tag[0]
+    return '<img src="' + value.replace('"', "&quot;") + '"' + _SRC.sub("", tag[0][4:])
 
 
 @functools.lru_cache(maxsize=64)
@@ -389,7 +412,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 3  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 4  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 

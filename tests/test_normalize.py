@@ -137,6 +137,28 @@ def test_sanitize_keeps_safe_markup():
     assert '<img src="https://a.af/i.jpg" alt="i">' in clean
 
 
+PIXEL = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (  # WP Rocket and Jetpack: a pixel in src, the picture in data-lazy-src and <noscript>
+            f'<img src="{PIXEL}" data-lazy-src="https://k.af/a.jpg" alt="a">'
+            '<noscript><img src="https://k.af/a.jpg"></noscript>',
+            '<img src="https://k.af/a.jpg" alt="a">',
+        ),
+        ("<img data-src=/b.jpg class=lazyload>", '<img src="https://k.af/b.jpg">'),
+        ("<IMG SRC='/spin.gif' DATA-ORIGINAL='/c.jpg'>", '<img src="https://k.af/c.jpg">'),
+        ('<img src="/d.jpg" data-id="7">', '<img src="https://k.af/d.jpg">'),
+        ('<img data-src="javascript:alert(1)" alt="x">', ""),  # and no picture without a source
+        (f'<p>text<img src="{PIXEL}"></p>', "<p>text</p>"),
+    ],
+)
+def test_a_lazy_loaded_picture_keeps_the_source_it_waits_in(html, expected):
+    assert sanitize_html(html, "https://k.af/post/1") == expected
+
+
 def test_excerpt_cuts_at_word_boundary():
     text = "word " * 100
     short = excerpt(text.strip(), 50)
