@@ -1,6 +1,7 @@
 """End to end: `aggregator run` against the local feed server, checked through its outputs."""
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -38,6 +39,21 @@ def test_python_dash_m_runs_the_cli():
     )
     assert done.returncode == 0
     assert "run" in done.stdout and "check" in done.stdout
+
+
+def test_a_terminal_or_log_that_cannot_hold_dari_gets_escapes_not_a_crash(workspace, feed_server):
+    """An old server's cron under a Latin-1 locale: the run stopped at the first Dari name."""
+    url = feed_server.feed("/tolo/fa", "tolonews_dari_cp1256.xml")
+    workspace.write_config([{"name": "طلوع نیوز", "url": url, "language": "fa"}])
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    for command in ("run", "status"):
+        done = subprocess.run(
+            [sys.executable, "-m", "aggregator", *workspace.args(command)],
+            capture_output=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert b"\\u0637\\u0644\\u0648\\u0639 \\u0646\\u06cc\\u0648\\u0632" in done.stdout
+    assert (workspace.output / "feed.xml").is_file()
 
 
 def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, capsys):

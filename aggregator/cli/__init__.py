@@ -8,6 +8,7 @@ preview.py: demo, serve · common.py: paths, lock, database, exit codes.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 
 from aggregator import __version__
@@ -39,8 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _never_fail_to_print() -> None:
+    """Keep the terminal's or log's encoding, but write what it cannot hold as escapes: under a
+    Latin-1 locale (an old server's cron) a Dari source name stopped the run at its first line."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    _never_fail_to_print()
     args = build_parser().parse_args(argv)
     config = None
     if getattr(args, "needs_config", True):
