@@ -56,6 +56,23 @@ def test_a_terminal_or_log_that_cannot_hold_dari_gets_escapes_not_a_crash(worksp
     assert (workspace.output / "feed.xml").is_file()
 
 
+def test_a_reader_that_stops_reading_the_report_does_not_stop_the_run(workspace, sources):
+    """`aggregator run | head -1`: the pipe closes after the first line. The run went on to fail
+    with 'cannot use the database folder: Broken pipe' and published nothing."""
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *workspace.args("run")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    first = runner.stdout.readline()
+    runner.stdout.close()
+    errors = runner.stderr.read().decode()
+    runner.stderr.close()
+    assert runner.wait(timeout=120) == 0, errors
+    assert first and not errors
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert len(rss.entries) == STORIES
+
+
 def test_run_publishes_valid_feeds_and_reports_failures(workspace, sources, capsys):
     code, out = run_cli(workspace, capsys)
     assert code == 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from aggregator.config import Config
@@ -55,13 +56,25 @@ class CommandFailed(Exception):
 def locked(args: argparse.Namespace) -> Iterator[None]:
     """Hold the lock beside the database, waiting `--wait` seconds for another aggregator."""
     db, _ = paths(args)
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive(db, args.wait))
+        except Busy as exc:
+            raise CommandFailed(str(exc), EXIT_BUSY) from None
+        except OSError as exc:  # no folder for the lock file (and the database) can be made
+            raise CommandFailed(f"cannot use the database folder {db.parent}: {exc}") from None
+        yield
+
+
+def say(text: str) -> None:
+    """Print a line of a report, and go on without one when nobody reads it any more: the
+    run's work matters more than its log (`aggregator run | head`, a full disk under a log)."""
     try:
-        with exclusive(db, args.wait):
-            yield
-    except Busy as exc:
-        raise CommandFailed(str(exc), EXIT_BUSY) from None
-    except OSError as exc:  # no folder for the lock file (and the database) can be made
-        raise CommandFailed(f"cannot use the database folder {db.parent}: {exc}") from None
+        print(text, flush=True)
+    except OSError:  # a closed pipe, no space left: later lines go nowhere, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @contextmanager

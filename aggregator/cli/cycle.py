@@ -15,7 +15,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aggregator.cli.common import EXIT_FAILED, EXIT_OK, Handler, error, locked, open_store, paths
+from aggregator.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Handler,
+    error,
+    locked,
+    open_store,
+    paths,
+    say,
+)
 from aggregator.config import Config
 from aggregator.models import Outcome, RunReport, SourceResult
 from aggregator.pipeline import run
@@ -55,11 +64,11 @@ def line(result: SourceResult) -> str:
 
 
 def print_result(result: SourceResult) -> None:
-    print(line(result), flush=True)
+    say(line(result))
     if result.warning:
-        print(f"warning    {result.source}: {result.warning}", flush=True)
+        say(f"warning    {result.source}: {result.warning}")
     if result.skipped_text:
-        print(f"warning    {result.source}: {result.skipped_text}", flush=True)
+        say(f"warning    {result.source}: {result.skipped_text}")
 
 
 class ProgressReport:
@@ -153,13 +162,13 @@ def cycle_handler(fetch: bool, publish: bool) -> Handler:
                 force=getattr(args, "force", False),
             )
         if quiet:
-            print(report_json(report))
+            say(report_json(report))
         else:
             for problem in report.problems:
-                print(f"warning    {problem}", flush=True)
+                say(f"warning    {problem}")
             if report.pruned and report.pruned.removed:
-                print(report.pruned.text(), flush=True)
-            print(summary(report, output))
+                say(report.pruned.text())
+            say(summary(report, output))
         if report.publish_error:
             error(report.publish_error)
             return EXIT_FAILED
