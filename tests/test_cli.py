@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import feedparser
+import pytest
 
 from aggregator.cli import build_parser, main
 from aggregator.store import MIGRATIONS
@@ -31,6 +32,25 @@ def test_help_lists_commands():
     help_text = build_parser().format_help()
     for command in ("run", "fetch", "publish", "check"):
         assert re.search(rf"^\s+{command}\s", help_text, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["schedule", "--every", "-1"],  # the scheduler looped without end, past 16 GB
+        ["schedule", "--every", "0"],
+        ["schedule", "--every", "inf"],
+        ["run", "--wait", "nan"],  # a traceback from the lock
+        ["run", "--wait", "-5"],
+        ["serve", "--port", "99999"],  # a traceback from bind()
+        ["serve", "--port", "http"],
+    ],
+)
+def test_an_impossible_number_on_the_command_line_is_a_usage_error(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--config", str(tmp_path / "feeds.yaml")])
+    assert caught.value.code == 2
+    assert f"argument {argv[1]}: " in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_cli():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sqlite3
 import sys
@@ -18,6 +19,23 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
+def seconds(least: float, most: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a number of seconds from `least` to `most` (a negative or zero interval
+    made the scheduler loop without end and fill the memory, nan made the lock raise)."""
+
+    def read(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not least <= value <= most:  # nan too
+            span = f"from {least:g} to {most:g}" if most < math.inf else f"of at least {least:g}"
+            raise argparse.ArgumentTypeError(f"{text} is not a number of seconds {span}")
+        return value
+
+    return read
+
+
 def common_options() -> argparse.ArgumentParser:
     """--config, --db, --output and --wait, accepted by every command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -26,7 +44,7 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("--output", type=Path, help="output folder (default: output/ beside it)")
     common.add_argument(
         "--wait",
-        type=float,
+        type=seconds(0),
         default=300,
         metavar="SECONDS",
         help="how long to wait for another running aggregator before exiting with 3 (300)",

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from aggregator import pipeline, schedule
-from aggregator.cli.common import EXIT_OK, locked, open_store, paths
+from aggregator.cli.common import EXIT_OK, locked, open_store, paths, seconds
 from aggregator.config import Config
 from aggregator.retention import prune
 
@@ -26,7 +26,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     schedule_p.add_argument(
         "--every",
-        type=float,
+        type=seconds(1, 7 * 24 * 3600),
         default=300,
         metavar="SECONDS",
         help="seconds between fetch cycles (300); each cycle fetches only the due sources",
