@@ -192,7 +192,7 @@ class Defaults(_Strict):
     refresh: int = Field(60, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
     concurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)  # None: by the number of hosts
     max_items: int = Field(50, ge=1, le=1000)
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024**3)  # a feed past 1 GB is none
 
 
 def _css(value: str) -> str:

@@ -124,6 +124,11 @@ def test_sources_are_found_by_name_with_their_lines():
             "12:14",
             "less than or equal to 10080",
         ),
+        (  # past what zlib takes as a length: every gzip source failed with OverflowError
+            VALID.replace("  timeout: 20", "  timeout: 20\n  max_bytes: 100000000000000000000"),
+            "6:14",
+            "defaults.max_bytes: Input should be less than or equal to 1073741824",
+        ),
         (
             VALID + "retention:\n  content_days: 90\n  identity_days: 30\n",
             "14:18",
