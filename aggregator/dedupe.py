@@ -192,6 +192,18 @@ def _outside_links(links: Iterable[str], url: str) -> Words:
     return _words(key for key in keys if key != url and _site(key) != own_site)
 
 
+# A recurring title ("Editorial", "Daily news bulletin", "Photo of the day") over two texts
+# that share next to nothing is two stories: ledes of this many words, this far apart, are.
+LEDE_FLOOR = 0.1  # under one title, the labelled set's true pairs share 0.17 or more
+LEDE_WORDS = 8
+
+
+def _ledes_differ(a: Probe, lede: Words, similarity: float) -> bool:
+    """Whether two entries' ledes say different things: both long enough to tell, and alike
+    below `LEDE_FLOOR` (a report of one event under one title shares its names and figures)."""
+    return similarity < LEDE_FLOOR and min(len(a.lede), len(lede)) >= LEDE_WORDS
+
+
 RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
 
 
@@ -579,6 +591,8 @@ class Clusterer:
         if a.language != b.language:
             return verdict(False, f"different languages: {a.language} vs {b.language}")
         if title >= s.title_threshold:
+            if _ledes_differ(p, words[1], lede) and combined < s.combined_threshold:
+                return verdict(False, f"titles alike, ledes differ ({lede:.2f} < {LEDE_FLOOR})")
             return verdict(True, f"title {title:.2f} >= {s.title_threshold}")
         if lede >= s.lede_threshold:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")

@@ -166,6 +166,17 @@ def test_rferl_amp_copy_and_a_www_variant_join_the_story_at_that_url():
         assert clusterer.match(copy) == (1, None)
 
 
+@pytest.mark.parametrize("title", ["Editorial", "Daily news bulletin", "د ورځې مهم خبرونه"])
+def test_a_recurring_title_over_different_texts_is_two_stories(title):
+    """A column or bulletin under the same title every day: one story each day, not one in all."""
+    monday = "The council met to discuss the budget and the salaries of teachers next year."
+    tuesday = "A new bridge opened after three years of work, officials said on Sunday."
+    verdict = pair(title, title, monday, tuesday, hours=24)
+    assert not verdict.same and verdict.reason.startswith("titles alike, ledes differ")
+    retold = "The council met on Monday to discuss next year's budget and teachers' salaries."
+    assert pair(title, title, monday, retold, hours=24).same  # the same text, told again
+
+
 def test_window_and_language_keep_stories_apart():
     assert not pair(
         "Flash floods kill 12 in Baghlan", "Flash floods kill 12 in Baghlan", hours=80
