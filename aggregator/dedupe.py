@@ -193,15 +193,24 @@ def _outside_links(links: Iterable[str], url: str) -> Words:
 
 
 # A recurring title ("Editorial", "Daily news bulletin", "Photo of the day") over two texts
-# that share next to nothing is two stories: ledes of this many words, this far apart, are.
+# that share next to nothing is two stories; so are one outlet's items under unrelated titles
+# that share its boilerplate lede ("Read the full story on our website"). Texts this long
+# (distinct words), alike below this, share next to nothing.
 LEDE_FLOOR = 0.1  # under one title, the labelled set's true pairs share 0.17 or more
 LEDE_WORDS = 8
+TITLE_FLOOR = 0.1
+TITLE_WORDS = 3
 
 
 def _ledes_differ(a: Probe, lede: Words, similarity: float) -> bool:
     """Whether two entries' ledes say different things: both long enough to tell, and alike
     below `LEDE_FLOOR` (a report of one event under one title shares its names and figures)."""
     return similarity < LEDE_FLOOR and min(len(a.lede), len(lede)) >= LEDE_WORDS
+
+
+def _titles_unrelated(a: Probe, title: Words, similarity: float) -> bool:
+    """Whether two titles share next to nothing, both long enough to tell."""
+    return similarity < TITLE_FLOOR and min(len(a.title), len(title)) >= TITLE_WORDS
 
 
 RISING_HOURS = 24.0  # a count of people that rises within this long is one event's toll
@@ -594,6 +603,8 @@ class Clusterer:
             if _ledes_differ(p, words[1], lede) and combined < s.combined_threshold:
                 return verdict(False, f"titles alike, ledes differ ({lede:.2f} < {LEDE_FLOOR})")
             return verdict(True, f"title {title:.2f} >= {s.title_threshold}")
+        if a.source == b.source and a.url != b.url and _titles_unrelated(p, words[0], title):
+            return verdict(False, "one outlet's lede under unrelated titles: its boilerplate")
         if lede >= s.lede_threshold:
             return verdict(True, f"lede {lede:.2f} >= {s.lede_threshold}")
         if rose:  # the figures differ: only a title or lede alike on its own will do

@@ -204,6 +204,33 @@ def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace
     assert len(rss.entries) == 5
 
 
+@pytest.mark.parametrize(
+    "lede",
+    [
+        "Click here to read the full story on our website and follow us for daily updates.",
+        "برای خواندن متن کامل این خبر به وب‌سایت ما مراجعه کنید و ما را دنبال کنید",
+    ],
+)
+def test_one_outlets_boilerplate_lede_does_not_make_its_items_one_story(
+    workspace, feed_server, lede
+):
+    """A feed whose every item carries the same description made one story of all its items."""
+    titles = [
+        "Floods kill 12 in Baghlan",
+        "Cricket board names new captain",
+        "Wheat prices fall in Herat markets",
+        "Salang tunnel reopens after repairs",
+    ]
+    rows = [
+        {"title": t, "link": f"https://f.example.af/{n}", "date": DATE, "summary": lede}
+        for n, t in enumerate(titles)
+    ]
+    workspace.write_config([{"name": "F", "url": feed_server.add("/f", make_rss("F", rows))}])
+    assert main(workspace.args("run")) == 0
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    assert sorted(e.title for e in rss.entries) == sorted(titles)
+
+
 def test_matching_words_are_made_on_the_parser_workers_as_clustering_would(workspace, sources):
     from dataclasses import replace
 
