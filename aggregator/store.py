@@ -24,6 +24,7 @@ from aggregator.models import (
     StoredEntry,
     WindowEntry,
 )
+from aggregator.normalize import link_key
 
 MIGRATIONS: list[str] = [
     """
@@ -853,6 +854,19 @@ class Store:
             (url,),
         ).fetchone()
         return _stored_entry(row) if row else None
+
+    def stored_url(self, url: str) -> str | None:
+        """The URL an entry is stored under that is `url` or another copy of its page (http or
+        https, www., a trailing slash, AMP: `link_key`), as an editor pastes it from a browser;
+        None when no entry has it. Looked for among the URLs on its host, for a command."""
+        if self.conn.execute("SELECT 1 FROM entries WHERE url = ?", (url,)).fetchone():
+            return url
+        key = link_key(url)
+        host = key.removeprefix("https://").split("/", 1)[0].split("?", 1)[0]
+        rows = self.conn.execute(
+            "SELECT DISTINCT url FROM entries WHERE instr(url, ?) > 0 ORDER BY url", (host,)
+        )
+        return next((found for (found,) in rows if link_key(found) == key), None)
 
     def story_members(self, story_id: str) -> list[StoredEntry]:
         rows = self.conn.execute(

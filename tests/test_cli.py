@@ -289,6 +289,13 @@ def test_explain_says_why_an_entry_joined_a_story(workspace, sources, capsys):
     )
     assert main(workspace.args("explain", "https://nowhere.example/x")) == 1
     assert "no stored entry has the URL https://nowhere.example/x" in capsys.readouterr().err
+    # another copy of the page, as a browser shows it: http, no www., no slash, AMP
+    for copy in (
+        "http://aopnews.com/2026/11/kabul-kandahar-highway-reopens",
+        "https://m.aopnews.com/2026/11/kabul-kandahar-highway-reopens/amp/",
+    ):
+        assert main(workspace.args("explain", copy)) == 0
+        assert "(3 entries):" in capsys.readouterr().out
 
 
 def test_unusable_database_folder_is_a_clear_error(workspace, sources, capsys):

@@ -57,18 +57,33 @@ def _correct(args: argparse.Namespace, change: Callable[[Store], str]) -> int:
     return EXIT_OK
 
 
+def _stored(store: Store, pasted: str) -> str:
+    """The URL an entry is stored under for the one an editor gave (canonical, or another copy
+    of the page: http, www., a trailing slash, AMP), or that URL canonical if none has it."""
+    url = canonical_url(pasted)
+    return store.stored_url(url) or url
+
+
 def split_command(args: argparse.Namespace, config: Config) -> int:
-    url, now = canonical_url(args.url), pipeline.utcnow()
+    now = pipeline.utcnow()
     if args.undo:
-        return _correct(args, lambda store: undo(store, OverrideKind.SPLIT, url))
-    return _correct(args, lambda store: split(store, config.site.link, url, now))
+        return _correct(
+            args, lambda store: undo(store, OverrideKind.SPLIT, _stored(store, args.url))
+        )
+    return _correct(
+        args, lambda store: split(store, config.site.link, _stored(store, args.url), now)
+    )
 
 
 def merge_command(args: argparse.Namespace, _config: Config) -> int:
-    url, other, now = canonical_url(args.url), canonical_url(args.other_url), pipeline.utcnow()
+    now = pipeline.utcnow()
+
+    def urls(store: Store) -> tuple[str, str]:
+        return _stored(store, args.url), _stored(store, args.other_url)
+
     if args.undo:
-        return _correct(args, lambda store: undo(store, OverrideKind.MERGE, url, other))
-    return _correct(args, lambda store: merge(store, url, other, now))
+        return _correct(args, lambda store: undo(store, OverrideKind.MERGE, *urls(store)))
+    return _correct(args, lambda store: merge(store, *urls(store), now))
 
 
 def overrides_command(args: argparse.Namespace, _config: Config) -> int:
@@ -85,9 +100,10 @@ def overrides_command(args: argparse.Namespace, _config: Config) -> int:
 
 def explain_command(args: argparse.Namespace, config: Config) -> int:
     with open_store(args, create=False) as store:
-        found = explain(store, config, canonical_url(args.url))
+        url = _stored(store, args.url)
+        found = explain(store, config, url)
     if found is None:
-        error(f"no stored entry has the URL {canonical_url(args.url)}")
+        error(f"no stored entry has the URL {url}")
         return EXIT_FAILED
     entry = found.entry
     print(f"entry {entry.id}: {entry.entry.source}: {entry.entry.title}")
