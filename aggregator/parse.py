@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import json
@@ -17,7 +18,7 @@ from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
-from aggregator.rss import media_length, parse_rss, utf8_by_its_own_account
+from aggregator.rss import declared_encoding, media_length, parse_rss, utf8_by_its_own_account
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
 
@@ -209,6 +210,33 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
     )
 
 
+_SINGLE_BYTE = ("cp125", "iso8859", "latin", "ascii", "koi8", "mac-", "cp437", "cp850", "tis")
+
+
+def _mended(body: bytes) -> bytes:
+    """A body as its server meant it: without the blank lines a CMS plugin printed before its
+    XML declaration (read anyway, but flagged as malformed), and declared UTF-8 when it names a
+    single-byte charset its bytes cannot be in (valid UTF-8 beyond ASCII: a site moved to UTF-8
+    whose template still says windows-1256, read so, Dari turns to mojibake)."""
+    if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
+        body = body.lstrip()
+    declared = declared_encoding(body)
+    if declared is None or declared in ("utf-8", "utf8") or body.isascii():
+        return body
+    try:
+        single_byte = codecs.lookup(declared).name.startswith(_SINGLE_BYTE)
+        body.decode("utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return body
+    if not single_byte:
+        return body
+    start, end = _DECLARED_NAME.search(body).span(1)  # type: ignore[union-attr]
+    return body[:start] + b"utf-8" + body[end:]
+
+
+_DECLARED_NAME = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
 def _read_as(body: bytes, content_type: str) -> str:
     """The Content-Type to read a body by: its charset dropped when it contradicts a body that
     is UTF-8 by its own account (valid UTF-8 beyond ASCII, declared so or not at all). That is
@@ -228,6 +256,7 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
     if not body.strip():
         raise NotAFeed("not a feed: the server sent an empty body")
+    body = _mended(body)
     response_headers = {k.lower(): v for k, v in headers.items()}
     content_type = _read_as(body, response_headers.get("content-type", ""))
     response_headers["content-type"] = content_type

@@ -61,11 +61,16 @@ _CHANNEL_NESTED = frozenset({"item", "image", "textInput", "textinput", "skipHou
 _CHANNEL_ASIDE = frozenset({DC + "title", MEDIA + "title"})  # they set the feed's title
 
 
+def declared_encoding(body: bytes) -> str | None:
+    """The encoding a body's XML declaration names, lower case; None when it names none."""
+    declared = _DECLARED.match(body[:200])
+    return declared.group(1).decode("ascii").lower() if declared else None
+
+
 def utf8_by_its_own_account(body: bytes) -> bool:
     """Whether a body is UTF-8 by what it says and is: its XML declaration names UTF-8 or no
     encoding, and its bytes decode as UTF-8."""
-    declared = _DECLARED.match(body[:200])
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+    if declared_encoding(body) not in (None, "utf-8", "utf8"):
         return False
     try:
         body.decode("utf-8")

@@ -63,6 +63,21 @@ def test_a_utf8_feed_labelled_with_another_charset_is_read_as_utf8(label, declar
     assert (feed.title, feed.entries[0].title) == ("طلوع نیوز", "د کابل ښار خبرونه")
 
 
+@pytest.mark.parametrize("declared", ["windows-1256", "ISO-8859-1", "us-ascii"])
+@pytest.mark.parametrize("blank", ["", "\n\n  "])  # what a WordPress plugin prints before it
+def test_a_utf8_feed_whose_declaration_says_otherwise_is_read_as_utf8(declared, blank):
+    """A site moved to UTF-8 whose template still declares windows-1256; and the blank lines
+    before a declaration, which feedparser reads but called the feed malformed."""
+    body = (
+        f'{blank}<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel>'
+        "<title>طلوع نیوز</title><item><title>د کابل ښار خبرونه</title>"
+        "<link>https://x.example/a</link></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, {"Content-Type": "text/xml"}, "https://x.example/feed")
+    assert (feed.title, feed.entries[0].title) == ("طلوع نیوز", "د کابل ښار خبرونه")
+    assert feed.warning is None
+
+
 def test_feedburner_origlink_preferred():
     feed = parse_feed(data_file("feedburner.xml"), RSS, "https://feeds.feedburner.com/zantimes")
     assert feed.entries[0].link.startswith(
