@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Config
+from aggregator.normalize import without_credentials
 from aggregator.store import Store
 
 SILENT_AFTER = timedelta(days=14)
@@ -76,7 +77,7 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
             rows.append(
                 SourceHealth(
                     source.name,
-                    source.url,
+                    without_credentials(source.url),
                     "new",
                     "not fetched yet",
                     None,
@@ -106,20 +107,20 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
         rows.append(
             SourceHealth(
                 name=source.name,
-                url=state.url,
+                url=without_credentials(state.url),
                 state=kind,
-                state_text=text,
+                state_text=without_credentials(text),
                 last_success=state.last_success,
-                last_error=state.last_error,
+                last_error=state.last_error and without_credentials(state.last_error),
                 failures=state.failures,
                 entries_7d=recent.get(source.name, 0),
                 next_check=None if state.disabled else state.next_check,
                 silent=silent,
                 last_new_entry=last_new,
-                moved_to=state.url if state.moved else None,
+                moved_to=without_credentials(state.url) if state.moved else None,
                 config_line=config.line_of(source.name, "url"),
                 skipped=state.last_skipped,
-                config_url=source.url,
+                config_url=without_credentials(source.url),
                 daily=tuple(per_day.get(source.name, {}).get(day, 0) for day in days),
             )
         )

@@ -185,6 +185,15 @@ def link_key(url: str) -> str:
     return f"{key}?{query}" if query else key
 
 
+_CREDENTIALS = re.compile(r"(?<=://)[^/?#@\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """Text with the user and password of every URL in it taken out: a feed behind HTTP
+    authentication is fetched with them, and never shown or published with them."""
+    return _CREDENTIALS.sub("", text) if "@" in text else text
+
+
 def feed_key(url: str) -> str:
     """How feeds.yaml tells two feeds apart: the canonical URL, without a trailing slash."""
     return canonical_url(url).rstrip("/")

@@ -9,7 +9,7 @@ from lxml import etree
 
 from aggregator.config import Config
 from aggregator.languages import language_tag
-from aggregator.normalize import plain_name, xml_safe
+from aggregator.normalize import plain_name, without_credentials, xml_safe
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,14 @@ def opml_bytes(config: Config) -> bytes:
         category = xml_safe(source.category)  # feeds.yaml may hold what XML cannot
         if category not in groups:
             groups[category] = etree.SubElement(body, "outline", text=category, title=category)
+        page = source.homepage
+        home = {"htmlUrl": xml_safe(without_credentials(page))} if page else {}
         attributes = {
             "type": "rss",
             "text": xml_safe(source.name),
             "title": xml_safe(source.name),
-            "xmlUrl": xml_safe(source.url),
-            **({"htmlUrl": xml_safe(source.homepage)} if source.homepage else {}),
+            "xmlUrl": xml_safe(without_credentials(source.url)),  # feeds.opml is public
+            **home,
             "language": source.language,
         }
         etree.SubElement(groups[category], "outline", attributes)

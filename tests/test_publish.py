@@ -372,6 +372,22 @@ def test_a_run_where_no_story_changed_rewrites_no_file(workspace, feed_server, m
     assert "UN envoy holds talks with" in (workspace.output / "feed.xml").read_text("utf-8")
 
 
+def test_a_feeds_password_is_used_to_fetch_it_and_never_published(workspace, feed_server):
+    """A subscriber-only feed's URL in feeds.yaml holds a user and password: they were written
+    into the public feeds.opml, status.html and status.json."""
+    url = feed_server.feed("/private", "aop_wordpress.xml").replace("://", "://desk:s3cret@")
+    gone = feed_server.url("/gone").replace("://", "://desk:s3cret@")
+    feed_server.redirect("/gone", gone + "-again", status=301)  # an error naming the URL
+    feed_server.redirect("/gone-again", gone, status=301)
+    workspace.write_config([{"name": "Private", "url": url}, {"name": "Gone", "url": gone}])
+    run_once(workspace, NOW)
+    assert feed_server.requests_to("/private")[0].headers["authorization"].startswith("Basic ")
+    written = [p for p in workspace.output.rglob("*") if p.is_file()]
+    assert len(written) > 10
+    assert [p.name for p in written if b"s3cret" in p.read_bytes()] == []
+    assert "Private" in (workspace.output / "status.html").read_text("utf-8")
+
+
 def test_status_json_gives_every_field_of_a_sources_health_with_times_as_iso_text():
     row = SourceHealth(
         name="K", url="https://k.example/feed", state="failing", state_text="failing: 404",
