@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aggregator.config import Config
 from aggregator.lock import Busy, exclusive
+from aggregator.normalize import without_credentials
 from aggregator.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -85,10 +86,11 @@ def locked(args: argparse.Namespace) -> Iterator[None]:
 
 
 def say(text: str) -> None:
-    """Print a line of a report, and go on without one when nobody reads it any more: the
-    run's work matters more than its log (`aggregator run | head`, a full disk under a log)."""
+    """Print a line of a report (a feed's password never in it), and go on without one when
+    nobody reads it any more: the run's work matters more than its log (`aggregator run |
+    head`, a full disk under a log)."""
     try:
-        print(text, flush=True)
+        print(without_credentials(text), flush=True)
     except OSError:  # a closed pipe, no space left: later lines go nowhere, quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
