@@ -238,8 +238,10 @@ def check_redirect(origin: str, target: str, resolve: Callable[[str], list[str]]
 
 def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(f"refused to fetch {url!r}: only http and https URLs are fetched")
+    if not parts.hostname:
+        raise FetchError(f"refused to fetch {url!r}: it names no host")
 
 
 GZIP_MAGIC = b"\x1f\x8b"

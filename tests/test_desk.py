@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aggregator.cli import main
+from aggregator.cli.desk import as_url
 from aggregator.config import load_config
 from aggregator.discover import feed_links
 from tests.conftest import FeedServer
@@ -176,6 +177,27 @@ def test_a_challenge_page_is_named_and_no_html_source_suggested(desk, feed_serve
     err = capsys.readouterr().err
     assert "answered with a challenge page (looks like a firewall or bot block: Cloudflare)" in err
     assert "html source" not in err
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("tolonews.com", "https://tolonews.com"),  # as an address bar shows a site
+        (" pa.azadiradio.com/api/epiqq ", "https://pa.azadiradio.com/api/epiqq"),
+        ("tolonews.com:8080/fa", "https://tolonews.com:8080/fa"),
+        ("http://tolonews.com", "http://tolonews.com"),
+        ("ftp://tolonews.com/feed", "ftp://tolonews.com/feed"),  # refused by the fetch, as is
+        ("/etc/passwd", "/etc/passwd"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_a_bare_site_typed_to_add_is_taken_as_https(typed, url):
+    assert as_url(typed) == url
+
+
+def test_a_url_without_a_host_is_refused_as_such(desk, capsys):
+    assert run(desk, "add", "http://") == 1
+    assert "refused to fetch 'http://': it names no host" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("how", ["same URL", "same feed behind a page", "same name"])

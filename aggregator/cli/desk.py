@@ -4,6 +4,7 @@ other byte of it."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,14 +95,25 @@ def _append(path: Path, sources: list[dict[str, object]], text: str | None = Non
     write_config(path, edited)
 
 
+_BARE_SITE = re.compile(r"[^\s/:?#@]+\.[^\s/:?#@.]{2,}(?::\d+)?(?:[/?#]\S*)?")
+
+
+def as_url(text: str) -> str:
+    """What an editor typed as the URL to add: a bare site ("tolonews.com/fa", as an address bar
+    shows it) is taken as https; anything else as it is (fetching refuses what is no URL)."""
+    text = text.strip()
+    return f"https://{text}" if _BARE_SITE.fullmatch(text) else text
+
+
 def add(args: argparse.Namespace, config: Config) -> int:
     if args.language and language_tag(args.language) is None:
         raise CommandFailed(f"--language {args.language!r} is not a BCP 47 tag", EXIT_USAGE)
-    known = same_feed(config, args.url)
+    url = as_url(args.url)
+    known = same_feed(config, url)
     if known:
-        raise CommandFailed(f"{args.url} is already followed as {known!r}", EXIT_USAGE)
+        raise CommandFailed(f"{url} is already followed as {known!r}", EXIT_USAGE)
     try:
-        found = discover(args.url, pipeline.fetch_options(config))
+        found = discover(url, pipeline.fetch_options(config))
     except NoFeed as exc:
         raise CommandFailed(str(exc)) from None
     known = same_feed(config, found.url)
