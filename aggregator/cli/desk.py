@@ -99,8 +99,9 @@ _BARE_SITE = re.compile(r"[^\s/:?#@]+\.[^\s/:?#@.]{2,}(?::\d+)?(?:[/?#]\S*)?")
 
 
 def as_url(text: str) -> str:
-    """What an editor typed as the URL to add: a bare site ("tolonews.com/fa", as an address bar
-    shows it) is taken as https; anything else as it is (fetching refuses what is no URL)."""
+    """What an editor typed as a URL for add or links: a bare site ("tolonews.com/fa", as an
+    address bar shows it) is taken as https; anything else as it is (fetching refuses what is
+    no URL)."""
     text = text.strip()
     return f"https://{text}" if _BARE_SITE.fullmatch(text) else text
 
@@ -213,9 +214,10 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
 
 def links_command(args: argparse.Namespace, config: Config) -> int:
     options = pipeline.fetch_options(config)
-    page = fetch_one(FetchRequest("links page", args.page), options)
+    url = as_url(args.page)
+    page = fetch_one(FetchRequest("links page", url), options)
     if page.status is not FetchStatus.OK:
-        raise CommandFailed(f"{args.page}: {page.error or page.status}")
+        raise CommandFailed(f"{url}: {page.error or page.status}")
     own = [config.site.link, *(s.homepage or s.url for s in config.sources if s.own)]
     content_type = page.headers.get("content-type", "")
     sites = linked_sites(page.body or b"", page.final_url, own, content_type)
