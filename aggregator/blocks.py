@@ -24,7 +24,6 @@ _CHALLENGES = (
     (b"challenge-platform", "Cloudflare"),
     (b"<title>just a moment", "Cloudflare"),
     (b"sucuri website firewall", "Sucuri"),
-    (b"ddos-guard", "DDoS-Guard"),
     (b"_incapsula_resource", "Imperva"),
     (b"px-captcha", "PerimeterX"),
     (b"captcha-delivery.com", "DataDome"),
@@ -34,6 +33,7 @@ _CHALLENGES = (
 _ON_ERRORS = (
     (b"cloudflare", "Cloudflare"),
     (b"sucuri", "Sucuri"),
+    (b"ddos-guard", "DDoS-Guard"),
     (b"incapsula", "Imperva"),
     (b"mod_security", "ModSecurity"),
     (b"modsecurity", "ModSecurity"),
