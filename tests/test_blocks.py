@@ -10,7 +10,8 @@ from aggregator.fetch import diagnose_http_error
 DENIED = "an access-denied page"
 OWN_PAGE = (
     b'<html><head><script src="https://cdnjs.cloudflare.com/ajax/libs/x.js"></script></head>'
-    b'<body><form class="comments"><div class="g-recaptcha"></div></form></body></html>'
+    b'<body><form class="comments"><div class="g-recaptcha"></div></form>'
+    b'<footer>Protected by <a href="https://ddos-guard.net/">DDoS-Guard</a></footer></body></html>'
 )
 
 
