@@ -12,7 +12,7 @@ from aggregator.config import Selectors
 from aggregator.dates import parse_date
 from aggregator.htmlpage import html_root, page_base
 from aggregator.models import Media, ParsedFeed, RawEntry
-from aggregator.normalize import joined_url
+from aggregator.normalize import LAZY_SOURCES, joined_url
 from aggregator.parse import NotAFeed
 
 MAX_ITEMS = 1000  # items read from one page, whatever it holds
@@ -41,8 +41,7 @@ def _href(element: lxml.html.HtmlElement | None, base: str) -> str | None:
     return None
 
 
-# where lazy-loading scripts keep a picture (its src a placeholder meanwhile), then the usual
-_PICTURE_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "src")
+_PICTURE_ATTRIBUTES = (*LAZY_SOURCES, "src")  # where a lazy-loaded picture waits, then the usual
 _SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
 
 

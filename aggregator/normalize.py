@@ -296,11 +296,13 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     return cleaned.strip()
 
 
-_LAZY_IMG = re.compile(r"<img\b[^>]*\bdata-(?:lazy-src|src|original)\s*=[^>]*>", re.IGNORECASE)
-_LAZY_SOURCE = re.compile(
-    r"\sdata-(?:lazy-src|src|original)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)", re.IGNORECASE
-)
-_SRC = re.compile(r"\ssrc\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+)", re.IGNORECASE)
+# where lazy-loading scripts keep a picture while its src is a placeholder (listing's too)
+LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
+_LAZY = "(?:" + "|".join(map(re.escape, LAZY_SOURCES)) + ")"
+_VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)"  # an attribute's value, quoted or not
+_LAZY_IMG = re.compile(rf"<img\b[^>]*\b{_LAZY}\s*=[^>]*>", re.IGNORECASE)
+_LAZY_SOURCE = re.compile(rf"\s{_LAZY}\s*=\s*{_VALUE}", re.IGNORECASE)
+_SRC = re.compile(rf"\ssrc\s*=\s*{_VALUE}", re.IGNORECASE)
 _IMG_WITHOUT_SRC = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')  # nh3 quotes every attribute
 
 
