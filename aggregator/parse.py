@@ -18,7 +18,13 @@ from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
-from aggregator.rss import declared_encoding, media_length, parse_rss, utf8_by_its_own_account
+from aggregator.rss import (
+    declared_encoding,
+    declaring_utf8,
+    media_length,
+    parse_rss,
+    utf8_by_its_own_account,
+)
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
 
@@ -228,13 +234,7 @@ def _mended(body: bytes) -> bytes:
         body.decode("utf-8")
     except (LookupError, UnicodeDecodeError):
         return body
-    if not single_byte:
-        return body
-    start, end = _DECLARED_NAME.search(body).span(1)  # type: ignore[union-attr]
-    return body[:start] + b"utf-8" + body[end:]
-
-
-_DECLARED_NAME = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+    return declaring_utf8(body) if single_byte else body
 
 
 def _read_as(body: bytes, content_type: str) -> str:

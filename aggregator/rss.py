@@ -67,6 +67,15 @@ def declared_encoding(body: bytes) -> str | None:
     return declared.group(1).decode("ascii").lower() if declared else None
 
 
+def declaring_utf8(body: bytes) -> bytes:
+    """The body with its XML declaration naming UTF-8 (as it is, when it names no encoding)."""
+    declared = _DECLARED.match(body[:200])
+    if not declared:
+        return body
+    start, end = declared.span(1)
+    return body[:start] + b"utf-8" + body[end:]
+
+
 def utf8_by_its_own_account(body: bytes) -> bool:
     """Whether a body is UTF-8 by what it says and is: its XML declaration names UTF-8 or no
     encoding, and its bytes decode as UTF-8."""
