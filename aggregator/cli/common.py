@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from aggregator.config import Config
 from aggregator.lock import Busy, exclusive
@@ -18,23 +19,32 @@ from aggregator.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 Handler = Callable[[argparse.Namespace, Config], int]
+Number = TypeVar("Number", int, float)
 
 
-def seconds(least: float, most: float = math.inf) -> Callable[[str], float]:
-    """An argparse type: a number of seconds from `least` to `most` (a negative or zero interval
-    made the scheduler loop without end and fill the memory, nan made the lock raise)."""
+def bounded(
+    convert: Callable[[str], Number], what: str, least: float, most: float = math.inf
+) -> Callable[[str], Number]:
+    """An argparse type: `what` (read by `convert`) from `least` to `most`. A negative or zero
+    interval made the scheduler loop without end and fill the memory, nan made the lock raise,
+    a port past 65535 made bind() raise."""
 
-    def read(text: str) -> float:
+    def read(text: str) -> Number:
         try:
-            value = float(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not least <= value <= most:  # nan too
             span = f"from {least:g} to {most:g}" if most < math.inf else f"of at least {least:g}"
-            raise argparse.ArgumentTypeError(f"{text} is not a number of seconds {span}")
+            raise argparse.ArgumentTypeError(f"{text} is not {what} {span}")
         return value
 
     return read
+
+
+def seconds(least: float, most: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a number of seconds from `least` to `most`."""
+    return bounded(float, "a number of seconds", least, most)
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -13,22 +13,11 @@ from types import FrameType
 from typing import Any
 
 from aggregator import demo, pipeline
-from aggregator.cli.common import EXIT_FAILED, EXIT_OK, error
+from aggregator.cli.common import EXIT_FAILED, EXIT_OK, bounded, error
 from aggregator.cli.cycle import print_result, summary
 from aggregator.config import Config, load_config
 from aggregator.lock import exclusive
 from aggregator.store import Store
-
-
-def _port(text: str) -> int:
-    """A TCP port for --port: 0 (any free one) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535; 0: any free one)")
-    return port
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -42,7 +31,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     demo_p.set_defaults(handler=demo_command, needs_config=False)
     serve_p = commands.add_parser("serve", help="preview an output folder on 127.0.0.1")
     serve_p.add_argument("folder", nargs="?", type=Path, default=Path("output"))
-    serve_p.add_argument("--port", type=_port, default=demo.PREVIEW_PORT, help="(8000; 0: any)")
+    serve_p.add_argument(
+        "--port",
+        type=bounded(int, "a port number", 0, 65535),
+        default=demo.PREVIEW_PORT,
+        help="(8000; 0: any free one)",
+    )
     serve_p.set_defaults(handler=serve_command, needs_config=False)
 
 
