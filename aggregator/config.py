@@ -620,16 +620,18 @@ def _category_clashes(data: dict[Hashable, object], positions: Positions) -> lis
     problems = []
     seen: dict[str, str] = {}
     sources = data.get("sources")
+    default = Source.model_fields["category"].default
     for i, source in enumerate(sources if isinstance(sources, list) else []):
-        name = source.get("category", "News") if isinstance(source, dict) else None
+        name = source.get("category", default) if isinstance(source, dict) else None
         if not isinstance(name, str) or not name:
             continue
-        first = seen.setdefault(category_slug(name), name)
+        slug = category_slug(name)
+        first = seen.setdefault(slug, name)
         if first != name:
             line, column = positions.value(("sources", i, "category")) or (None, None)
             clash = (
                 f"category {name!r} is spelt apart from {first!r} only by case or punctuation: "
-                f"both would publish category/{category_slug(name)}.xml; spell them alike"
+                f"both would publish category/{slug}.xml; spell them alike"
             )
             problems.append(Problem(line, column, clash))
     return problems
