@@ -1,8 +1,8 @@
 """Choose what a publish contains: the rolling feed's stories and the daily editions.
 
 Edition D holds the stories first seen during local day D in `site.timezone`, cut at local
-midnight. Once D is over nothing can join it (first-seen times only move forward), so a closed
-edition never changes.
+midnight, but for old news (`backlog`). Once D is over nothing can join it (first-seen times only
+move forward), so a closed edition never changes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,16 @@ from aggregator.languages import primary
 from aggregator.models import Mention, StoredEntry, Story
 from aggregator.normalize import canonical_url, strip_bidi
 from aggregator.store import Store
+
+BACKLOG_AGE = timedelta(hours=72)
+
+
+def backlog(published: datetime, first_seen: datetime) -> bool:
+    """Whether a story started by an entry published then and first seen then is old news,
+    in no edition: a new source's back catalogue (the first run's too) or a feed catching up
+    after days down would fill one day's digest with weeks of stories (Planet takes only the
+    newest items of a new feed, `new_feed_items`). The rolling feeds show it by its date."""
+    return published < first_seen - BACKLOG_AGE
 
 
 def representative(members: Sequence[StoredEntry], sources: dict[str, Source]) -> StoredEntry:

@@ -174,6 +174,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sources ADD COLUMN entry_digests BLOB
     """,
+    # a story whose first entry was old news when first seen (`edition.backlog`): in no
+    # edition; the stories stored before count as news, so that closed editions stay as written
+    """
+    ALTER TABLE stories ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 
 
@@ -633,20 +638,26 @@ class Store:
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
-    def add_story(self, story_id: str, url: str, first_seen: datetime) -> bool:
-        """Start a story under a key (its first URL); False if that key was taken already."""
+    def add_story(
+        self, story_id: str, url: str, first_seen: datetime, backlog: bool = False
+    ) -> bool:
+        """Start a story under a key (its first URL); False if that key was taken already.
+        `backlog`: it is old news, in no edition."""
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
-            (story_id, url, ts(first_seen)),
+            "INSERT OR IGNORE INTO stories (id, url, first_seen, backlog) VALUES (?, ?, ?, ?)",
+            (story_id, url, ts(first_seen), backlog),
         )
         return cursor.rowcount == 1
 
-    def add_stories(self, stories: list[tuple[str, str, datetime]]) -> None:
-        """Start many stories, (id, key, first seen) each, none of whose ids or keys is taken
-        (`stories_taken`); in id order, so neighbouring rows share pages."""
+    def add_stories(self, stories: list[tuple[str, str, datetime, bool]]) -> None:
+        """Start many stories, (id, key, first seen, backlog) each, none of whose ids or keys
+        is taken (`stories_taken`); in id order, so neighbouring rows share pages."""
         self.conn.executemany(
-            "INSERT INTO stories (id, url, first_seen) VALUES (?, ?, ?)",
-            [(story, key, ts(first_seen)) for story, key, first_seen in sorted(stories)],
+            "INSERT INTO stories (id, url, first_seen, backlog) VALUES (?, ?, ?, ?)",
+            [
+                (story, key, ts(first_seen), backlog)
+                for story, key, first_seen, backlog in sorted(stories)
+            ],
         )
 
     def stories_taken(self, ids: list[str], keys: list[str]) -> set[str]:
@@ -922,20 +933,23 @@ class Store:
         return self.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
 
     def stories_first_seen_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
-        """Members of the stories first seen in [start, end)."""
+        """Members of the stories first seen in [start, end) that were news then (not
+        `backlog`)."""
         rows = self.conn.execute(
             f"SELECT e.*, {_BODY}, s.first_seen AS story_first_seen FROM stories s "
             f"JOIN entries e ON e.story_id = s.id {_WITH_BODY} "
-            "WHERE s.first_seen >= ? AND s.first_seen < ?",
+            "WHERE s.first_seen >= ? AND s.first_seen < ? AND NOT s.backlog",
             (ts(start), ts(end)),
         ).fetchall()
         return [_stored_entry(row) for row in rows]
 
     def story_first_seens(self, since: datetime) -> list[tuple[datetime, int]]:
-        """When stories first seen since `since` were first seen, and how many at that moment
-        (a run starts all its stories at one moment: a row a run, not a row a story)."""
+        """When stories first seen since `since` as news (not `backlog`) were first seen, and how
+        many at that moment (a run starts all its stories at one moment: a row a run, not a row
+        a story)."""
         rows = self.conn.execute(
-            "SELECT first_seen, COUNT(*) FROM stories WHERE first_seen >= ? GROUP BY first_seen",
+            "SELECT first_seen, COUNT(*) FROM stories WHERE first_seen >= ? AND NOT backlog "
+            "GROUP BY first_seen",
             (ts(since),),
         ).fetchall()
         return [(datetime.fromisoformat(row[0]), row[1]) for row in rows]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from aggregator import semantic
 from aggregator.config import Config
 from aggregator.dedupe import Clusterer, Comparison, EntryFeatures, Features, describe
+from aggregator.edition import backlog
 from aggregator.matching import AheadFailed, Decision, Matcher, routes_for
 from aggregator.models import Entry, Override, OverrideKind, Route, StoredEntry
 from aggregator.semantic import VectorIndex
@@ -135,7 +136,7 @@ class StoryAssigner:
         # stories started and linked with them: written in few statements outside any
         # entry's savepoint, where each first write to a page would copy it aside
         self.later: dict[int, tuple[int, str, str | None, int, str | None]] | None = None
-        self.started: list[tuple[str, str, datetime]] = []
+        self.started: list[tuple[str, str, datetime, bool]] = []
         self.linked: list[tuple[str, str, str]] = []
         # the story ids and keys (first URLs) that `prepare` looked up for the batch's stories,
         # and those among them that the database holds or this batch started
@@ -162,7 +163,7 @@ class StoryAssigner:
         decision = self._decide(entry_id, entry, f, forced)
         story, reason = self._story_for(decision, entry, forced)
         new = story is None
-        started: tuple[str, str, datetime] | None = None  # a story to write later
+        started: tuple[str, str, datetime, bool] | None = None  # a story to write later
         if story is None:
             story, started = self._start(entry, now)
         self.order += 1
@@ -237,17 +238,20 @@ class StoryAssigner:
         why = describe(decision.comparison) if decision.comparison else None
         return story, f"same URL and {why}" if decision.route is Route.OWN else why
 
-    def _start(self, entry: Entry, now: datetime) -> tuple[str, tuple[str, str, datetime] | None]:
+    def _start(
+        self, entry: Entry, now: datetime
+    ) -> tuple[str, tuple[str, str, datetime, bool] | None]:
         """A new story for the entry, keyed by its URL, or by URL, outlet and guid if this outlet
         used the URL before; and its row to write later if `prepare` looked its id and key up
         (None: written now)."""
+        old = backlog(entry.published, now)
         for key in (entry.url, f"{entry.url}#{entry.source}/{entry.guid}"):
             story = story_id(self.site_link, key, now)
             if story in self.taken or key in self.taken:
                 continue
             if self.later is not None and story in self.looked_up and key in self.looked_up:
-                return story, (story, key, now)
-            if self.store.add_story(story, key, now):
+                return story, (story, key, now, old)
+            if self.store.add_story(story, key, now, old):
                 if self.later is not None:  # the batch's stories to write later must not take it
                     self.taken.update((story, key))
                 return story, None
@@ -395,7 +399,7 @@ def _own_story(store: Store, site_link: str, entry: StoredEntry) -> str:
     if existing:
         return existing
     story = story_id(site_link, key, entry.first_seen)
-    store.add_story(story, key, entry.first_seen)
+    store.add_story(story, key, entry.first_seen, backlog(entry.entry.published, entry.first_seen))
     return story
 
 

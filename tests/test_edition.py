@@ -8,6 +8,7 @@ import feedparser
 from aggregator.config import load_config
 from aggregator.pipeline import run
 from aggregator.store import Store
+from tests.conftest import make_rss
 
 # Asia/Kabul is UTC+04:30
 BEFORE_MIDNIGHT = datetime(2026, 11, 27, 19, 20, tzinfo=UTC)  # 23:50 on the 27th in Kabul
@@ -160,3 +161,46 @@ def test_one_read_of_the_newest_stories_gives_each_output_what_its_own_read_woul
         shared = front_page(store, editions.config, AFTER_MIDNIGHT, cap=4, pool=pool)
         assert shared == front_page(store, editions.config, AFTER_MIDNIGHT, cap=4)
         assert feed_stories(store, editions.config, pool) == feed_stories(store, editions.config)
+
+
+def test_a_new_sources_back_catalogue_is_in_no_edition(workspace, feed_server):
+    """A weekly outlet added on the 27th brings a month of stories: the 27th's archive page
+    and digest.xml entry hold those that were news then (published up to 72 h before the run),
+    not the rest, which the rolling feed shows by their dates."""
+    items = [
+        ("chair", "Provincial council elects its chair", "Fri, 27 Nov 2026 12:00:00 +0000"),
+        ("bridge", "Bridge reopens after three days", "Tue, 24 Nov 2026 19:30:00 +0000"),
+        ("market", "Market prices survey published", "Tue, 24 Nov 2026 19:10:00 +0000"),
+        ("harvest", "Harvest festival draws crowds", "Fri, 30 Oct 2026 09:00:00 +0000"),
+    ]
+    url = feed_server.add(
+        "/weekly/",
+        make_rss(
+            "Weekly",
+            [
+                {"title": t, "link": f"https://weekly.example.af/{k}", "date": d}
+                for k, t, d in items
+            ],
+        ),
+    )
+    editions = Editions(workspace, feed_server)
+    editions.run(BEFORE_MIDNIGHT)  # the own source alone, then the weekly added
+    sources = [
+        {"name": "AOP News", "url": editions.config.sources[0].url, "own": True},
+        {"name": "Weekly", "url": url},
+    ]
+    workspace.write_config(sources)
+    editions.config = load_config(workspace.config)
+    editions.run(BEFORE_MIDNIGHT.replace(minute=25))  # 72 h after 19:25 on the 24th
+    editions.run(DIGEST_TIME)
+
+    archived = editions.read("archive/2026-11-27.html")
+    assert "UN envoy meets" in archived
+    assert "Provincial council elects" in archived and "Bridge reopens" in archived
+    assert "Market prices survey" not in archived and "Harvest festival" not in archived
+    assert "(5 stories)" in editions.read("archive/index.html")
+    digest = feedparser.parse(editions.read("digest.xml")).entries[0].content[0].value
+    assert "Bridge reopens" in digest and "Harvest festival" not in digest
+    rolling = [e.title for e in feedparser.parse(editions.read("feed.xml")).entries]
+    assert "Market prices survey published" in rolling
+    assert "Harvest festival draws crowds" in rolling
