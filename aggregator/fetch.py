@@ -396,6 +396,23 @@ def _broken_response(exc: Exception) -> str | None:
     return None
 
 
+def _unreachable(exc: Exception) -> bool:
+    """Whether no server was reached at all (a name not resolved, a connection refused or timed
+    out, no route), rather than one that answered badly (TLS, a broken response)."""
+    if isinstance(exc, requests.exceptions.SSLError) or _broken_response(exc):
+        return False
+    return isinstance(
+        exc,
+        requests.exceptions.ConnectionError
+        | requests.exceptions.Timeout
+        | urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.TimeoutError
+        | ConnectionError
+        | TimeoutError
+        | socket.gaierror,
+    )
+
+
 def _describe(exc: Exception, timeout: float) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
@@ -466,7 +483,7 @@ def fetch_one(
     http_status = None
     permanent = True
 
-    def failed(reason: str) -> FetchResult:
+    def failed(reason: str, unreachable: bool = False) -> FetchResult:
         return FetchResult(
             request,
             FetchStatus.ERROR,
@@ -474,6 +491,7 @@ def fetch_one(
             http_status=http_status,
             error=reason,
             elapsed=time.monotonic() - started,
+            unreachable=unreachable and http_status is None,
         )
 
     watchdog = Deadline(options.deadline)
@@ -512,8 +530,8 @@ def fetch_one(
         return failed(str(exc))
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         if watchdog.expired:
-            return failed(TOO_SLOW)
-        return failed(_describe(exc, options.timeout))
+            return failed(TOO_SLOW, unreachable=True)
+        return failed(_describe(exc, options.timeout), unreachable=_unreachable(exc))
     except Exception as exc:  # whatever a hostile server provokes is this source's error
         return failed(f"fetch failed: {exception_line(exc, 250)}")
 

@@ -41,6 +41,9 @@ class FetchResult:
     error: str | None = None
     elapsed: float = 0.0
     moved_to: str | None = None  # the new URL when every redirect on the way was permanent
+    # no server answered: its name unknown, the connection refused or timed out, the network
+    # unreachable; what every source gives when this machine's own network is down
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ class SourceResult:
     elapsed: float = 0.0
     next_check: datetime | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # entries dropped, by reason
+    uncounted: bool = False  # failed when no source could be reached: no backoff for it
 
     @property
     def failed(self) -> bool:
@@ -278,6 +282,11 @@ class RunReport:
     @property
     def new_entries(self) -> int:
         return sum(r.new_entries for r in self.results)
+
+    @property
+    def offline(self) -> bool:
+        """No source could be reached: this machine's network looks down."""
+        return any(r.uncounted for r in self.results)
 
 
 @dataclass(frozen=True)

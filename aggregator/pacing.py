@@ -11,6 +11,9 @@ import random
 import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from aggregator.models import FetchResult
 
 MIN_INTERVAL = timedelta(minutes=30)
 FIRST_BACKOFF = timedelta(hours=1)
@@ -121,6 +124,18 @@ def after_failure(
     if not_before and not_before > due:
         due = not_before
     return clamp(due, now), not_before
+
+
+NETWORK_DOWN = "no source could be reached: this machine's network looks down"
+
+
+def network_down(failures: list[FetchResult]) -> bool:
+    """Whether a whole run's failures, when no source answered, say that this machine's network
+    is down rather than the sources: at least two sources on two hosts, none reached. Counted
+    against each source, an outage of a day would back them all off for up to 24 hours after
+    it ended (Miniflux stops polling such feeds; CommaFeed stopped backing off for it)."""
+    hosts = {urlsplit(f.request.url).hostname for f in failures}
+    return len(failures) >= 2 and len(hosts) >= 2 and all(f.unreachable for f in failures)
 
 
 MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week

@@ -237,9 +237,12 @@ def _store_result(
     state: SourceState,
     now: datetime,
     rng: random.Random | None,
+    offline: bool = False,
 ) -> SourceResult:
     """Store one source's fetch outcome, next check and new entries in one step: all or none.
-    `state` is the source's as this run read it: only this step writes it until the run ends."""
+    `state` is the source's as this run read it: only this step writes it until the run ends.
+    `offline`: no source could be reached (`pacing.network_down`), so a failure is recorded
+    but not counted against the source: its backoff does not grow."""
     result = fetched.result
     name = result.request.source
     source = config.source(name)
@@ -251,11 +254,22 @@ def _store_result(
         if error:
             gone = result.http_status == 410
             report.error = f"{error}: source disabled until an editor resets it" if gone else error
+            if offline:
+                report.error = f"{error} (no source could be reached: not counted against it)"
+                report.uncounted = True
+            failures = state.failures + (not offline)
             next_check, not_before = pacing.after_failure(
-                now, state.failures + 1, refresh, result.headers, rng
+                now, max(failures, 1), refresh, result.headers, rng
             )
             store.record_failure(
-                name, now, result.http_status, report.error, next_check, not_before, disable=gone
+                name,
+                now,
+                result.http_status,
+                report.error,
+                next_check,
+                not_before,
+                disable=gone,
+                counted=not offline,
             )
             report.next_check = next_check
             return report
@@ -331,10 +345,11 @@ def _stored(
     state: SourceState,
     now: datetime,
     rng: random.Random | None,
+    offline: bool = False,
 ) -> SourceResult:
     """The storing half of a source's boundary: any exception becomes the source's failure."""
     try:
-        return _store_result(config, store, batch, fetched, state, now, rng)
+        return _store_result(config, store, batch, fetched, state, now, rng, offline)
     except Exception as exc:
         name = fetched.result.request.source
         error = failure_text("storing", exc)
@@ -404,7 +419,9 @@ def _fetch_and_store(
     rng: random.Random | None,
     stages: dict[str, float] | None = None,
 ) -> Iterator[SourceResult]:
-    """Fetch on threads, parse new bodies in worker processes, store each source as it comes."""
+    """Fetch on threads, parse new bodies in worker processes, store each source as it comes;
+    one no server answered for waits until another answers, and if none does, the failures
+    may say that the network is down (`pacing.network_down`) rather than the sources."""
     spent = Counter[str]()
     started = time.perf_counter()
     context = EntryFeatures(config)
@@ -445,18 +462,31 @@ def _fetch_and_store(
                 fetched.error = failure_text("parsing", exc)
             return fetched
 
+        def store_one(fetched: _Fetched, offline: bool = False) -> SourceResult:
+            if fetched.cleaned:
+                spent["parse"] += fetched.cleaned.seconds[0]
+                spent["normalize"] += fetched.cleaned.seconds[1]
+            storing = time.perf_counter()
+            state = states[fetched.result.request.source]
+            stored = _stored(config, store, batch, fetched, state, now, rng, offline)
+            spent["store"] += time.perf_counter() - storing
+            return stored
+
         with store.batch() as batch:
+            held: list[_Fetched] | None = []  # no server reached, and none other answered yet
             for fetched in fetch_all(
                 requests, fetch_options(config), then=parse, idle=batch.commit
             ):
-                if fetched.cleaned:
-                    spent["parse"] += fetched.cleaned.seconds[0]
-                    spent["normalize"] += fetched.cleaned.seconds[1]
-                storing = time.perf_counter()
-                state = states[fetched.result.request.source]
-                stored = _stored(config, store, batch, fetched, state, now, rng)
-                spent["store"] += time.perf_counter() - storing
-                yield stored
+                if held is not None and fetched.result.unreachable:
+                    held.append(fetched)
+                    continue
+                for waiting in held or ():
+                    yield store_one(waiting)
+                held = None
+                yield store_one(fetched)
+            offline = held is not None and pacing.network_down([f.result for f in held])
+            for waiting in held or ():
+                yield store_one(waiting, offline)
     if stages is not None:
         stages["fetch (wall)"] = time.perf_counter() - started
         for stage, seconds in spent.items():

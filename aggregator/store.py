@@ -459,17 +459,20 @@ class Store:
         next_check: datetime | None = None,
         not_before: datetime | None = None,
         disable: bool = False,
+        counted: bool = True,
     ) -> None:
-        """A failed fetch: one more failure in a row, backoff, and for a 410, disabled."""
+        """A failed fetch: one more failure in a row (unless not `counted`), backoff, and for a
+        410, disabled."""
         self.conn.execute(
             "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
-            "failures = failures + 1, failing_since = COALESCE(failing_since, ?), "
+            "failures = failures + ?, failing_since = COALESCE(failing_since, ?), "
             "next_check = ?, not_before = ?, disabled = CASE WHEN ? THEN ? ELSE disabled END "
             "WHERE name = ?",
             (
                 ts(now),
                 http_status,
                 error,
+                int(counted),
                 ts(now),
                 ts(next_check) if next_check else None,
                 ts(not_before) if not_before else None,

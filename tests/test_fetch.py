@@ -477,3 +477,17 @@ def test_a_validator_that_cannot_be_sent_back_is_not_kept(feed_server):
     result = fetch(url)
     assert result.status is FetchStatus.OK
     assert (result.etag, result.last_modified) == (None, None)
+
+
+def test_a_server_never_reached_is_told_from_one_that_answered_badly(feed_server):
+    """What an outage of this machine's own network gives (no server reached: refused, timed
+    out) is marked unreachable; a server that answered, however badly, is not."""
+    assert fetch("http://127.0.0.1:9/feed").unreachable  # refused
+    hanging = feed_server.add("/hang", b"<rss/>", hang=3)
+    assert fetch(hanging).unreachable  # nothing within the 1 s timeout
+    closing = feed_server.add("/close", raw=b"")
+    failing = feed_server.add("/fail", b"down", status=503)
+    for url in (closing, failing):
+        result = fetch(url)
+        assert result.status is FetchStatus.ERROR and not result.unreachable, result.error
+    assert not fetch(feed_server.feed("/ok", "aop_wordpress.xml")).unreachable

@@ -170,6 +170,35 @@ def test_forty_forced_runs_against_a_refusing_source_all_exit_0(workspace, feed_
     assert state.next_check - state.last_fetch <= MAX_WAIT
 
 
+def test_a_run_that_reaches_no_source_does_not_back_them_off(workspace, feed_server, capsys):
+    """Nothing answers when this machine's network is down: each failure is reported and the
+    sources show as failing, but their backoff does not grow, so that once the network is back
+    they are fetched within the hour, not up to 24 h later. A run in which any source answers,
+    or with one source alone, counts the failures as before."""
+    refused = [{"name": f"Refused {n}", "url": f"http://127.0.0.{n}:9/feed"} for n in (1, 2, 3)]
+    workspace.write_config(refused)
+    assert [main(workspace.args("run", "--force")) for _ in range(3)] == [0, 0, 0]
+    out = capsys.readouterr().out
+    assert out.count("summary: 0 sources ok, 3 failed; 0 new entries; no source could be") == 3
+    with Store(workspace.db) as store:
+        states = store.source_states()
+    assert [s.failures for s in states] == [0, 0, 0]
+    assert all("(no source could be reached: not counted" in s.last_error for s in states)
+    assert all(s.next_check - s.last_fetch <= timedelta(hours=1.1, seconds=1) for s in states)
+    status = json.loads((workspace.output / "status.json").read_text(encoding="utf-8"))
+    assert [row["state"] for row in status["sources"]] == ["failing"] * 3
+
+    good = feed_server.add("/aop", data_file("aop_wordpress.xml"))
+    workspace.write_config([*refused, {"name": "AOP News", "url": good}])
+    assert main(workspace.args("run", "--force")) == 0
+    workspace.write_config(refused[:1])
+    assert main(workspace.args("run", "--force")) == 0
+    assert "no source could be reached" not in capsys.readouterr().out
+    with Store(workspace.db) as store:
+        failures = {s.name: s.failures for s in store.source_states()}
+    assert [failures[source["name"]] for source in refused] == [2, 1, 1]
+
+
 def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace, feed_server):
     def serve(*items: tuple[str, str, str]) -> None:
         rows = [{"title": t, "link": link, "guid": g, "date": DATE} for g, link, t in items]

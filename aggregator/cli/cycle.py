@@ -27,6 +27,7 @@ from aggregator.cli.common import (
 )
 from aggregator.config import Config
 from aggregator.models import Outcome, RunReport, SourceResult
+from aggregator.pacing import NETWORK_DOWN
 from aggregator.pipeline import run
 
 
@@ -113,6 +114,8 @@ def summary(report: RunReport, output: Path) -> str:
         f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed{skipped}; "
         f"{report.new_entries} new entries"
     )
+    if report.offline:
+        text = f"{text}; {NETWORK_DOWN} (the failures are not counted against the sources)"
     if report.publish_error:
         return f"{text}; NOT published: {report.publish_error}"
     return f"{text}; {report.stories_published} stories published to {output}"
@@ -128,6 +131,7 @@ def report_json(report: RunReport) -> str:
         "new_entries": report.new_entries,
         "stories_published": report.stories_published,
         "publish_error": report.publish_error,
+        "offline": report.offline,
         "problems": report.problems,
         "pruned": asdict(report.pruned) if report.pruned else None,
         "sources": [asdict(r) for r in report.results],
