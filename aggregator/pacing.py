@@ -129,13 +129,17 @@ def after_failure(
 NETWORK_DOWN = "no source could be reached: this machine's network looks down"
 
 
-def network_down(failures: list[FetchResult]) -> bool:
+def network_down(failures: list[FetchResult], down_before: bool = False) -> bool:
     """Whether a whole run's failures, when no source answered, say that this machine's network
-    is down rather than the sources: at least two sources on two hosts, none reached. Counted
-    against each source, an outage of a day would back them all off for up to 24 hours after
-    it ended (Miniflux stops polling such feeds; CommaFeed stopped backing off for it)."""
+    is down rather than the sources: none reached, of at least two sources on two hosts, or of
+    any when it was found down before and no source has answered since (a daemon's cycle may
+    fetch one due source). Counted against each source, an outage of a day would back them all
+    off for up to 24 hours after it (Miniflux stops polling such feeds; CommaFeed stopped
+    backing off for it)."""
+    if not failures or not all(f.unreachable for f in failures):
+        return False
     hosts = {urlsplit(f.request.url).hostname for f in failures}
-    return len(failures) >= 2 and len(hosts) >= 2 and all(f.unreachable for f in failures)
+    return down_before or (len(failures) >= 2 and len(hosts) >= 2)
 
 
 MAX_TTL_MINUTES = 7 * 24 * 60  # a longer <ttl> is read as a week

@@ -44,13 +44,16 @@ from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.rules import Rules, RuleSet
-from aggregator.store import Batch, Store, pack_digests, unpack_digests
+from aggregator.store import Batch, Store, pack_digests, ts, unpack_digests
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
 log = logging.getLogger("aggregator.pipeline")
 
 ResultCallback = Callable[[SourceResult], None]
+
+
+NETWORK_DOWN_SINCE = "network_down_since"  # meta: a run reached no source, and none has since
 
 
 def utcnow() -> datetime:
@@ -484,7 +487,16 @@ def _fetch_and_store(
                     yield store_one(waiting)
                 held = None
                 yield store_one(fetched)
-            offline = held is not None and pacing.network_down([f.result for f in held])
+            down_since = store.get_meta(NETWORK_DOWN_SINCE)
+            offline = held is not None and pacing.network_down(
+                [f.result for f in held], down_since is not None
+            )
+            if offline and down_since is None:
+                with batch.step(single=True):
+                    store.set_meta(NETWORK_DOWN_SINCE, ts(now))
+            elif held is None and down_since is not None:  # a source answered: it is back
+                with batch.step(single=True):
+                    store.delete_meta(NETWORK_DOWN_SINCE)
             for waiting in held or ():
                 yield store_one(waiting, offline)
     if stages is not None:

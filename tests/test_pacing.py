@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator import pacing
+from aggregator.models import FetchRequest, FetchResult, FetchStatus
 from tests.conftest import NOW
 
 HOUR = timedelta(hours=1)
@@ -106,3 +107,17 @@ def test_a_month_of_failures_and_absurd_headers_do_not_overflow():
     assert pacing.after_success(NOW, HOUR, {"cache-control": "max-age=" + "9" * 30}, 10**12) == (
         NOW + pacing.MAX_WAIT
     )
+
+
+def _failed(url: str, unreachable: bool = True) -> FetchResult:
+    return FetchResult(FetchRequest(url, url), FetchStatus.ERROR, url, unreachable=unreachable)
+
+
+def test_the_network_is_down_when_no_source_on_two_hosts_is_reached():
+    a, b, a2 = "https://a.af/feed", "https://b.af/feed", "https://a.af/other"
+    assert pacing.network_down([_failed(a), _failed(b)])
+    assert not pacing.network_down([_failed(a)])  # one source: its own fault, or ours
+    assert not pacing.network_down([_failed(a), _failed(a2)])  # one host
+    assert not pacing.network_down([_failed(a), _failed(b, unreachable=False)])  # b answered
+    assert pacing.network_down([_failed(a)], down_before=True)  # none has answered since
+    assert not pacing.network_down([], down_before=True)

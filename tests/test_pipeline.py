@@ -173,8 +173,8 @@ def test_forty_forced_runs_against_a_refusing_source_all_exit_0(workspace, feed_
 def test_a_run_that_reaches_no_source_does_not_back_them_off(workspace, feed_server, capsys):
     """Nothing answers when this machine's network is down: each failure is reported and the
     sources show as failing, but their backoff does not grow, so that once the network is back
-    they are fetched within the hour, not up to 24 h later. A run in which any source answers,
-    or with one source alone, counts the failures as before."""
+    they are fetched within the hour, not up to 24 h later; nor in a later run of one source (a
+    daemon's cycle), until a source answers. Then one source alone counts as before."""
     refused = [{"name": f"Refused {n}", "url": f"http://127.0.0.{n}:9/feed"} for n in (1, 2, 3)]
     workspace.write_config(refused)
     assert [main(workspace.args("run", "--force")) for _ in range(3)] == [0, 0, 0]
@@ -187,6 +187,10 @@ def test_a_run_that_reaches_no_source_does_not_back_them_off(workspace, feed_ser
     assert all(s.next_check - s.last_fetch <= timedelta(hours=1.1, seconds=1) for s in states)
     status = json.loads((workspace.output / "status.json").read_text(encoding="utf-8"))
     assert [row["state"] for row in status["sources"]] == ["failing"] * 3
+
+    workspace.write_config(refused[:1])
+    assert main(workspace.args("run", "--force")) == 0
+    assert "summary: 0 sources ok, 1 failed; 0 new entries; no source" in capsys.readouterr().out
 
     good = feed_server.add("/aop", data_file("aop_wordpress.xml"))
     workspace.write_config([*refused, {"name": "AOP News", "url": good}])
