@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as feedparser_date
+from feedparser.datetimes.rfc822 import timezone_names
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _MONTHS = {
@@ -106,6 +107,22 @@ def from_struct_time(parsed: time.struct_time | None) -> datetime | None:
         return None
 
 
+def _zone(name: str | None, offset: int | None) -> int | None:
+    """The offset (seconds east of UTC) of a zone dateutil found: as written, else a name
+    feedparser or `_ZONES` knows, else UTC, as feedparser reads a name it does not know; None
+    when the date names no zone. Unasked, dateutil warned on stderr about every name it did not
+    know (a cron mail for each), and says that it will raise instead; and this machine's own
+    zone no longer matters."""
+    if offset is not None:
+        return offset
+    if name is None:
+        return None
+    name = name.lower()
+    if name in _ZONES:
+        return 60 * _ZONES[name]
+    return 3600 * timezone_names.get(name, 0)
+
+
 def parse_date(text: str | None) -> datetime | None:
     """A feed's date string as UTC; None when nothing can read it."""
     if not text or not text.strip() or len(text) > 200:
@@ -115,7 +132,7 @@ def parse_date(text: str | None) -> datetime | None:
     if parsed:
         return from_struct_time(parsed)
     try:
-        moment = dateutil_parser.parse(normalized)
+        moment = dateutil_parser.parse(normalized, tzinfos=_zone)
         return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
         return None  # unreadable, or out of range once in UTC (31 Dec 9999, 12 h behind)
