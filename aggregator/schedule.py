@@ -27,6 +27,7 @@ from aggregator import pipeline
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.edition import local_day
 from aggregator.lock import Busy, exclusive
+from aggregator.pacing import NETWORK_DOWN
 from aggregator.publish import publish
 from aggregator.store import Store
 
@@ -70,6 +71,8 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
         published,
         f" (failed: {', '.join(failed)})" if failed else "",
     )
+    if report.offline:
+        log.warning("%s: the failures are not counted against the sources", NETWORK_DOWN)
     for problem in report.problems:
         log.warning("%s", problem)
     if report.pruned and report.pruned.removed:

@@ -39,6 +39,16 @@ def test_jobs_are_configured_for_kabul(workspace, feed_server):
     assert midnight.astimezone(UTC) == datetime(2026, 11, 28, 19, 30, 30, tzinfo=UTC)  # 00:00:30
 
 
+def test_a_cycle_that_reaches_no_source_says_the_network_looks_down(workspace, caplog):
+    refused = [{"name": f"R{n}", "url": f"http://127.0.0.{n}:9/feed"} for n in (1, 2)]
+    workspace.write_config(refused)
+    config = load_config(workspace.config)
+    with caplog.at_level(logging.INFO, logger="aggregator.schedule"):
+        fetch_cycle(config, Paths(workspace.db, workspace.output, wait=0.1))
+    assert "cycle: 0 ok, 2 failed, 0 not due; 0 new entries (failed: R1, R2)" in caplog.text
+    assert "this machine's network looks down: the failures are not counted" in caplog.text
+
+
 def test_a_busy_lock_skips_the_cycle_with_a_log_line(workspace, feed_server, caplog):
     workspace.write_config([{"name": "A", "url": feed_server.url("/a")}])
     config = load_config(workspace.config)
