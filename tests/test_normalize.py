@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -6,6 +7,7 @@ from hypothesis import strategies as st
 
 from aggregator.models import Media, RawEntry
 from aggregator.normalize import (
+    MAX_DEPTH,
     SkipEntry,
     canonical_url,
     clean_title,
@@ -15,6 +17,7 @@ from aggregator.normalize import (
     plain_text,
     raw_digest,
     sanitize_html,
+    shallow,
 )
 from aggregator.rules import Rules, RuleSet
 
@@ -331,3 +334,36 @@ def test_a_title_past_300_characters_is_cut_at_a_word_with_an_ellipsis():
     one_word = normalize_entry(raw(title="x" * 10_000), "K", "en", NOW).title
     assert one_word == "x" * 300 + "…"
     assert normalize_entry(raw(title="Short"), "K", "en", NOW).title == "Short"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<blockquote>x" * 20_000,  # never closed
+        "<blockquote>" * 20_000 + "x" + "</blockquote>" * 20_000,
+        "<ul><li>x" * 20_000,
+        "<span><div>x" * 10_000,
+    ],
+)
+def test_nesting_is_cut_at_the_depth_browsers_build(fragment):
+    """nh3's parser takes time quadratic in nesting depth (100,000 nested <div>s: 18 s), so a
+    feed could hold a worker for hours: start tags past 512 open elements are dropped, as
+    Chromium's parser nests no deeper, and no text is lost."""
+    cleaned = sanitize_html(fragment)
+    depth = deepest = 0
+    for tag in re.findall(r"</?(?:blockquote|ul|span)\b", cleaned):
+        depth += -1 if tag[1] == "/" else 1
+        deepest = max(deepest, depth)
+    assert deepest <= MAX_DEPTH
+    assert cleaned.count("x") == fragment.count("x")
+    assert len(clean_title(fragment)) == fragment.count("x")
+
+
+def test_a_long_article_of_many_tags_is_left_as_it_is():
+    article = "".join(
+        f"<p>Paragraph {i} <b>held</b> <a href='https://a.af/{i}'>link</a><br></p>"
+        for i in range(1_000)
+    )
+    assert shallow(article) == article  # 7,000 tags, none deeper than 2
+    unclosed = "<p>text" * 3_000 + "<div>" * 10 + "end"  # paragraphs never closed do not nest
+    assert shallow(unclosed) == unclosed
