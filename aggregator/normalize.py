@@ -295,7 +295,9 @@ _FLAT = frozenset(
         "body",
     }
 )  # fmt: skip
-_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/>]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+# a tag read no further than the next "<" and never again (possessive): a regular expression
+# that may rescan the rest of the text from every "<" takes time quadratic in its length
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)(?:[^<>\"']|\"[^<>\"]*\"|'[^<>']*')*+>")
 
 
 def shallow(fragment: str) -> str:
@@ -334,7 +336,9 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     a lazy-loaded picture keeps the source it waits in, and a picture left without one goes."""
     if not fragment.strip():
         return ""
-    fragment = _LAZY_IMG.sub(_waiting_source, shallow(fragment))
+    fragment = shallow(fragment)
+    if _LAZY_HINT.search(fragment):
+        fragment = _IMG_TAG.sub(_waiting_source, fragment)
     cleaned = _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
     if "<img" in cleaned:
         cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
@@ -345,7 +349,8 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
 LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
 _LAZY = "(?:" + "|".join(map(re.escape, LAZY_SOURCES)) + ")"
 _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)"  # an attribute's value, quoted or not
-_LAZY_IMG = re.compile(rf"<img\b[^>]*\b{_LAZY}\s*=[^>]*>", re.IGNORECASE)
+_LAZY_HINT = re.compile(_LAZY, re.IGNORECASE)
+_IMG_TAG = re.compile(r"<img\b[^<>]*+>", re.IGNORECASE)  # read once: see `_TAG_TOKEN`
 _LAZY_SOURCE = re.compile(rf"\s{_LAZY}\s*=\s*{_VALUE}", re.IGNORECASE)
 _SRC = re.compile(rf"\ssrc\s*=\s*{_VALUE}", re.IGNORECASE)
 _IMG_WITHOUT_SRC = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')  # nh3 quotes every attribute
