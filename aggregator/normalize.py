@@ -38,6 +38,13 @@ FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)  # before the web had news feeds: a broken date
 EXCERPT_CHARS = 280
 TITLE_CHARS = 300  # past this a title is cut (FreshRSS keeps 255): a whole article, or a megabyte
+# what one entry keeps of lists a feed may make as long as it likes (a WordPress item has a few
+# categories, files and links): bounded, so that one feed cannot fill the matching window
+MAX_CATEGORIES = 20
+CATEGORY_CHARS = 100
+AUTHOR_CHARS = 200
+MAX_MEDIA = 20
+MAX_LINKS = 100  # outbound links, in the order of the text, for matching
 
 ALLOWED_TAGS = frozenset(
     {
@@ -402,24 +409,29 @@ def _shortened(text: str, limit: int) -> str:
 
 
 def outbound_links(fragment: str, own_url: str) -> tuple[str, ...]:
-    """Canonical http(s) links of sanitized HTML, without the entry's own URL, in order."""
+    """Canonical http(s) links of sanitized HTML, without the entry's own URL, in order; the
+    first `MAX_LINKS`."""
     found: dict[str, None] = {}
-    for href in _HREF.findall(fragment):
-        href = html.unescape(href)
-        if is_http_url(href):
-            link = canonical_url(href)
+    for href in _HREF.finditer(fragment):
+        link = html.unescape(href[1])
+        if is_http_url(link):
+            link = canonical_url(link)
             if link != own_url:
                 found[link] = None
+                if len(found) == MAX_LINKS:
+                    break
     return tuple(found)
 
 
 def clean_media(media: tuple[Media, ...]) -> tuple[Media, ...]:
-    """The entry's files with http(s) URLs, made canonical, each once."""
+    """The entry's files with http(s) URLs, made canonical, each once; the first `MAX_MEDIA`."""
     kept: dict[str, Media] = {}
     for item in media:
         if link_problem(item.url) is None:
             url = canonical_url(item.url)
             kept.setdefault(url, replace(item, url=url, type=(item.type or "").strip() or None))
+            if len(kept) == MAX_MEDIA:
+                break
     return tuple(kept.values())
 
 
@@ -473,7 +485,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 4  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 5  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 
@@ -494,6 +506,17 @@ def raw_digest(raw: RawEntry, context: str) -> bytes:
     text = f"{len(small)}:{small}{len(raw.title)}:{raw.title}{len(raw.summary)}:{raw.summary}"
     data = (text + raw.content).encode("utf-8", "surrogatepass")
     return hashlib.sha1(data, usedforsecurity=False).digest()[:DIGEST_SIZE]
+
+
+def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The first `MAX_CATEGORIES` distinct categories, each cut at `CATEGORY_CHARS`."""
+    kept: dict[str, None] = {}
+    for category in categories:
+        if category.strip():
+            kept[_shortened(collapse(category), CATEGORY_CHARS)] = None
+            if len(kept) == MAX_CATEGORIES:
+                break
+    return tuple(kept)
 
 
 def normalize_entry(
@@ -526,8 +549,8 @@ def normalize_entry(
         or language_tag(feed_language)
         or language_tag(language)
         or "en",
-        author=collapse(strip_bidi(raw.author)) if raw.author else None,
-        categories=tuple(collapse(c) for c in raw.categories if c.strip()),
+        author=_shortened(collapse(strip_bidi(raw.author)), AUTHOR_CHARS) if raw.author else None,
+        categories=_categories(raw.categories),
         links=outbound_links(f"{summary}\n{content}", url),
         media=media,
         dated=dated_as is not None,

@@ -7,7 +7,12 @@ from hypothesis import strategies as st
 
 from aggregator.models import Media, RawEntry
 from aggregator.normalize import (
+    AUTHOR_CHARS,
+    CATEGORY_CHARS,
+    MAX_CATEGORIES,
     MAX_DEPTH,
+    MAX_LINKS,
+    MAX_MEDIA,
     SkipEntry,
     canonical_url,
     clean_title,
@@ -367,3 +372,25 @@ def test_a_long_article_of_many_tags_is_left_as_it_is():
     assert shallow(article) == article  # 7,000 tags, none deeper than 2
     unclosed = "<p>text" * 3_000 + "<div>" * 10 + "end"  # paragraphs never closed do not nest
     assert shallow(unclosed) == unclosed
+
+
+def test_what_an_entry_keeps_of_a_feeds_long_lists_is_bounded():
+    """A feed may give an item thousands of categories, files and links: the first few are
+    kept, in order, so that one feed cannot fill the matching window or the database."""
+    links = "".join(f'<a href="https://site{n}.example/a">{n}</a> ' for n in range(5_000))
+    raw = RawEntry(
+        guid="g",
+        link="https://k.af/1",
+        title="Many",
+        summary="",
+        content=f"<p>{links}</p>",
+        author="A. Writer " * 100,
+        categories=tuple(f"tag {n % 2_500} " + "long " * 50 for n in range(5_000)),
+        media=tuple(Media(f"https://k.af/{n}.jpg", "image/jpeg") for n in range(100)),
+    )
+    entry = normalize_entry(raw, "K", "en", NOW)
+    assert entry.links == tuple(f"https://site{n}.example/a" for n in range(MAX_LINKS))
+    assert [c.split()[1] for c in entry.categories] == [str(n) for n in range(MAX_CATEGORIES)]
+    assert all(len(c) <= CATEGORY_CHARS for c in entry.categories)
+    assert [m.url for m in entry.media] == [f"https://k.af/{n}.jpg" for n in range(MAX_MEDIA)]
+    assert entry.author is not None and len(entry.author) <= AUTHOR_CHARS

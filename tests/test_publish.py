@@ -21,7 +21,7 @@ from aggregator.models import RawEntry, Story
 from aggregator.normalize import normalize_entry
 from aggregator.pipeline import run
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
-from aggregator.publish.feeds import atom_bytes, rss_bytes
+from aggregator.publish.feeds import ITEM_HTML_CHARS, atom_bytes, item_html, rss_bytes
 from aggregator.publish.status import status_json
 from aggregator.store import Store
 from tests.conftest import NOW, STORIES
@@ -238,6 +238,29 @@ def test_feeds_build_from_an_entry_with_control_characters():
     for render in (rss_bytes, atom_bytes):
         parsed = feedparser.parse(render(site, [story], NOW))
         assert not parsed.bozo and parsed.entries[0].title == "a b"
+
+
+@pytest.mark.parametrize("summary_chars", [2_000, 150_000])
+def test_an_item_of_megabytes_is_published_as_its_summary_or_excerpt(summary_chars):
+    """A feed that puts a whole page in each item made our feed.xml 30 MB: past 100,000
+    characters an item's HTML gives way to its summary, else its excerpt, in every feed."""
+    paragraph = "<p>" + "Kabul traffic plan word " * 20 + "</p>"
+    raw = RawEntry(
+        guid="g",
+        link="https://k.af/1",
+        title="Long",
+        summary=(paragraph * (summary_chars // len(paragraph) + 1))[:summary_chars],
+        content=paragraph * (150_000 // len(paragraph)),
+    )
+    entry = normalize_entry(raw, "K", "en", NOW)
+    story = Story("tag:x,2026-11-28:story/1", NOW, entry, "K", None, "News")
+    short = summary_chars < ITEM_HTML_CHARS
+    expected = entry.summary_html if short else f"<p>{entry.excerpt}</p>"
+    for render in (rss_bytes, atom_bytes):
+        item = feedparser.parse(render(Site(), [story], NOW)).entries[0]
+        assert item.content[0].value.startswith(expected)
+        assert len(item.summary) <= ITEM_HTML_CHARS and len(item.content[0].value) < 100_500
+    assert item_html(story).startswith(expected)
 
 
 def test_feed_metadata_and_item_source(workspace, sources):

@@ -23,10 +23,23 @@ GENERATOR = "aggregator"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+ITEM_HTML_CHARS = 100_000  # longer, an item's HTML is its summary or excerpt in our feeds
+
+
+def _within(html: str) -> bool:
+    return 0 < len(html) <= ITEM_HTML_CHARS
+
+
 def item_html(story: Story) -> str:
-    """The item body: the story's sanitized HTML, its source and the other outlets that ran it."""
+    """The item body: the story's sanitized HTML, its source and the other outlets that ran it.
+    HTML past `ITEM_HTML_CHARS` (a long read is a fifth of that; a feed that puts a whole page
+    in every item, megabytes) gives way to the summary, else the excerpt: feed.xml of such
+    items ran to 30 MB, which feed readers give up on."""
     entry = story.entry
-    body = entry.content_html or entry.summary_html or f"<p>{escape(entry.excerpt)}</p>"
+    body = next(
+        (html for html in (entry.content_html, entry.summary_html) if _within(html)),
+        f"<p>{escape(entry.excerpt)}</p>",
+    )
     home = story.source_home or entry.url
     credit = f'<p>Source: <a href="{escape(home)}">{escape(story.source_name)}</a></p>'
     if story.also:
@@ -107,7 +120,7 @@ def _generator(
         fe.author(name=story.source_name)
         fe.source(url=story.source_feed or story.source_home or entry.url, title=story.source_name)
         fe.category(term=story.category)
-        summary = entry.summary_html or escape(entry.excerpt)
+        summary = entry.summary_html if _within(entry.summary_html) else escape(entry.excerpt)
         if summary.strip():
             fe.summary(summary, type="html")
         fe.content(item_html(story), type="html")
