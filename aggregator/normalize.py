@@ -45,6 +45,7 @@ CATEGORY_CHARS = 100
 AUTHOR_CHARS = 200
 MAX_MEDIA = 20
 MAX_LINKS = 100  # outbound links, in the order of the text, for matching
+MAX_URL_CHARS = 8_192  # a longer link is none: servers refuse it, and every page would carry it
 
 ALLOWED_TAGS = frozenset(
     {
@@ -220,6 +221,8 @@ def link_problem(url: str | None) -> str | None:
     """Why a link cannot be published (no link, not http(s), an invalid port...), or None."""
     if not url or not url.strip():
         return "no link"
+    if len(url) > MAX_URL_CHARS:
+        return f"link is longer than {MAX_URL_CHARS:,} characters"
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)

@@ -13,6 +13,7 @@ from aggregator.normalize import (
     MAX_DEPTH,
     MAX_LINKS,
     MAX_MEDIA,
+    MAX_URL_CHARS,
     SkipEntry,
     canonical_url,
     clean_title,
@@ -394,3 +395,22 @@ def test_what_an_entry_keeps_of_a_feeds_long_lists_is_bounded():
     assert all(len(c) <= CATEGORY_CHARS for c in entry.categories)
     assert [m.url for m in entry.media] == [f"https://k.af/{n}.jpg" for n in range(MAX_MEDIA)]
     assert entry.author is not None and len(entry.author) <= AUTHOR_CHARS
+
+
+def test_a_link_longer_than_servers_take_is_no_link():
+    long = "https://k.af/" + "a" * MAX_URL_CHARS
+    with pytest.raises(SkipEntry, match="link is longer than 8,192 characters"):
+        normalize_entry(
+            RawEntry(guid=None, link=long, title="T", summary="", content=""), "K", "en", NOW
+        )
+    raw = RawEntry(
+        guid="g",
+        link="https://k.af/1",
+        title="T",
+        summary="",
+        content=f'<p><a href="{long}">x</a> <a href="https://k.af/2">y</a></p>',
+        media=(Media(long, "image/jpeg"), Media("https://k.af/p.jpg", "image/jpeg")),
+    )
+    entry = normalize_entry(raw, "K", "en", NOW)
+    assert entry.links == ("https://k.af/2",)
+    assert [m.url for m in entry.media] == ["https://k.af/p.jpg"]
