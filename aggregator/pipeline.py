@@ -110,8 +110,8 @@ class _Item:
     """One raw entry of a body on its way through `entries_from_body`."""
 
     raw: RawEntry
-    digest: bytes | None  # None: cleaned every time (`_digest`)
-    stored: int | None  # the id of the stored entry it cleans to, when it is unchanged
+    digest: bytes | None = None  # None: cleaned every time (`_digest`)
+    stored: int | None = None  # the id of the stored entry it cleans to, when it is unchanged
     entry: Entry | None = None
 
     def published(self, now: datetime) -> datetime:
@@ -146,27 +146,33 @@ def entries_from_body(
     parsed_at = time.perf_counter()
     stored = unpack_digests(known)
     context = digest_context(source.name, source.language, parsed.language, repr(rules))
-    items = []
-    for raw in parsed.entries:
-        digest = _digest(raw, context, now)
-        items.append(_Item(raw, digest, stored.get(digest) if digest else None))
-    guids = Counter(own_guid(item.raw) for item in items if item.stored is not None)
+    items = [_Item(raw) for raw in parsed.entries]
+    items.sort(key=lambda item: item.published(now), reverse=True)  # as kept: ties in feed order
+    guids: Counter[str | None] = Counter()
     dropped: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
     if parsed.unreadable:
         skipped["entry could not be read"] = parsed.unreadable
+    read: list[_Item] = []  # newest first, until `max_items` are kept: older ones are not cleaned
+    held = 0
     for item in items:
-        if item.stored is None:
+        if held == max_items:
+            break
+        item.digest = _digest(item.raw, context, now)
+        item.stored = stored.get(item.digest) if item.digest else None
+        if item.stored is not None:
+            guids[own_guid(item.raw)] += 1
+        else:
             item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
             if item.entry is not None:
                 guids[item.entry.guid] += 1
-    for item in items:  # a guid two items share is stored as the last one cleans: clean both
+        held += item.entry is not None or item.stored is not None
+        read.append(item)
+    for item in read:  # a guid two items share is stored as the last one cleans: clean both
         if item.stored is not None and guids[own_guid(item.raw)] > 1:
             item.stored = None
             item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
-    kept = [item for item in items if item.entry is not None or item.stored is not None]
-    kept.sort(key=lambda item: item.published(now), reverse=True)
-    kept = kept[:max_items]
+    kept = [item for item in read if item.entry is not None or item.stored is not None]
     cleaned = [item for item in kept if item.entry is not None]
     entries = [item.entry for item in cleaned if item.entry is not None]
     if make is not None and fold:

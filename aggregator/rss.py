@@ -36,7 +36,6 @@ _NAMED_REFERENCE = re.compile(r"&([A-Za-z0-9_]+);")
 # feedparser maps C1 controls to the Windows-1252 characters they stand for
 _CP1252 = {code: bytes([code]).decode("cp1252") for code in (0x80, *range(0x82, 0x8D), 0x8E,
            *range(0x91, 0x9D), 0x9E, 0x9F)}  # fmt: skip
-MAX_ITEMS = 5000  # more in one body: feedparser reads them all, so that no item depends on it
 
 # An item's elements that hold one value each: written twice, feedparser's pick among them
 # depends on their order and kind, so such an item is left to it. `author` and dc:creator
@@ -336,9 +335,7 @@ def parse_rss(
     if "language" in texts:
         feed_language = _read(texts["language"])
     entries = []
-    for item in channel.iterchildren("item"):
-        if len(entries) >= MAX_ITEMS:
-            return None  # a whole archive: `max_items` keeps the newest of all, not the first
+    for item in channel.iterchildren("item"):  # all of them, as feedparser: the newest are kept
         try:
             entry = _item(item, base, language, final_url)
         except Exception:  # unforeseen: feedparser's path reads it, dropping only that item
