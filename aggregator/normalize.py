@@ -7,8 +7,10 @@ import hashlib
 import html
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -82,6 +84,9 @@ _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+_T = TypeVar("_T")
 
 
 class SkipEntry(ValueError):
@@ -414,28 +419,29 @@ def _shortened(text: str, limit: int) -> str:
 def outbound_links(fragment: str, own_url: str) -> tuple[str, ...]:
     """Canonical http(s) links of sanitized HTML, without the entry's own URL, in order; the
     first `MAX_LINKS`."""
-    found: dict[str, None] = {}
-    for href in _HREF.finditer(fragment):
-        link = html.unescape(href[1])
-        if is_http_url(link):
-            link = canonical_url(link)
-            if link != own_url:
-                found[link] = None
-                if len(found) == MAX_LINKS:
-                    break
-    return tuple(found)
+    hrefs = (html.unescape(found[1]) for found in _HREF.finditer(fragment))
+    links = (canonical_url(href) for href in hrefs if is_http_url(href))
+    return tuple(_first_distinct(((link, None) for link in links if link != own_url), MAX_LINKS))
 
 
 def clean_media(media: tuple[Media, ...]) -> tuple[Media, ...]:
     """The entry's files with http(s) URLs, made canonical, each once; the first `MAX_MEDIA`."""
-    kept: dict[str, Media] = {}
-    for item in media:
-        if link_problem(item.url) is None:
-            url = canonical_url(item.url)
-            kept.setdefault(url, replace(item, url=url, type=(item.type or "").strip() or None))
-            if len(kept) == MAX_MEDIA:
-                break
-    return tuple(kept.values())
+    files = ((canonical_url(m.url), m) for m in media if link_problem(m.url) is None)
+    return tuple(
+        replace(item, url=url, type=(item.type or "").strip() or None)
+        for url, item in _first_distinct(files, MAX_MEDIA).items()
+    )
+
+
+def _first_distinct(pairs: Iterable[tuple[str, _T]], count: int) -> dict[str, _T]:
+    """The first `count` distinct keys of (key, value) pairs, each with its first value; the
+    pairs after are not made (a feed's list may run to thousands)."""
+    kept: dict[str, _T] = {}
+    for key, value in pairs:
+        kept.setdefault(key, value)
+        if len(kept) == count:
+            break
+    return kept
 
 
 def own_guid(raw: RawEntry) -> str | None:
@@ -513,13 +519,8 @@ def raw_digest(raw: RawEntry, context: str) -> bytes:
 
 def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
     """The first `MAX_CATEGORIES` distinct categories, each cut at `CATEGORY_CHARS`."""
-    kept: dict[str, None] = {}
-    for category in categories:
-        if category.strip():
-            kept[_shortened(collapse(category), CATEGORY_CHARS)] = None
-            if len(kept) == MAX_CATEGORIES:
-                break
-    return tuple(kept)
+    cut = ((_shortened(collapse(c), CATEGORY_CHARS), None) for c in categories if c.strip())
+    return tuple(_first_distinct(cut, MAX_CATEGORIES))
 
 
 def normalize_entry(

@@ -126,7 +126,10 @@ def after_failure(
     return clamp(due, now), not_before
 
 
-NETWORK_DOWN = "no source could be reached: this machine's network looks down"
+NETWORK_DOWN = (
+    "no source could be reached: this machine's network looks down "
+    "(the failures are not counted against the sources)"
+)
 
 
 def network_down(failures: list[FetchResult], down_before: bool = False) -> bool:

@@ -154,9 +154,9 @@ def entries_from_body(
     if parsed.unreadable:
         skipped["entry could not be read"] = parsed.unreadable
     read: list[_Item] = []  # newest first, until `max_items` are kept: older ones are not cleaned
-    held = 0
+    keeping = 0
     for item in items:
-        if held == max_items:
+        if keeping == max_items:
             break
         item.digest = _digest(item.raw, context, now)
         item.stored = stored.get(item.digest) if item.digest else None
@@ -166,7 +166,7 @@ def entries_from_body(
             item.entry = _cleaned(item.raw, source, now, parsed.language, rules, skipped, dropped)
             if item.entry is not None:
                 guids[item.entry.guid] += 1
-        held += item.entry is not None or item.stored is not None
+        keeping += item.entry is not None or item.stored is not None
         read.append(item)
     for item in read:  # a guid two items share is stored as the last one cleans: clean both
         if item.stored is not None and guids[own_guid(item.raw)] > 1:
@@ -482,7 +482,7 @@ def _fetch_and_store(
             return stored
 
         with store.batch() as batch:
-            held: list[_Fetched] | None = []  # no server reached, and none other answered yet
+            held: list[_Fetched] | None = []  # no server reached, and none answered yet
             for fetched in fetch_all(
                 requests, fetch_options(config), then=parse, idle=batch.commit
             ):
@@ -493,22 +493,32 @@ def _fetch_and_store(
                     yield store_one(waiting)
                 held = None
                 yield store_one(fetched)
-            down_since = store.get_meta(NETWORK_DOWN_SINCE)
-            offline = held is not None and pacing.network_down(
-                [f.result for f in held], down_since is not None
-            )
-            if offline and down_since is None:
-                with batch.step(single=True):
-                    store.set_meta(NETWORK_DOWN_SINCE, ts(now))
-            elif held is None and down_since is not None:  # a source answered: it is back
-                with batch.step(single=True):
-                    store.delete_meta(NETWORK_DOWN_SINCE)
+            offline = _network_down(store, batch, held, now)
             for waiting in held or ():
                 yield store_one(waiting, offline)
     if stages is not None:
         stages["fetch (wall)"] = time.perf_counter() - started
         for stage, seconds in spent.items():
             stages[stage] = stages.get(stage, 0.0) + seconds
+
+
+def _network_down(
+    store: Store, batch: Batch, unanswered: list[_Fetched] | None, now: datetime
+) -> bool:
+    """Whether the failures of a run that no server answered are this machine's network's
+    (`pacing.network_down`; `unanswered` None: a server answered), noting in the store when
+    the network went down, until a server answers again."""
+    down_since = store.get_meta(NETWORK_DOWN_SINCE)
+    down = unanswered is not None and pacing.network_down(
+        [f.result for f in unanswered], down_since is not None
+    )
+    if down and down_since is None:
+        with batch.step(single=True):
+            store.set_meta(NETWORK_DOWN_SINCE, ts(now))
+    elif unanswered is None and down_since is not None:
+        with batch.step(single=True):
+            store.delete_meta(NETWORK_DOWN_SINCE)
+    return down
 
 
 CLUSTER_BATCH = 500  # entries read from the database at a time while clustering

@@ -72,7 +72,7 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
         f" (failed: {', '.join(failed)})" if failed else "",
     )
     if report.offline:
-        log.warning("%s: the failures are not counted against the sources", NETWORK_DOWN)
+        log.warning("%s", NETWORK_DOWN)
     for problem in report.problems:
         log.warning("%s", problem)
     if report.pruned and report.pruned.removed:

@@ -115,7 +115,7 @@ def summary(report: RunReport, output: Path) -> str:
         f"{report.new_entries} new entries"
     )
     if report.offline:
-        text = f"{text}; {NETWORK_DOWN} (the failures are not counted against the sources)"
+        text = f"{text}; {NETWORK_DOWN}"
     if report.publish_error:
         return f"{text}; NOT published: {report.publish_error}"
     return f"{text}; {report.stories_published} stories published to {output}"
