@@ -28,7 +28,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from aggregator.blocks import BLOCKING_STATUSES, described, walls
 from aggregator.deadlines import Deadline, watched
-from aggregator.errors import exception_line
+from aggregator.errors import exception_line, one_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 from aggregator.normalize import url_host
 
@@ -456,7 +456,9 @@ class HostLimiter:
 
 def diagnose_http_error(status: int, reason: str, headers: dict[str, str], body: bytes) -> str:
     """A reason an editor can act on for an HTTP error status."""
-    text = f"HTTP {status} {reason}".strip()
+    with contextlib.suppress(UnicodeError):  # as a browser shows it (http.client read Latin-1)
+        reason = reason.encode("latin-1").decode("utf-8")
+    text = one_line(f"HTTP {status} {reason}", 200)
     if status in BLOCKING_STATUSES:
         names = walls(headers, body, error=True)
         if names:

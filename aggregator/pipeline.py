@@ -18,7 +18,7 @@ from pathlib import Path
 from aggregator import __version__, ahead, pacing
 from aggregator.config import Config, Source
 from aggregator.dedupe import EntryFeatures
-from aggregator.errors import exception_line
+from aggregator.errors import exception_line, one_line
 from aggregator.fetch import FetchOptions, fetch_all
 from aggregator.models import (
     Entry,
@@ -258,6 +258,7 @@ def _store_result(
     refresh = timedelta(minutes=source.refresh or config.defaults.refresh)
     report = SourceResult(name, Outcome.FAILED, result.http_status, elapsed=result.elapsed)
     error = result.error if result.status is FetchStatus.ERROR else fetched.error
+    error = error and one_line(error)  # its words may be a server's, for an editor's terminal
     digests: bytes | None = None
     with batch.step(single=bool(error) or not (fetched.cleaned and fetched.cleaned.seen)):
         if error:
@@ -289,7 +290,7 @@ def _store_result(
             report.outcome = Outcome.UNCHANGED
         else:
             report.outcome = Outcome.OK
-            report.warning = cleaned.warning
+            report.warning = cleaned.warning and one_line(cleaned.warning)
             report.entries_seen = cleaned.seen
             report.skipped = dict(cleaned.skipped)
             digests = _store_entries(store, name, cleaned, now, report)
@@ -297,7 +298,7 @@ def _store_result(
         next_check = pacing.after_success(now, refresh, result.headers, ttl)
         if result.moved_to and result.moved_to != state.url:
             line = config.line_of(name, "url")
-            report.warning = (
+            report.warning = one_line(
                 f"the feed moved permanently to {result.moved_to}: now fetched from there; "
                 f"change `url:` in feeds.yaml{f' (line {line})' if line else ''}"
             )

@@ -203,6 +203,27 @@ def test_a_run_that_reaches_no_source_does_not_back_them_off(workspace, feed_ser
     assert [failures[source["name"]] for source in refused] == [2, 1, 1]
 
 
+def test_a_servers_words_reach_the_report_as_words(workspace, feed_server, capsys):
+    """A status line or a charset label is the server's to write: an escape sequence in it
+    would clear an editor's terminal or colour it, and 60 KB of it fill the report."""
+    escape = b"\x1b[2J\x1b[31m"
+    shouting = feed_server.add(
+        "/shout", raw=b"HTTP/1.1 500 " + escape + b"Oops" + b"!" * 60_000 + b"\r\n\r\n"
+    )
+    body = data_file("aop_wordpress.xml").replace(b'encoding="UTF-8"', b'encoding="latin-1"')
+    label = "application/rss+xml; charset=\x1b[2Jiso-8859-1\x9b"
+    odd = feed_server.add("/odd", body, headers={"Content-Type": label})
+    workspace.write_config([{"name": "Shouting", "url": shouting}, {"name": "Odd", "url": odd}])
+    assert main(workspace.args("run")) == 0
+    assert main(workspace.args("status")) == 0
+    out = capsys.readouterr().out
+    assert "FAILED     Shouting: HTTP 500 [2J [31mOops!!!" in out
+    assert not any(ord(c) < 32 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in out)
+    assert max(map(len, out.splitlines())) < 700
+    status = (workspace.output / "status.json").read_text(encoding="utf-8")
+    assert "\\u001b" not in status and "\\u009b" not in status
+
+
 def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace, feed_server):
     def serve(*items: tuple[str, str, str]) -> None:
         rows = [{"title": t, "link": link, "guid": g, "date": DATE} for g, link, t in items]
