@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from aggregator.normalize import plain_name
+
 REPORT_CHARS = 600  # past this a reason is cut: a server's 60 KB status line, a page's text
-# control characters (a terminal's escape sequences among them, C1 too), bidi controls, and
-# what no text carries: a server's words printed to an editor's terminal must stay words
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
+_C1 = re.compile("[\x80-\x9f]")  # C1 controls: XML keeps them, a terminal may obey them (CSI)
 
 
 def one_line(text: str, limit: int = REPORT_CHARS) -> str:
     """Text that may come from the network (a status line, a URL, a page) fit for a report
-    line: control characters out, whitespace collapsed, at most `limit` characters."""
-    text = " ".join(_CONTROLS.sub(" ", text).split())
+    line: control characters (a terminal's escape sequences) and bidi controls out, whitespace
+    collapsed, at most `limit` characters."""
+    text = plain_name(_C1.sub(" ", text))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

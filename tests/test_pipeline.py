@@ -217,7 +217,7 @@ def test_a_servers_words_reach_the_report_as_words(workspace, feed_server, capsy
     assert main(workspace.args("run")) == 0
     assert main(workspace.args("status")) == 0
     out = capsys.readouterr().out
-    assert "FAILED     Shouting: HTTP 500 [2J [31mOops!!!" in out
+    assert "FAILED     Shouting: HTTP 500 [2J[31mOops!!!" in out
     assert not any(ord(c) < 32 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in out)
     assert max(map(len, out.splitlines())) < 700
     status = (workspace.output / "status.json").read_text(encoding="utf-8")
