@@ -96,7 +96,7 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
             kind, text = "disabled", f"disabled: {state.disabled}"
         elif state.not_before and state.not_before > now:
             kind, text = "retry after", f"retry after {_when(state.not_before, zone)}"
-        elif state.failing_since:  # also when not counted (`pacing.network_down`)
+        elif state.failures or state.failing_since:  # not counted: `pacing.network_down`
             kind, text = "failing", f"failing since {_when(state.failing_since, zone)}"
         elif state.last_success:
             kind, text = "ok", "ok"
