@@ -44,7 +44,7 @@ from aggregator.parse import NotAFeed, parse_feed
 from aggregator.publish import publish
 from aggregator.retention import prune_if_due
 from aggregator.rules import Rules, RuleSet
-from aggregator.store import Batch, Store, pack_digests, ts, unpack_digests
+from aggregator.store import Batch, Store, database_failure, pack_digests, ts, unpack_digests
 from aggregator.stories import StoryAssigner
 from aggregator.workers import INLINE_BELOW, ParserPool
 
@@ -332,6 +332,8 @@ def _store_entries(
         try:
             new = store.upsert_entry(entry, now, held=entry.guid in held)
         except Exception as exc:  # SQLite undoes just this statement; the rest stay
+            if database_failure(exc):  # not this entry's: the run stops, the body is read again
+                raise
             reason = f"not stored: {exception_line(exc, 120)}"
             report.skipped[reason] = report.skipped.get(reason, 0) + 1
             continue
@@ -361,6 +363,8 @@ def _stored(
     try:
         return _store_result(config, store, batch, fetched, state, now, rng, offline)
     except Exception as exc:
+        if database_failure(exc):  # no source's fault: the run stops
+            raise
         name = fetched.result.request.source
         error = failure_text("storing", exc)
         next_check = now + pacing.MAX_BACKOFF
@@ -561,6 +565,8 @@ def assign_stories(config: Config, store: Store, now: datetime) -> list[str]:
                 if assigner is not None:
                     _assign_all(assigner, store, pending, now, problems)
     except Exception as exc:
+        if database_failure(exc):
+            raise
         problems.append(f"clustering skipped this run: {failure_text('clustering', exc)}")
     return problems + (assigner.problems if assigner else [])
 
@@ -581,6 +587,8 @@ def _assign_ahead(config: Config, store: Store, now: datetime) -> list[str] | No
                 _assign_all(assigner, store, pending, now, None, helper)
             return assigner.problems
     except Exception as exc:  # undone: clustered again in one process, failures reported
+        if database_failure(exc):
+            raise
         log.warning("matching ahead failed, clustering again: %s", exception_line(exc))
         return None
 
@@ -613,7 +621,7 @@ def _assign_all(
                 try:
                     assigner.assign(entry_id, entry, now)
                 except Exception as exc:
-                    if problems is None:
+                    if problems is None or database_failure(exc):
                         raise
                     problems.append(
                         f"entry {entry_id} ({entry.url}) not clustered, retried next run: "
@@ -633,7 +641,9 @@ def run(
     force: bool = False,
     rng: random.Random | None = None,
 ) -> RunReport:
-    """One cycle (or one half of it); a publish failure is recorded in the report, never raised."""
+    """One cycle (or one half of it); a publish failure is recorded in the report, never raised.
+    The database's own failure (`store.database_failure`: a full disk, an I/O error) stops the
+    run and is raised: what earlier steps committed stands, no source is blamed for it."""
     now = now or utcnow()
     report = RunReport(started=now)
     if fetch:

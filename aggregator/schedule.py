@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,7 @@ from aggregator.edition import local_day
 from aggregator.lock import Busy, exclusive
 from aggregator.pacing import NETWORK_DOWN
 from aggregator.publish import publish
-from aggregator.store import Store
+from aggregator.store import Store, database_failure
 
 log = logging.getLogger("aggregator.schedule")
 MISFIRE_GRACE = 3600  # seconds: a job that could not start on time still runs within the hour
@@ -61,6 +62,11 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
     except OSError as exc:
         log.error("fetch cycle could not publish to %s: %s", paths.output, exc)
         return False
+    except sqlite3.Error as exc:
+        if not database_failure(exc):
+            raise
+        log.error("fetch cycle stopped: cannot use the database %s: %s", paths.db, exc)
+        return False
     failed = [r.source for r in report.results if r.failed]
     log.info(
         "cycle: %d ok, %d failed, %d not due; %d new entries%s%s",
@@ -91,6 +97,11 @@ def publish_edition(config: Config, paths: Paths) -> bool:
         return False
     except OSError as exc:
         log.error("publish failed: cannot write to %s: %s", paths.output, exc)
+        return False
+    except sqlite3.Error as exc:
+        if not database_failure(exc):
+            raise
+        log.error("publish failed: cannot use the database %s: %s", paths.db, exc)
         return False
     for problem in result.problems:
         log.warning("%s", problem)

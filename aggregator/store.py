@@ -188,6 +188,32 @@ SQLITE_NEEDED = (3, 35)  # ALTER TABLE ... DROP COLUMN (migration 10), RETURNING
 NEW_FILE = "new file"
 INCREMENTAL = 2  # PRAGMA auto_vacuum: freed pages are returned by `incremental_vacuum`
 
+# SQLite's primary result codes that are the database file's or this machine's failure (a
+# full disk, an I/O error, a read-only or damaged file, a lock held too long), whatever was
+# being written: https://sqlite.org/rescode.html
+_DATABASE_FAILURES = frozenset(
+    {
+        3,  # SQLITE_PERM
+        5,  # SQLITE_BUSY
+        6,  # SQLITE_LOCKED
+        7,  # SQLITE_NOMEM
+        8,  # SQLITE_READONLY
+        10,  # SQLITE_IOERR
+        11,  # SQLITE_CORRUPT
+        13,  # SQLITE_FULL
+        14,  # SQLITE_CANTOPEN
+        15,  # SQLITE_PROTOCOL
+        26,  # SQLITE_NOTADB
+    }
+)
+
+
+def database_failure(exc: BaseException) -> bool:
+    """Whether an exception is the database's own failure rather than one source's or entry's:
+    a run cannot go on past it, and no source is to blame for it."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _DATABASE_FAILURES
+
 
 @lru_cache(maxsize=64)  # a run writes its moment with every entry and source it stores
 def ts(moment: datetime) -> str:
@@ -296,9 +322,9 @@ class Store:
                 if keys_at_end:
                     self._check_keys()
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self.conn.execute("COMMIT")
+            self._commit()
         finally:
             if keys_at_end:
                 self._joined, self._linked = None, False
@@ -359,10 +385,26 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK TO step")
-            self.conn.execute("RELEASE step")
+            if self.conn.in_transaction:  # else SQLite rolled all of it back (a full disk)
+                self.conn.execute("ROLLBACK TO step")
+                self.conn.execute("RELEASE step")
             raise
         self.conn.execute("RELEASE step")
+
+    def _commit(self) -> None:
+        """COMMIT, or roll back what a failed commit left open, and raise its error."""
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """ROLLBACK, unless SQLite ended the transaction itself: after an I/O error or a full
+        disk it may have, and a ROLLBACK then raises "no transaction is active" over the
+        error that matters."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     # sources
 
@@ -1109,11 +1151,7 @@ class Batch:
 
     def commit(self) -> None:
         if self.conn.in_transaction:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error:
-                self.conn.execute("ROLLBACK")
-                raise
+            self.store._commit()
 
 
 def _chunks(values: list[_T], size: int = 500) -> Iterator[tuple[list[_T], str]]:

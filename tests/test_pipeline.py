@@ -1,6 +1,12 @@
 """The source boundary: one run against good sources and every kind of hostile one."""
 
 import json
+import re
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -8,7 +14,9 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
+from aggregator.config import load_config
 from aggregator.pacing import MAX_WAIT
+from aggregator.pipeline import run
 from aggregator.store import Store
 from aggregator.workers import INLINE_BELOW
 from tests.conftest import GOOD_SOURCES, data_file, make_rss
@@ -222,6 +230,71 @@ def test_a_servers_words_reach_the_report_as_words(workspace, feed_server, capsy
     assert max(map(len, out.splitlines())) < 700
     status = (workspace.output / "status.json").read_text(encoding="utf-8")
     assert "\\u001b" not in status and "\\u009b" not in status
+
+
+def _long_items(count: int, slug: str) -> list[dict[str, str]]:
+    """Items of about 4 KB each, unlike one another."""
+    return [
+        {
+            "title": f"Report {n} from {slug} on the Salang road",
+            "link": f"https://{slug}.example.af/news/{n}",
+            "date": DATE,
+            "body": "<p>" + " ".join(f"{slug}{n}w{k}" for k in range(400)) + "</p>",
+        }
+        for n in range(count)
+    ]
+
+
+def test_a_full_database_stops_the_run_and_blames_no_source(workspace, feed_server):
+    """A full disk is the database's failure, not a source's or an entry's: the run stops at
+    it, with SQLite's own error (not a failed ROLLBACK's over it), and nothing is recorded
+    against the source or skipped as unstorable, so the next run stores every item."""
+    url = feed_server.add("/big", make_rss("Big", _long_items(3, "first")))
+    config = load_config(workspace.write_config([{"name": "Big", "url": url}]))
+    with Store(workspace.db) as store:
+        run(config, store, workspace.output)
+    feed_server.add("/big", make_rss("Big", _long_items(40, "second")))
+    with Store(workspace.db) as store:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")  # room for a few items
+        with pytest.raises(sqlite3.OperationalError) as failed:
+            run(config, store, workspace.output, force=True)
+        assert failed.value.sqlite_errorname == "SQLITE_FULL"
+        state = store.source_state("Big")
+        assert (state.failures, state.last_error) == (0, None)
+        store.conn.execute(f"PRAGMA max_page_count = {2**30}")
+        report = run(config, store, workspace.output, force=True)
+        stored = store.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    assert [r.skipped for r in report.results] == [{}]
+    assert stored == 43 and not report.problems
+
+
+def test_a_run_whose_disk_fills_says_so_in_one_line_and_loses_nothing(workspace, feed_server):
+    """The cron job's view of a full disk (here a file-size limit, as a quota sets): SQLite
+    fails to write its log at the commit and ends the transaction itself. The run exits 1
+    with one line naming the database, not a traceback, and the next run stores it all."""
+    url = feed_server.add("/big", make_rss("Big", _long_items(3, "first")))
+    workspace.write_config([{"name": "Big", "url": url}])
+    assert main(workspace.args("run")) == 0
+    feed_server.add("/big", make_rss("Big", _long_items(40, "second")))
+    limit = workspace.db.stat().st_size + 32_768  # the new items take some 300 KB
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "aggregator", *workspace.args("run", "--force")]
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=small_files)
+    assert full.returncode == 1
+    [line] = full.stderr.splitlines()
+    database = re.escape(f"error: cannot use the database {workspace.db}: ")
+    failure = r"(disk I/O error|database or disk is full)"
+    assert re.fullmatch(database + failure + r" \(stopped; nothing is left half-written\)", line)
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0 and "Big: 40 entries, 40 new" in again.stdout
+    with Store(workspace.db) as store:
+        assert store.conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 43
+        assert store.source_state("Big").failures == 0
 
 
 def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace, feed_server):

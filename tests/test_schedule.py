@@ -15,7 +15,7 @@ import feedparser
 
 from aggregator.config import load_config
 from aggregator.lock import exclusive
-from aggregator.schedule import MISFIRE_GRACE, Paths, build, fetch_cycle
+from aggregator.schedule import MISFIRE_GRACE, Paths, build, fetch_cycle, publish_edition
 from tests.conftest import make_rss
 
 REPO = Path(__file__).parent.parent
@@ -55,6 +55,21 @@ def test_a_busy_lock_skips_the_cycle_with_a_log_line(workspace, feed_server, cap
     with exclusive(workspace.db, 0), caplog.at_level(logging.INFO):
         fetch_cycle(config, Paths(workspace.db, workspace.output, wait=0.1))
     assert "fetch cycle skipped: another aggregator is running" in caplog.text
+    assert feed_server.log == []
+
+
+def test_a_database_that_cannot_be_used_fails_the_job_with_a_log_line(
+    workspace, feed_server, caplog
+):
+    """The daemon lives on past a damaged or full database: each job says so in one line."""
+    workspace.write_config([{"name": "A", "url": feed_server.url("/a")}])
+    config = load_config(workspace.config)
+    workspace.db.write_bytes(b"not a database" * 100)
+    paths = Paths(workspace.db, workspace.output, wait=0.1)
+    with caplog.at_level(logging.INFO):
+        assert (fetch_cycle(config, paths), publish_edition(config, paths)) == (False, False)
+    database = f"cannot use the database {workspace.db}: file is not a database"
+    assert caplog.messages == [f"fetch cycle stopped: {database}", f"publish failed: {database}"]
     assert feed_server.log == []
 
 

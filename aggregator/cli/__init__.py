@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sqlite3
 import sys
 
 from aggregator import __version__
@@ -21,8 +22,10 @@ from aggregator.cli.common import (
     CommandFailed,
     common_options,
     error,
+    paths,
 )
 from aggregator.config import ConfigError, load_config
+from aggregator.store import database_failure
 
 __all__ = ["EXIT_BUSY", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -64,3 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandFailed as exc:
         error(str(exc))
         return exc.code
+    except sqlite3.Error as exc:
+        if not database_failure(exc):
+            raise
+        db = f" {paths(args)[0]}" if hasattr(args, "db") else ""  # demo, serve: their own
+        error(f"cannot use the database{db}: {exc} (stopped; nothing is left half-written)")
+        return EXIT_FAILED
