@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from requests.models import REDIRECT_STATI
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -247,6 +248,10 @@ def _check_scheme(url: str) -> None:
 GZIP_MAGIC = b"\x1f\x8b"
 _TEXT_START = (b"<", b"{", b"[", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # markup, JSON, BOMs
 COMPRESSED = frozenset({"gzip", "x-gzip", "deflate"})
+# gzip layers undone that no header declared: a cache plugin's gzip under the server's, or a
+# body gzipped without a Content-Encoding. No feed begins with the gzip magic (\x1f is no
+# character of XML or JSON); browsers show such a body as garbage, and readers fail on it.
+UNDECLARED_GZIP = 2
 
 
 def _too_large(max_bytes: int) -> FetchError:
@@ -344,6 +349,12 @@ class BodyDecoder:
         return bytes(self.out)
 
 
+def _decoded(body: bytes, coding: str, max_bytes: int) -> bytes:
+    decoder = BodyDecoder(coding, max_bytes)
+    decoder.feed(body)
+    return decoder.finish()
+
+
 def read_capped(
     chunks: Iterable[bytes], content_encoding: str, max_bytes: int, deadline: float
 ) -> bytes:
@@ -356,9 +367,11 @@ def read_capped(
         decoder.feed(chunk)
     body = decoder.finish()
     while codings:  # "gzip, gzip": the codings were applied in order, so undo them backwards
-        decoder = BodyDecoder(codings.pop(), max_bytes)
-        decoder.feed(body)
-        body = decoder.finish()
+        body = _decoded(body, codings.pop(), max_bytes)
+    for _ in range(UNDECLARED_GZIP):
+        if not body.startswith(GZIP_MAGIC):
+            break
+        body = _decoded(body, "gzip", max_bytes)
     return body
 
 
@@ -512,7 +525,7 @@ def fetch_one(
                     )
                     with response:
                         http_status = response.status_code
-                        if not response.is_redirect:
+                        if http_status not in REDIRECT_STATI:
                             moved = url if permanent and url != request.url else None
                             done = _finish(
                                 request, response, url, moved, options, deadline, started

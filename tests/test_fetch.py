@@ -97,6 +97,13 @@ def test_gzip_bomb_is_cut_off(feed_server):
     assert "larger than 10 MB" in result.error
 
 
+def test_an_undeclared_gzip_bomb_is_cut_off(feed_server):
+    url = feed_server.add("/bomb", gzip.compress(gzip_bomb(64)))
+    result = fetch(url)
+    assert result.status is FetchStatus.ERROR
+    assert "larger than 10 MB" in result.error
+
+
 def test_read_capped_never_inflates_past_the_cap():
     compressed = zlib.compress(b"a" * 5_000_000)
     with pytest.raises(FetchError):
@@ -394,10 +401,15 @@ def _raw_deflate(data: bytes) -> bytes:
         ("GZIP, ", gzip.compress(FEED)),
         ("gzip, gzip", gzip.compress(gzip.compress(FEED))),  # two codings, undone in reverse
         ("br", gzip.compress(FEED)),  # mislabelled: the gzip bytes tell
+        (None, gzip.compress(FEED)),  # gzipped without a word: no feed starts with its magic
+        ("identity", gzip.compress(FEED)),
+        ("gzip", gzip.compress(gzip.compress(FEED))),  # a cache plugin's gzip under the server's
+        ("gzip", gzip.compress(gzip.compress(gzip.compress(FEED)))),
     ],
 )
 def test_bodies_are_decoded_like_a_browser(feed_server, label, body):
-    url = feed_server.add("/enc", body, headers={"Content-Encoding": label})
+    headers = {} if label is None else {"Content-Encoding": label}
+    url = feed_server.add("/enc", body, headers=headers)
     result = fetch(url)
     assert result.status is FetchStatus.OK, result.error
     assert result.body == FEED
@@ -434,6 +446,13 @@ def test_a_location_that_is_not_a_url_is_an_error(feed_server, location):
     result = fetch(url)
     assert result.status is FetchStatus.ERROR
     assert "Location" in result.error
+
+
+@pytest.mark.parametrize("headers", [{}, {"Location": ""}, {"Location": "  "}])
+def test_a_redirect_without_a_location_says_so(feed_server, headers):
+    url = feed_server.add("/moved", FEED, status=301, headers=headers)
+    result = fetch(url)
+    assert (result.status, result.error) == (FetchStatus.ERROR, "a redirect without a Location")
 
 
 def test_trickled_headers_are_cut_off_by_the_total_deadline(feed_server):
