@@ -122,6 +122,9 @@ def _page_hint(body: bytes, headers: dict[str, str], url: str) -> str:
     return f" (the page advertises a feed at {feed})" if feed else ""
 
 
+NO_ITEMS = "not a feed: JSON without a JSON Feed `items` list"
+
+
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -133,7 +136,9 @@ def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
         if "json" in content_type:
             raise NotAFeed(f"not a feed: invalid JSON ({type(exc).__name__})") from None
         return None
-    if not isinstance(document, dict):
+    if not isinstance(document, dict):  # a list, a number, null: no JSON Feed
+        if "json" in content_type:
+            raise NotAFeed(NO_ITEMS)
         return None
     if "jsonfeed.org" not in str(document.get("version", "")) and "json" not in content_type:
         return None
@@ -198,7 +203,7 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
     """A JSON Feed (1.0 or 1.1) read like RSS and Atom."""
     items = document.get("items")
     if not isinstance(items, list):
-        raise NotAFeed("not a feed: JSON without a JSON Feed `items` list")
+        raise NotAFeed(NO_ITEMS)
     entries, unreadable = [], 0
     for item in items:
         try:

@@ -183,6 +183,14 @@ def test_an_html_page_advertising_a_broken_feed_link_is_still_said_to_be_a_page(
         parse_feed(page + b"</head></html>", {"content-type": "text/html"}, "https://x.example/")
 
 
+@pytest.mark.parametrize(
+    "body", [b"[]", b"[{}]", b"1", b'"items"', b"null", b'{"items": null}', b'{"items": {}}']
+)
+def test_json_that_is_no_json_feed_is_said_to_be(body):
+    with pytest.raises(NotAFeed, match=r"^not a feed: JSON without a JSON Feed `items` list$"):
+        parse_feed(body, {"content-type": "application/feed+json"}, "https://x.example/f")
+
+
 def test_a_json_feed_item_with_a_field_of_the_wrong_type_is_kept_without_that_field():
     """authors that are no list, attachments that are a number, a URL urljoin raises on, an id
     that is true: read as absent. Each of them dropped the whole item."""
