@@ -147,6 +147,7 @@ def entries_from_body(
     stored = unpack_digests(known)
     context = digest_context(source.name, source.language, parsed.language, repr(rules))
     items = [_Item(raw) for raw in parsed.entries]
+    shared = _shared_guids(parsed.entries)
     items.sort(key=lambda item: item.published(now), reverse=True)  # as kept: ties in feed order
     guids: Counter[str | None] = Counter()
     dropped: list[tuple[str, str]] = []
@@ -158,8 +159,9 @@ def entries_from_body(
     for item in items:
         if keeping == max_items:
             break
-        item.digest = _digest(item.raw, context, now)
-        item.stored = stored.get(item.digest) if item.digest else None
+        if own_guid(item.raw) not in shared:  # else it is stored by its link: cleaned
+            item.digest = _digest(item.raw, context, now)
+            item.stored = stored.get(item.digest) if item.digest else None
         if item.stored is not None:
             guids[own_guid(item.raw)] += 1
         else:
@@ -175,6 +177,8 @@ def entries_from_body(
     kept = [item for item in read if item.entry is not None or item.stored is not None]
     cleaned = [item for item in kept if item.entry is not None]
     entries = [item.entry for item in cleaned if item.entry is not None]
+    if shared:  # such items are keyed by their links
+        entries = [replace(e, guid=e.url) if e.guid in shared else e for e in entries]
     if make is not None and fold:
         entries = [replace(e, words=make.dump(make(0, e))) for e in entries]
     # of items that share a guid, the entry stored is the last one's: only its digest may say
@@ -189,6 +193,18 @@ def entries_from_body(
     return Cleaned(
         entries, parsed.warning, parsed.ttl, dict(skipped), dropped, seconds, digests, unchanged
     )
+
+
+def _shared_guids(raws: list[RawEntry]) -> set[str]:
+    """The guids that items at different links share in one body: such a guid ("N/A", the
+    site's address on every item) names no item, and as a key it kept one entry of them all,
+    each new item overwriting the last. One item listed twice (one link) is no such case."""
+    links: dict[str, set[str]] = {}
+    for raw in raws:
+        guid = own_guid(raw)
+        if guid is not None:
+            links.setdefault(guid, set()).add((raw.link or "").strip())
+    return {guid for guid, found in links.items() if len(found) > 1}
 
 
 def _digest(raw: RawEntry, context: str, now: datetime) -> bytes | None:

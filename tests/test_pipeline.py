@@ -297,6 +297,38 @@ def test_a_run_whose_disk_fills_says_so_in_one_line_and_loses_nothing(workspace,
         assert store.source_state("Big").failures == 0
 
 
+def test_a_guid_every_item_shares_is_no_key(workspace, feed_server, capsys):
+    """A CMS that writes one guid on every item ("N/A", the site's address) made one entry of
+    them all, each new item overwriting the last: readers that key by guid show only one. At
+    other links, such items are keyed by their links; one item listed twice stays one."""
+    stories = [
+        ("Dam on the Helmand opens after ten years", "Farmers in Nimroz expect water by spring."),
+        ("Wheat prices fall in Herat markets", "Traders blame a glut of imported flour."),
+        ("Girls return to Kabul classrooms", "Teachers report full rooms on the first day."),
+        ("New road links Bamyan and Maidan Wardak", "The highway cuts the trip to four hours."),
+    ]
+    items = [
+        {"title": title, "summary": lede, "link": f"https://c.example.af/news/{n}",
+         "guid": "N/A", "date": f"Sat, 28 Nov 2026 0{n}:00:00 +0000"}
+        for n, (title, lede) in enumerate(stories)
+    ]  # fmt: skip
+    url = feed_server.add("/c", make_rss("C", [*items[:3], items[2]]))
+    workspace.write_config([{"name": "C", "url": url}])
+    assert main(workspace.args("run")) == 0
+    feed_server.add("/c", make_rss("C", items[::-1]))
+    assert main(workspace.args("run", "--force")) == 0
+    feed_server.add("/c", make_rss("C, renamed", items[::-1]))  # the same items again
+    assert main(workspace.args("run", "--force")) == 0
+    out = capsys.readouterr().out
+    assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("ok")] == [
+        "ok         C: 4 entries, 3 new",
+        "ok         C: 4 entries, 1 new",
+        "ok         C: 4 entries, 0 new",
+    ]
+    published = json.loads((workspace.output / "feed.json").read_text(encoding="utf-8"))
+    assert sorted(item["url"] for item in published["items"]) == [i["link"] for i in items]
+
+
 def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace, feed_server):
     def serve(*items: tuple[str, str, str]) -> None:
         rows = [{"title": t, "link": link, "guid": g, "date": DATE} for g, link, t in items]
@@ -520,14 +552,15 @@ def _feed(items: list[dict[str, str]]) -> bytes:
 
 def _versions(now: datetime) -> list[list[dict[str, str]]]:
     """A source's feed as it changes: items edited, added, reordered and dropped, one with no
-    guid, one undated, one dated a day ahead, one the rules drop, two under one guid (then the
-    one of them whose entry was not the one stored, alone)."""
+    guid, one undated, one dated a day ahead, one the rules drop, one listed twice (one guid
+    and link, two texts; then the one of them whose entry was not the one stored, alone)."""
     from email.utils import format_datetime
 
     def item(key: str, title: str, hours: float | None = -1.0, guid: bool = True) -> dict:
-        made = {"title": title, "link": f"https://f.example.af/{key}"}
+        same = "dup" if key.startswith("dup") else key  # "dup1", "dup2": one item, twice
+        made = {"title": title, "link": f"https://f.example.af/{same}"}
         if guid:
-            made["guid"] = "dup" if key.startswith("dup") else key
+            made["guid"] = same
         if hours is not None and hours > 24:  # as dc:date, the only date: an updated one
             made["dc"] = (now + timedelta(hours=hours)).isoformat()
         elif hours is not None:
