@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import html
 import io
 import json
 import re
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -224,22 +226,67 @@ def _json_feed(document: dict[str, Any], final_url: str) -> ParsedFeed:
 _SINGLE_BYTE = ("cp125", "iso8859", "latin", "ascii", "koi8", "mac-", "cp437", "cp850", "tis")
 
 
-def _mended(body: bytes) -> bytes:
-    """A body as its server meant it: without the blank lines a CMS plugin printed before its
-    XML declaration (read anyway, but flagged as malformed), and declared UTF-8 when it names a
-    single-byte charset its bytes cannot be in (valid UTF-8 beyond ASCII: a site moved to UTF-8
-    whose template still says windows-1256, read so, Dari turns to mojibake)."""
+def _mended(body: bytes) -> tuple[bytes, int]:
+    """A body as its server meant it, and how many stray bytes were read as a browser reads
+    them: without the blank lines a CMS plugin printed before its XML declaration (read
+    anyway, but flagged as malformed); UTF-8 with a few stray bytes (`_stray`) made whole;
+    and declared UTF-8 when it names a single-byte charset its bytes cannot be in (UTF-8
+    beyond ASCII: a site moved to UTF-8 whose template still says windows-1256, read so,
+    Dari turns to mojibake)."""
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         body = body.lstrip()
+    if body.isascii() or body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body, 0
     declared = declared_encoding(body)
-    if declared is None or declared in ("utf-8", "utf8") or body.isascii():
-        return body
+    utf8 = declared in (None, "utf-8", "utf8")
     try:
-        single_byte = codecs.lookup(declared).name.startswith(_SINGLE_BYTE)
+        if not utf8 and not codecs.lookup(declared or "").name.startswith(_SINGLE_BYTE):
+            return body, 0
+    except LookupError:
+        return body, 0
+    mended, strays = _mostly_utf8(body)
+    if mended is None:
+        return body, 0
+    return (mended if utf8 else declaring_utf8(mended)), strays
+
+
+_STRAYS = threading.local()  # the stray bytes `_stray` read in this thread's last decoding
+
+
+def _stray(exc: UnicodeError) -> tuple[str, int]:
+    """Read a byte sequence that is not UTF-8 as a browser does (U+FFFD), but a lone byte of
+    Windows' punctuation (0x80 to 0x9F: ’ “ ” – — … pasted from a word processor) between
+    characters as that punctuation."""
+    assert isinstance(exc, UnicodeDecodeError)
+    body, start, end = exc.object, exc.start, exc.end
+    alone = _STRAYS.end != start and (end == len(body) or body[end] < 0x80 or body[end] >= 0xC2)
+    _STRAYS.count, _STRAYS.end = _STRAYS.count + 1, end
+    if alone and end - start == 1 and 0x80 <= body[start] <= 0x9F:
+        return body[start:end].decode("cp1252", errors="replace"), end
+    return "\ufffd", end
+
+
+codecs.register_error("aggregator.stray", _stray)
+
+
+def _mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
+    """A body made valid UTF-8, and its stray bytes, when it is UTF-8 but for a few of them
+    (at least two good characters beyond ASCII for each stray); else None. One stray byte made
+    feedparser read the whole body as windows-1252, and every Dari title was mojibake; a body
+    in a single-byte charset has next to no valid UTF-8 sequences."""
+    try:
         body.decode("utf-8")
-    except (LookupError, UnicodeDecodeError):
-        return body
-    return declaring_utf8(body) if single_byte else body
+    except UnicodeDecodeError:
+        pass
+    else:
+        return body, 0
+    _STRAYS.count, _STRAYS.end = 0, -1
+    text = body.decode("utf-8", errors="aggregator.stray")
+    strays = _STRAYS.count
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - strays
+    if good < 2 * strays:
+        return None, 0
+    return text.encode("utf-8"), strays
 
 
 def _read_as(body: bytes, content_type: str) -> str:
@@ -261,16 +308,22 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
     if not body.strip():
         raise NotAFeed("not a feed: the server sent an empty body")
-    body = _mended(body)
+    body, strays = _mended(body)
     response_headers = {k.lower(): v for k, v in headers.items()}
     content_type = _read_as(body, response_headers.get("content-type", ""))
     response_headers["content-type"] = content_type
     document = _json_document(body, content_type.lower())
     if document is not None:
-        return _json_feed(document, final_url)
-    language = response_headers.get("content-language")
-    fast = parse_rss(body, content_type, final_url, language)
-    return fast if fast is not None else feedparser_feed(body, response_headers, final_url)
+        feed = _json_feed(document, final_url)
+    else:
+        language = response_headers.get("content-language")
+        fast = parse_rss(body, content_type, final_url, language)
+        feed = fast if fast is not None else feedparser_feed(body, response_headers, final_url)
+    if strays and feed.warning is None:
+        said = f"{strays} stray bytes are" if strays > 1 else "a stray byte is"
+        warning = f"feed is UTF-8 but {said} not: read as a browser reads them"
+        feed = dataclasses.replace(feed, warning=warning)
+    return feed
 
 
 def _only_the_label(problem: object, content_type: str) -> bool:

@@ -78,6 +78,63 @@ def test_a_utf8_feed_whose_declaration_says_otherwise_is_read_as_utf8(declared, 
     assert feed.warning is None
 
 
+def _dari_feed(stray_title: bytes, declaration: str = "") -> bytes:
+    items = [("طالبان مکتب‌ها را باز کردند", "1"), ("د کابل ښار خبرونه", "2")]
+    body = "".join(
+        f"<item><title>{title}</title><link>https://x.example/{n}</link></item>"
+        for title, n in items
+    )
+    return (
+        f'{declaration}<rss version="2.0"><channel><title>طلوع نیوز</title>{body}'.encode()
+        + b"<item><title>" + stray_title + b"</title><link>https://x.example/3</link></item>"
+        + b"</channel></rss>"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("stray", "read"),
+    [
+        (b"Minister\x92s visit", "Minister’s visit"),  # a word processor's quote
+        (b"\x93Quoted\x94 \x96 dash\x85", "“Quoted” – dash…"),
+        (b"Caf\xe9 opens", "Caf\ufffd opens"),  # Latin-1: as a browser shows it
+        ("کابل".encode()[:-1] + b" city", "کاب\ufffd city"),  # cut inside a character
+        (b"\xed\xa0\x80 \x80\x80", "\ufffd\ufffd\ufffd \ufffd\ufffd"),  # no lone byte
+    ],
+)
+@pytest.mark.parametrize("label", ["", "; charset=utf-8", "; charset=windows-1256"])
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="utf-8"?>', ""])
+def test_utf8_with_a_stray_byte_is_read_as_a_browser_reads_it(stray, read, label, declaration):
+    """One byte that is not UTF-8 made the whole body windows-1252, every Dari title mojibake."""
+    body = _dari_feed(stray, declaration)
+    feed = parse_feed(body, {"Content-Type": f"application/rss+xml{label}"}, "https://x.example/")
+    titles = [entry.title for entry in feed.entries]
+    assert (feed.title, titles) == (
+        "طلوع نیوز", ["طالبان مکتب‌ها را باز کردند", "د کابل ښار خبرونه", read]
+    )  # fmt: skip
+    assert feed.warning.startswith("feed is UTF-8 but ")
+    assert feed.warning.endswith(" not: read as a browser reads them")
+
+
+def test_a_json_feed_with_a_stray_byte_is_read():
+    body = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "TITLE", "items": [
+            {"id": "1", "url": "https://x.example/1", "title": "کابل"},
+            {"id": "2", "url": "https://x.example/2", "title": "STRAY"}]},
+        ensure_ascii=False,
+    ).encode().replace(b"TITLE", "خبرها".encode()).replace(b"STRAY", b"It\x92s")  # fmt: skip
+    feed = parse_feed(body, {"content-type": "application/feed+json"}, "https://x.example/f")
+    assert [entry.title for entry in feed.entries] == ["کابل", "It’s"]
+
+
+def test_a_single_byte_feed_is_not_taken_for_utf8_with_strays():
+    """A windows-1256 body has next to no UTF-8 sequences: it is read by its label as before."""
+    body = data_file("tolonews_dari_cp1256.xml")
+    headers = {"Content-Type": "application/rss+xml; charset=windows-1256"}
+    feed = parse_feed(body, headers, "https://tolonews.com/fa/rss.xml")
+    assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
+    assert feed.warning is None
+
+
 def test_feedburner_origlink_preferred():
     feed = parse_feed(data_file("feedburner.xml"), RSS, "https://feeds.feedburner.com/zantimes")
     assert feed.entries[0].link.startswith(
