@@ -9,6 +9,7 @@ import re
 import lxml.html
 from lxml import etree
 
+from aggregator.charsets import mostly_utf8
 from aggregator.normalize import joined_url
 
 MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
@@ -29,7 +30,8 @@ FEED_TYPES = (
 
 def page_encoding(body: bytes, content_type: str = "") -> str:
     """The encoding a browser reads an HTML page in: its BOM, else the charset of its HTTP
-    Content-Type, else of its <meta>, else UTF-8 if it is valid UTF-8, else windows-1252."""
+    Content-Type, else of its <meta>, else UTF-8 if it is UTF-8 (but for a few stray bytes, as
+    a browser's detector says), else windows-1252."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
@@ -41,11 +43,7 @@ def page_encoding(body: bytes, content_type: str = "") -> str:
             except LookupError:
                 continue
             return "windows-1252" if known in _AS_WINDOWS_1252 else known
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "windows-1252"
-    return "utf-8"
+    return "utf-8" if mostly_utf8(body)[0] is not None else "windows-1252"
 
 
 def html_root(body: bytes, content_type: str = "", limit: int = MAX_PAGE) -> lxml.html.HtmlElement:

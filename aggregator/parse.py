@@ -8,7 +8,6 @@ import html
 import io
 import json
 import re
-import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import feedparser
 
 from aggregator.blocks import described, walls
+from aggregator.charsets import mostly_utf8
 from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
@@ -229,7 +229,7 @@ _SINGLE_BYTE = ("cp125", "iso8859", "latin", "ascii", "koi8", "mac-", "cp437", "
 def _mended(body: bytes) -> tuple[bytes, int]:
     """A body as its server meant it, and how many stray bytes were read as a browser reads
     them: without the blank lines a CMS plugin printed before its XML declaration (read
-    anyway, but flagged as malformed); UTF-8 with a few stray bytes (`_stray`) made whole;
+    anyway, but flagged as malformed); UTF-8 with a few stray bytes made whole (`charsets`);
     and declared UTF-8 when it names a single-byte charset its bytes cannot be in (UTF-8
     beyond ASCII: a site moved to UTF-8 whose template still says windows-1256, read so,
     Dari turns to mojibake)."""
@@ -244,49 +244,10 @@ def _mended(body: bytes) -> tuple[bytes, int]:
             return body, 0
     except LookupError:
         return body, 0
-    mended, strays = _mostly_utf8(body)
+    mended, strays = mostly_utf8(body)
     if mended is None:
         return body, 0
     return (mended if utf8 else declaring_utf8(mended)), strays
-
-
-_STRAYS = threading.local()  # the stray bytes `_stray` read in this thread's last decoding
-
-
-def _stray(exc: UnicodeError) -> tuple[str, int]:
-    """Read a byte sequence that is not UTF-8 as a browser does (U+FFFD), but a lone byte of
-    Windows' punctuation (0x80 to 0x9F: ’ “ ” – — … pasted from a word processor) between
-    characters as that punctuation."""
-    assert isinstance(exc, UnicodeDecodeError)
-    body, start, end = exc.object, exc.start, exc.end
-    alone = _STRAYS.end != start and (end == len(body) or body[end] < 0x80 or body[end] >= 0xC2)
-    _STRAYS.count, _STRAYS.end = _STRAYS.count + 1, end
-    if alone and end - start == 1 and 0x80 <= body[start] <= 0x9F:
-        return body[start:end].decode("cp1252", errors="replace"), end
-    return "\ufffd", end
-
-
-codecs.register_error("aggregator.stray", _stray)
-
-
-def _mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
-    """A body made valid UTF-8, and its stray bytes, when it is UTF-8 but for a few of them
-    (at least two good characters beyond ASCII for each stray); else None. One stray byte made
-    feedparser read the whole body as windows-1252, and every Dari title was mojibake; a body
-    in a single-byte charset has next to no valid UTF-8 sequences."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return body, 0
-    _STRAYS.count, _STRAYS.end = 0, -1
-    text = body.decode("utf-8", errors="aggregator.stray")
-    strays = _STRAYS.count
-    good = len(text) - len(text.encode("ascii", errors="ignore")) - strays
-    if good < 2 * strays:
-        return None, 0
-    return text.encode("utf-8"), strays
 
 
 def _read_as(body: bytes, content_type: str) -> str:

@@ -119,6 +119,18 @@ def test_a_page_labelled_latin1_is_read_as_windows_1252_as_browsers_read_it():
     assert parsed.entries[0].title == "Caf\u00e9 \u201cq\u201d"
 
 
+def test_an_unlabelled_utf8_page_with_a_stray_byte_is_still_utf8():
+    """A browser's detector calls such a page UTF-8; all of it read as windows-1252 was
+    mojibake. A page in windows-1252 itself stays so."""
+    selectors = Selectors(item="article", title="h2", link="a")
+    page = DARI_PAGE.format(meta="").replace("امروز", "امروز STRAY").encode()
+    parsed = parse_listing(page.replace(b"STRAY", b"\xe9"), "https://x.example/", selectors)
+    assert [e.title for e in parsed.entries] == ["خبر كابل امروز \ufffd"]
+    latin = "<html><body><article><h2>Caf\u00e9 cr\u00e8me</h2><a href='/a'>x</a></article>"
+    parsed = parse_listing(latin.encode("cp1252"), "https://x.example/", selectors)
+    assert [e.title for e in parsed.entries] == ["Caf\u00e9 cr\u00e8me"]
+
+
 def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():
     try:
         parse_listing(b"<html><body><p>redesigned</p></body></html>", "https://x.example/",
