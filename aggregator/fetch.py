@@ -535,9 +535,12 @@ def fetch_one(
                             return done
                         permanent = permanent and http_status in (301, 308)
                         target = _location(url, response.headers.get("location", ""))
+                        # a cookie check: a cookie set, then the same URL again, which
+                        # browsers (and requests' own redirects) follow with the cookie
+                        again = "set-cookie" in response.headers
                 check_redirect(url, target, options.resolve)
                 url = target
-                if url in visited:
+                if url in visited and not again:
                     raise FetchError(f"redirect loop at {url}")
                 visited.add(url)
             raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")

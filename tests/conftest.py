@@ -49,6 +49,7 @@ class Route:
     endless: bool = False  # chunked: the body sent again and again until the server stops
     also_valid: tuple[str, ...] = ()  # older ETags still answered with a 304 (and the new ETag)
     raw: bytes | None = None  # the whole answer, written as it is (status line and all)
+    cookie: str = ""  # "name=value": without it, a 302 to the same path that sets it
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class FeedServer:
                     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                         self.wfile.write(route.raw)
                     self.close_connection = True
+                    return
+                if route.cookie and route.cookie not in self.headers.get("Cookie", ""):
+                    headers = {"Set-Cookie": f"{route.cookie}; Path=/", "Location": self.path}
+                    self._send(302, headers, b"")
                     return
                 if route.hang:
                     server.release.wait(route.hang)

@@ -448,6 +448,17 @@ def test_a_location_that_is_not_a_url_is_an_error(feed_server, location):
     assert "Location" in result.error
 
 
+def test_a_cookie_check_that_redirects_to_the_same_url_is_followed_with_its_cookie(feed_server):
+    """Set a cookie and send the client back to the same URL: a browser, curl -L with cookies
+    and requests' own redirects come back with it; it was called a redirect loop."""
+    url = feed_server.add("/checked", FEED, cookie="visited=1")
+    result = fetch(url)
+    assert (result.status, result.body) == (FetchStatus.OK, FEED)
+    assert [seen.headers.get("cookie") for seen in feed_server.log] == [None, "visited=1"]
+    looping = feed_server.add("/looping", status=302, headers={"Location": "/looping"})
+    assert fetch(looping).error == f"redirect loop at {looping}"
+
+
 @pytest.mark.parametrize("headers", [{}, {"Location": ""}, {"Location": "  "}])
 def test_a_redirect_without_a_location_says_so(feed_server, headers):
     url = feed_server.add("/moved", FEED, status=301, headers=headers)
