@@ -18,7 +18,11 @@ from aggregator.models import FetchResult
 MIN_INTERVAL = timedelta(minutes=30)
 FIRST_BACKOFF = timedelta(hours=1)
 MAX_BACKOFF = timedelta(hours=24)
-MAX_WAIT = timedelta(days=7)  # the longest any server may make us wait
+MAX_WAIT = timedelta(days=7)  # the longest any server may make us wait (Retry-After)
+# the longest a feed's freshness (max-age, Expires, <ttl>) delays its next check: a static
+# file's year-long max-age (an "expires max" rule) silenced a news source for the week; as
+# Miniflux's SCHEDULER_ROUND_ROBIN_MAX_INTERVAL (24 h)
+MAX_FRESH = timedelta(hours=24)
 JITTER = 0.1  # up to 10% later, so sources failing together do not retry together
 _MAX_WAIT_S = int(MAX_WAIT.total_seconds())
 _SECONDS = re.compile(r"\s*([0-9]+)\s*", re.ASCII)
@@ -93,13 +97,11 @@ def after_success(
     ttl_minutes: int | None = None,
 ) -> datetime:
     """Next check after a good fetch: the refresh interval, raised (never lowered) by the
-    server's freshness and the feed's `<ttl>`, never sooner than 30 minutes nor past MAX_WAIT."""
+    server's freshness and the feed's `<ttl>` up to a day (`MAX_FRESH`), never sooner than 30
+    minutes nor past MAX_WAIT."""
     due = now + max(min(refresh, MAX_WAIT), MIN_INTERVAL)
-    fresh = fresh_until(headers, now)
-    if fresh and fresh > due:
-        due = fresh
-    due = max(due, now + ttl_delay(ttl_minutes))
-    return clamp(due, now)
+    hinted = max(fresh_until(headers, now) or now, now + ttl_delay(ttl_minutes))
+    return clamp(max(due, min(hinted, now + MAX_FRESH)), now)
 
 
 def backoff(failures: int, rng: random.Random | None = None) -> timedelta:

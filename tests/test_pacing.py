@@ -40,6 +40,26 @@ def test_next_check_after_success_is_raised_never_lowered():
 
 
 @pytest.mark.parametrize(
+    ("headers", "ttl"),
+    [
+        ({"cache-control": "public, max-age=31536000"}, None),  # a static file's "expires max"
+        ({"expires": "Sat, 05 Dec 2026 09:00:00 GMT"}, None),
+        ({}, 10080),  # <ttl> a week
+    ],
+)
+def test_a_feeds_freshness_delays_its_next_check_a_day_at_most(headers, ttl):
+    """A news source silent for a week because its server calls the file fresh for a year:
+    the freshness raises the next check up to a day (as Miniflux's 24 h); an editor's own
+    `refresh` and a Retry-After still go further."""
+    assert pacing.after_success(NOW, HOUR, headers, ttl) == NOW + pacing.MAX_FRESH
+    assert (
+        pacing.after_success(NOW, 3 * pacing.MAX_FRESH, headers, ttl) == NOW + 3 * pacing.MAX_FRESH
+    )
+    due, _ = pacing.after_failure(NOW, 1, HOUR, {"retry-after": str(3 * 86400)})
+    assert due == NOW + timedelta(days=3)
+
+
+@pytest.mark.parametrize(
     ("failures", "hours"), [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 24), (9, 24)]
 )
 def test_backoff_doubles_with_jitter_and_caps_at_a_day(failures, hours):
@@ -105,7 +125,7 @@ def test_a_month_of_failures_and_absurd_headers_do_not_overflow():
     assert due == NOW + pacing.MAX_WAIT
     assert pacing.retry_after({"retry-after": "²"}, NOW) is None
     assert pacing.after_success(NOW, HOUR, {"cache-control": "max-age=" + "9" * 30}, 10**12) == (
-        NOW + pacing.MAX_WAIT
+        NOW + pacing.MAX_FRESH
     )
 
 
