@@ -441,6 +441,14 @@ def _describe(exc: Exception, timeout: float) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+# a 304 to a request that sent no validator: a cache that stored a 304 and answers everyone
+# with it. Taken for "not modified", the source showed as fine and never brought an entry.
+UNASKED_304 = (
+    "HTTP 304 Not Modified to a request that had nothing to compare (no ETag or "
+    "Last-Modified was sent): the server's cache is misconfigured"
+)
+
+
 def _conditional_headers(request: FetchRequest) -> dict[str, str]:
     headers = {}
     if request.etag:
@@ -602,6 +610,8 @@ def _finish(
         headers=headers,
         moved_to=moved_to,
     )
+    if status == 304 and not (request.etag or request.last_modified):
+        raise FetchError(UNASKED_304)
     if status == 304:
         # a 304 has no body: reading its end (http.client reads no byte of it) puts the
         # connection back in its pool, where closing the response unread would close it; not

@@ -448,6 +448,17 @@ def test_a_location_that_is_not_a_url_is_an_error(feed_server, location):
     assert "Location" in result.error
 
 
+def test_a_304_to_a_request_that_asked_nothing_is_the_servers_error(feed_server):
+    """A cache that stored a 304 answers everyone with it: taken for "not modified", the source
+    showed as fine and never brought an entry."""
+    url = feed_server.add("/stale-cache", status=304)
+    result = fetch(url)
+    assert (result.status, result.http_status) == (FetchStatus.ERROR, 304)
+    assert result.error.startswith("HTTP 304 Not Modified to a request that had nothing")
+    for validators in ({"etag": '"v1"'}, {"last_modified": "Sat, 28 Nov 2026 05:12:44 GMT"}):
+        assert fetch(url, **validators).status is FetchStatus.NOT_MODIFIED
+
+
 def test_a_cookie_check_that_redirects_to_the_same_url_is_followed_with_its_cookie(feed_server):
     """Set a cookie and send the client back to the same URL: a browser, curl -L with cookies
     and requests' own redirects come back with it; it was called a redirect loop."""
