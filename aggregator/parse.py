@@ -130,8 +130,8 @@ NO_ITEMS = "not a feed: JSON without a JSON Feed `items` list"
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if "json" not in content_type and not head.startswith(b"{"):
-        return None
+    if head.startswith(b"<") or ("json" not in content_type and not head.startswith(b"{")):
+        return None  # markup labelled JSON is read by its bytes, as XML
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -240,6 +240,12 @@ def test_an_html_page_advertising_a_broken_feed_link_is_still_said_to_be_a_page(
         parse_feed(page + b"</head></html>", {"content-type": "text/html"}, "https://x.example/")
 
 
+@pytest.mark.parametrize("name", ["aop_wordpress.xml", "tolonews_atom.xml"])
+def test_a_feed_labelled_json_is_read_by_its_bytes(name):
+    feed = parse_feed(data_file(name), {"content-type": "application/json"}, "https://x.example/")
+    assert len(feed.entries) == 3
+
+
 @pytest.mark.parametrize(
     "body", [b"[]", b"[{}]", b"1", b'"items"', b"null", b'{"items": null}', b'{"items": {}}']
 )
