@@ -89,6 +89,19 @@ class ConfigError(Exception):
         return "\n".join(p.located(self.path) for p in self.problems)
 
 
+_FEED_SCHEME = re.compile(r"(?:feed|itpc|pcast|podcast):(?://)?", re.IGNORECASE)
+
+
+def feed_scheme_url(value: str) -> str | None:
+    """The http(s) URL behind a subscribe button's feed: URL (`feed://host/rss`,
+    `feed:https://host/rss`; itpc: and pcast: for podcasts), or None for any other."""
+    scheme = _FEED_SCHEME.match(value)
+    if scheme is None:
+        return None
+    rest = value[scheme.end() :]
+    return rest if rest.lower().startswith(("http://", "https://")) else f"http://{rest}"
+
+
 def _http_url(value: str) -> str:
     try:
         parts = urlsplit(value)
@@ -96,7 +109,9 @@ def _http_url(value: str) -> str:
     except ValueError as exc:
         raise ValueError(f"is not a URL that can be fetched ({exc}): {value!r}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http or https URL, got {value!r}")
+        meant = feed_scheme_url(value)
+        hint = f" (a subscribe button's link: write {meant!r})" if meant else ""
+        raise ValueError(f"must be an http or https URL, got {value!r}{hint}")
     return value
 
 

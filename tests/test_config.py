@@ -86,6 +86,11 @@ def test_sources_are_found_by_name_with_their_lines():
             "11:10",
             "must be an http or https URL",
         ),
+        (
+            VALID.replace("https://www.khaama.com/feed/", "feed://khaama.com/feed"),
+            "11:10",
+            "(a subscribe button's link: write 'http://khaama.com/feed')",
+        ),
         (  # "News" by default for AOP News: two groups, one file, category/news.xml
             VALID + '    category: "news"\n',
             "12:15",

@@ -189,6 +189,9 @@ def test_a_challenge_page_is_named_and_no_html_source_suggested(desk, feed_serve
         ("ftp://tolonews.com/feed", "ftp://tolonews.com/feed"),  # refused by the fetch, as is
         ("/etc/passwd", "/etc/passwd"),
         ("localhost", "localhost"),
+        ("feed://tolonews.com/rss.xml", "http://tolonews.com/rss.xml"),  # a subscribe button's
+        ("FEED:https://tolonews.com/rss.xml", "https://tolonews.com/rss.xml"),
+        ("itpc://tolonews.com/podcast", "http://tolonews.com/podcast"),
     ],
 )
 def test_a_bare_site_typed_to_add_is_taken_as_https(typed, url):

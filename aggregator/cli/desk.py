@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed
-from aggregator.config import Config, ConfigError, load_yaml, read_config_text
+from aggregator.config import Config, ConfigError, feed_scheme_url, load_yaml, read_config_text
 from aggregator.discover import Found, NoFeed, discover, feed_problem
 from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
 from aggregator.fetch import fetch_one
@@ -100,10 +100,10 @@ _BARE_SITE = re.compile(r"[^\s/:?#@]+\.[^\s/:?#@.]{2,}(?::\d+)?(?:[/?#]\S*)?")
 
 def as_url(text: str) -> str:
     """What an editor typed as a URL for add or links: a bare site ("tolonews.com/fa", as an
-    address bar shows it) is taken as https; anything else as it is (fetching refuses what is
-    no URL)."""
+    address bar shows it) is taken as https, a subscribe button's `feed://` as the http URL it
+    stands for; anything else as it is (fetching refuses what is no URL)."""
     text = text.strip()
-    return f"https://{text}" if _BARE_SITE.fullmatch(text) else text
+    return f"https://{text}" if _BARE_SITE.fullmatch(text) else feed_scheme_url(text) or text
 
 
 def add(args: argparse.Namespace, config: Config) -> int:
