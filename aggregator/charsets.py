@@ -4,7 +4,9 @@ them, for feeds (`parse.py`) and pages (`htmlpage.py`) alike."""
 from __future__ import annotations
 
 import codecs
+import re
 import threading
+from typing import Any
 
 _STRAYS = threading.local()  # the stray bytes `_stray` read in this thread's last decoding
 
@@ -43,3 +45,56 @@ def mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
     if good < 2 * strays:
         return None, 0
     return text.encode("utf-8"), strays
+
+
+# a numeric character reference to a UTF-16 surrogate (U+D800 to U+DFFF; decimal 55296 to
+# 57343, found among 55000 to 57999): what a CMS that escapes by UTF-16 code units writes for
+# an emoji, two of them. XML forbids them, feedparser's loose parser raised on them (the whole
+# source failed), and a browser shows each as U+FFFD.
+_SURROGATE_REF = re.compile(rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2})|0*(5[5-7][0-9]{3}));")
+
+
+def _surrogate(ref: re.Match[bytes]) -> int | None:
+    code = int(ref[1], 16) if ref[1] else int(ref[2])
+    return code if 0xD800 <= code <= 0xDFFF else None
+
+
+def surrogate_refs_mended(body: bytes) -> bytes:
+    """A body whose character references to surrogates are whole characters: a high one and a
+    low one next to each other as the character they encode, any other as U+FFFD."""
+    if b"&#" not in body:
+        return body
+    refs = [(ref, code) for ref in _SURROGATE_REF.finditer(body) if (code := _surrogate(ref))]
+    if not refs:
+        return body
+    pieces, at, skip = [], 0, False
+    for n, (ref, code) in enumerate(refs):
+        if skip:
+            skip = False
+            continue
+        pieces.append(body[at : ref.start()])
+        at = ref.end()
+        following = refs[n + 1] if n + 1 < len(refs) else None
+        if code < 0xDC00 and following and following[0].start() == at and following[1] >= 0xDC00:
+            joined = 0x10000 + ((code - 0xD800) << 10) + (following[1] - 0xDC00)
+            pieces.append(b"&#x%X;" % joined)
+            at, skip = following[0].end(), True
+        else:
+            pieces.append(b"&#xFFFD;")
+    pieces.append(body[at:])
+    return b"".join(pieces)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """A JSON document with each lone surrogate (a `\\ud800` escape, which JSON allows and
+    UTF-8 cannot store) as U+FFFD, as a browser shows it; pairs were joined by the decoder."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value

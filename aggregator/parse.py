@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 
 from aggregator.blocks import described, walls
-from aggregator.charsets import mostly_utf8
+from aggregator.charsets import mostly_utf8, surrogate_refs_mended, without_lone_surrogates
 from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
@@ -127,6 +127,9 @@ def _page_hint(body: bytes, headers: dict[str, str], url: str) -> str:
 NO_ITEMS = "not a feed: JSON without a JSON Feed `items` list"
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate
+
+
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -134,6 +137,8 @@ def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
         return None  # markup labelled JSON is read by its bytes, as XML
     try:
         document = json.loads(body.decode("utf-8-sig"))
+        if _SURROGATE_ESCAPE.search(body):
+            document = without_lone_surrogates(document)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         if "json" in content_type:
             raise NotAFeed(f"not a feed: invalid JSON ({type(exc).__name__})") from None
@@ -229,12 +234,13 @@ _SINGLE_BYTE = ("cp125", "iso8859", "latin", "ascii", "koi8", "mac-", "cp437", "
 def _mended(body: bytes) -> tuple[bytes, int]:
     """A body as its server meant it, and how many stray bytes were read as a browser reads
     them: without the blank lines a CMS plugin printed before its XML declaration (read
-    anyway, but flagged as malformed); UTF-8 with a few stray bytes made whole (`charsets`);
-    and declared UTF-8 when it names a single-byte charset its bytes cannot be in (UTF-8
-    beyond ASCII: a site moved to UTF-8 whose template still says windows-1256, read so,
-    Dari turns to mojibake)."""
+    anyway, but flagged as malformed); its character references to surrogates whole characters
+    (`charsets`); UTF-8 with a few stray bytes made whole (`charsets`); and declared UTF-8 when
+    it names a single-byte charset its bytes cannot be in (UTF-8 beyond ASCII: a site moved to
+    UTF-8 whose template still says windows-1256, read so, Dari turns to mojibake)."""
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         body = body.lstrip()
+    body = surrogate_refs_mended(body)
     if body.isascii() or body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return body, 0
     declared = declared_encoding(body)

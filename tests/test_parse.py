@@ -126,6 +126,39 @@ def test_a_json_feed_with_a_stray_byte_is_read():
     assert [entry.title for entry in feed.entries] == ["کابل", "It’s"]
 
 
+SURROGATE_REFS = "&#55357;&#56832; &#xD83D;&#XDE00; &#xd800; &#56832;&#55357; &#8217;"
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_character_references_to_surrogates_are_read_as_a_browser_reads_them(kind):
+    """An emoji written as two references to UTF-16 halves (a CMS escaping by code units):
+    XML forbids them and feedparser raised on them, failing the source. A pair is the emoji,
+    a lone half U+FFFD."""
+    title = f"Kabul {SURROGATE_REFS}"
+    if kind == "rss":
+        body = f'<rss version="2.0"><channel><title>T</title><item><title>{title}</title>'
+        body += "<link>https://x.example/a</link></item></channel></rss>"
+    else:
+        body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>{title}'
+        body += '</title><link href="https://x.example/a"/><id>a</id></entry></feed>'
+    feed = parse_feed(body.encode(), {}, "https://x.example/")
+    assert [entry.title for entry in feed.entries] == ["Kabul 😀 😀 \ufffd \ufffd\ufffd ’"]
+
+
+def test_lone_surrogates_in_a_json_feed_are_read_as_a_browser_reads_them():
+    """JSON allows a lone `\\ud800`; UTF-8 cannot store it: storing failed the source."""
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1\\udfff", '
+        b'"url": "https://x.example/1", "title": "Lone \\ud800 half, \\ud83d\\ude00 pair", '
+        b'"tags": ["t\\uDC00"]}]}'
+    )
+    feed = parse_feed(body, {"content-type": "application/feed+json"}, "https://x.example/")
+    (entry,) = feed.entries
+    assert (entry.guid, entry.title, entry.categories) == (
+        "1\ufffd", "Lone \ufffd half, 😀 pair", ("t\ufffd",)
+    )  # fmt: skip
+
+
 def test_a_single_byte_feed_is_not_taken_for_utf8_with_strays():
     """A windows-1256 body has next to no UTF-8 sequences: it is read by its label as before."""
     body = data_file("tolonews_dari_cp1256.xml")
