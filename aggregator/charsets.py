@@ -1,5 +1,5 @@
-"""How bytes that should be UTF-8 become text when a few of them are not: as a browser reads
-them, for feeds (`parse.py`) and pages (`htmlpage.py`) alike."""
+"""Text that is almost what it should be, read as a browser reads it: UTF-8 with a few stray
+bytes (for feeds, `parse.py`, and pages, `htmlpage.py`), and references to UTF-16 halves."""
 
 from __future__ import annotations
 
