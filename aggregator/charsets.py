@@ -85,14 +85,14 @@ def surrogate_refs_mended(body: bytes) -> bytes:
     return b"".join(pieces)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair, alone: UTF-8 has none
 
 
 def without_lone_surrogates(value: Any) -> Any:
     """A JSON document with each lone surrogate (a `\\ud800` escape, which JSON allows and
     UTF-8 cannot store) as U+FFFD, as a browser shows it; pairs were joined by the decoder."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [without_lone_surrogates(item) for item in value]
     if isinstance(value, dict):

@@ -15,6 +15,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from aggregator.charsets import LONE_SURROGATE
 from aggregator.languages import language_tag
 from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
 
@@ -82,7 +83,6 @@ _BLOCK_TAG = re.compile(
 _TAG_OR_COMMENT = re.compile(r"<" + _ANY_TAG)
 _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -292,7 +292,7 @@ def clean_title(title: str) -> str:
     """A title as plain text: markup stripped and entities decoded exactly once, and never
     decoded into something that reads as a tag (a feed that escaped `<img onerror=…>` meant
     it as text, and a reader that renders titles as HTML must not get markup from us)."""
-    title = _SURROGATE.sub("", title)  # a lone one (a JSON feed's "\ud800") cannot reach nh3
+    title = LONE_SURROGATE.sub("", title)  # parse made a feed's U+FFFD; none may reach nh3
     if _TAG.search(title):
         title = _TEXT_ONLY.clean(shallow(title))
     decoded = html.unescape(title)
