@@ -1,5 +1,6 @@
 """Text that is almost what it should be, read as a browser reads it: UTF-8 with a few stray
-bytes (for feeds, `parse.py`, and pages, `htmlpage.py`), and references to UTF-16 halves."""
+bytes (for feeds, `parse.py`, and pages, `htmlpage.py`), character references to UTF-16 halves
+or beyond Unicode, and an encoding label with a stray byte."""
 
 from __future__ import annotations
 
@@ -47,24 +48,34 @@ def mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
     return text.encode("utf-8"), strays
 
 
-# a numeric character reference to a UTF-16 surrogate (U+D800 to U+DFFF; decimal 55296 to
-# 57343, found among 55000 to 57999): what a CMS that escapes by UTF-16 code units writes for
-# an emoji, two of them. XML forbids them, feedparser's loose parser raised on them (the whole
-# source failed), and a browser shows each as U+FFFD.
-_SURROGATE_REF = re.compile(rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2})|0*(5[5-7][0-9]{3}));")
+# a numeric character reference that XML forbids and a browser reads its own way: to a UTF-16
+# surrogate (U+D800 to U+DFFF; decimal 55296 to 57343, found among 55000 to 57999), what a CMS
+# that escapes by UTF-16 code units writes for an emoji, two of them; or beyond Unicode (past
+# U+10FFFF, found among six hexadecimal or seven decimal digits and more). feedparser's loose
+# parser raised on both (the whole source failed).
+_ODD_REF = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,})"
+    rb"|0*(5[5-7][0-9]{3}|[1-9][0-9]{6,}));"
+)
+_REPLACEMENT_REF = b"&#xFFFD;"
 
 
-def _surrogate(ref: re.Match[bytes]) -> int | None:
+def _odd(ref: re.Match[bytes]) -> int | None:
+    """The code a reference names, when it is a surrogate's or beyond Unicode."""
+    digits = ref[1] or ref[2]
+    if len(digits) > 8:
+        return 0x110000
     code = int(ref[1], 16) if ref[1] else int(ref[2])
-    return code if 0xD800 <= code <= 0xDFFF else None
+    return code if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else None
 
 
-def surrogate_refs_mended(body: bytes) -> bytes:
-    """A body whose character references to surrogates are whole characters: a high one and a
-    low one next to each other as the character they encode, any other as U+FFFD."""
+def character_refs_mended(body: bytes) -> bytes:
+    """A body whose character references are all to characters, as a browser reads them: to
+    surrogates, a high one and a low one next to each other as the character they encode, any
+    other as U+FFFD; beyond Unicode, U+FFFD."""
     if b"&#" not in body:
         return body
-    refs = [(ref, code) for ref in _SURROGATE_REF.finditer(body) if (code := _surrogate(ref))]
+    refs = [(ref, code) for ref in _ODD_REF.finditer(body) if (code := _odd(ref))]
     if not refs:
         return body
     pieces, at, skip = [], 0, False
@@ -75,14 +86,28 @@ def surrogate_refs_mended(body: bytes) -> bytes:
         pieces.append(body[at : ref.start()])
         at = ref.end()
         following = refs[n + 1] if n + 1 < len(refs) else None
-        if code < 0xDC00 and following and following[0].start() == at and following[1] >= 0xDC00:
-            joined = 0x10000 + ((code - 0xD800) << 10) + (following[1] - 0xDC00)
-            pieces.append(b"&#x%X;" % joined)
+        low = following[1] if following and following[0].start() == at else 0
+        if code < 0xDC00 and 0xDC00 <= low <= 0xDFFF:
+            pieces.append(b"&#x%X;" % (0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
             at, skip = following[0].end(), True
         else:
-            pieces.append(b"&#xFFFD;")
+            pieces.append(_REPLACEMENT_REF)
     pieces.append(body[at:])
     return b"".join(pieces)
+
+
+# an XML declaration's encoding label as feedparser finds it (on the first line, within 1 KB)
+_LABEL = re.compile(rb"""^<\?.*encoding=['"](.*?)['"].*\?>""")
+
+
+def label_mended(body: bytes) -> bytes:
+    """A body whose XML declaration names its encoding in ASCII, or not at all: a label with a
+    stray byte or a NUL (a damaged template) made feedparser raise, failing the source, where a
+    browser ignores a label it does not know."""
+    label = _LABEL.match(body[:1024])
+    if label is None or (label[1].isascii() and b"\0" not in label[1]):
+        return body
+    return body[: label.start(1)] + body[label.end(1) :]
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair, alone: UTF-8 has none

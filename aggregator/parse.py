@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import html
 import io
@@ -15,8 +16,14 @@ from typing import Any
 import feedparser
 
 from aggregator.blocks import described, walls
-from aggregator.charsets import mostly_utf8, surrogate_refs_mended, without_lone_surrogates
+from aggregator.charsets import (
+    character_refs_mended,
+    label_mended,
+    mostly_utf8,
+    without_lone_surrogates,
+)
 from aggregator.dates import feed_date, from_struct_time, parse_date
+from aggregator.errors import exception_line
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url
 from aggregator.pacing import feed_ttl
@@ -240,7 +247,7 @@ def _mended(body: bytes) -> tuple[bytes, int]:
     UTF-8 whose template still says windows-1256, read so, Dari turns to mojibake)."""
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         body = body.lstrip()
-    body = surrogate_refs_mended(body)
+    body = label_mended(character_refs_mended(body))
     if body.isascii() or body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return body, 0
     declared = declared_encoding(body)
@@ -303,16 +310,95 @@ def _only_the_label(problem: object, content_type: str) -> bool:
     return unlabelled and isinstance(problem, feedparser.CharacterEncodingOverride)
 
 
-def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
-    """Any feed feedparser can read (RSS 0.9x to 2.0, RSS 1.0, Atom, CDF, malformed XML)."""
-    response_headers = {k.lower(): v for k, v in headers.items()}
-    response_headers["content-location"] = final_url
-    result = feedparser.parse(  # normalize sanitizes and resolves links, with nh3
+def _feedparser(body: bytes, response_headers: dict[str, str]) -> Any:
+    return feedparser.parse(  # normalize sanitizes and resolves links, with nh3
         io.BytesIO(body),
         response_headers=response_headers,
         resolve_relative_uris=False,
         sanitize_html=False,
     )
+
+
+# the namespaces whose elements carry what `_raw_entry` reads: the feed formats' own, and the
+# modules for content, authors, dates, categories, media and original links
+_READ_NAMESPACES = frozenset({
+    None, "http://www.w3.org/2005/Atom", "http://purl.org/atom/ns#", "http://purl.org/rss/1.0/",
+    "http://my.netscape.com/rdf/simple/0.9/", "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://backend.userland.com/rss2", "http://purl.org/rss/1.0/modules/content/",
+    "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/", "http://www.w3.org/1999/xhtml",
+    "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss",
+    "http://rssnamespace.org/feedburner/ext/1.0", "http://www.itunes.com/dtds/podcast-1.0.dtd",
+})  # fmt: skip
+
+
+def _namespace(tag: str) -> str | None:
+    """The namespace of an lxml tag ('{uri}name'), None for none."""
+    return tag[1 : tag.index("}")] if tag.startswith("{") else None
+
+
+def _keep_tail(element: Any) -> None:
+    """Move the text after an element to before it, so that removing it keeps that text."""
+    if not element.tail:
+        return
+    before = element.getprevious()
+    if before is not None:
+        before.tail = (before.tail or "") + element.tail
+    else:
+        parent = element.getparent()
+        parent.text = (parent.text or "") + element.tail
+    element.tail = None
+
+
+def _repaired(body: bytes, content_type: str) -> bytes | None:
+    """A malformed body made into well-formed XML as libxml2 recovers it, without its DOCTYPE
+    and without the elements of namespaces we do not read (GeoRSS, say): for feedparser to
+    read again when it raised on the body, instead of failing the source. None when nothing
+    can be recovered."""
+    from lxml import etree
+
+    label = _CHARSET.search(content_type)
+    try:
+        encoding = codecs.lookup(label[2]).name if label else None
+    except LookupError:
+        encoding = None
+    parser = etree.XMLParser(  # as rss.py's, but recovering what it can, the DTD's own entities too
+        resolve_entities="internal", no_network=True, load_dtd=False, huge_tree=False, recover=True,
+        encoding=encoding if encoding and not body.startswith(codecs.BOM_UTF8) else None,
+    )  # fmt: skip
+    try:
+        root = etree.fromstring(body, parser)
+    except (etree.LxmlError, ValueError):
+        return None
+    if root is None:
+        return None
+    unread = [e for e in root.iter(etree.Element) if _namespace(e.tag) not in _READ_NAMESPACES]
+    for element in unread:
+        parent = element.getparent()
+        if parent is not None:
+            _keep_tail(element)
+            parent.remove(element)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _feedparser_repaired(body: bytes, response_headers: dict[str, str], failure: str) -> Any:
+    """feedparser's reading of the body as `_repaired` makes it; NotAFeed when even that fails."""
+    mended = _repaired(body, response_headers.get("content-type", ""))
+    if mended is not None:
+        response_headers["content-type"] = "application/xml; charset=utf-8"
+        with contextlib.suppress(Exception):
+            return _feedparser(mended, response_headers)
+    raise NotAFeed(f"not a feed: {failure}")
+
+
+def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
+    """Any feed feedparser can read (RSS 0.9x to 2.0, RSS 1.0, Atom, CDF, malformed XML)."""
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers["content-location"] = final_url
+    try:
+        result, repaired = _feedparser(body, response_headers), None
+    except Exception as exc:  # feedparser raises on some malformed feeds (its issue 599)
+        repaired = f"feedparser failed on it ({exception_line(exc, 120)})"
+        result = _feedparser_repaired(body, response_headers, repaired)
     entries, unreadable = [], 0
     for item in result.entries:
         try:
@@ -330,8 +416,9 @@ def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> Par
         reason = f": {bozo}" if bozo else ""
         raise NotAFeed(f"not a feed{reason}")
     warning = None
-    if bozo and entries:
-        warning = f"feed is malformed but readable ({len(entries)} entries): {bozo}"
+    if (bozo or repaired) and entries:
+        said = f"read after repair: {repaired}" if repaired else bozo
+        warning = f"feed is malformed but readable ({len(entries)} entries): {said}"
     feed = result.get("feed", {})
     return ParsedFeed(
         title=feed.get("title") or "",

@@ -126,15 +126,26 @@ def test_a_json_feed_with_a_stray_byte_is_read():
     assert [entry.title for entry in feed.entries] == ["کابل", "It’s"]
 
 
-SURROGATE_REFS = "&#55357;&#56832; &#xD83D;&#XDE00; &#xd800; &#56832;&#55357; &#8217;"
+REFERENCES = {  # XML forbids them; feedparser raised on them (the source failed); as browsers:
+    # an emoji written as two references to UTF-16 halves (a CMS escaping by code units) is
+    # the emoji, a lone half U+FFFD
+    "surrogates": (
+        "&#55357;&#56832; &#xD83D;&#XDE00; &#xd800; &#56832;&#55357; &#8217;",
+        "😀 😀 \ufffd \ufffd\ufffd ’",
+    ),
+    # a reference beyond Unicode names no character (chr() arg not in range): U+FFFD
+    "beyond Unicode": (
+        "&#1114112; &#x110000; &#99999999999999999999; &#X0010FFFF; &#1114111;",
+        "\ufffd \ufffd \ufffd \U0010ffff \U0010ffff",
+    ),
+}
 
 
 @pytest.mark.parametrize("kind", ["rss", "atom"])
-def test_character_references_to_surrogates_are_read_as_a_browser_reads_them(kind):
-    """An emoji written as two references to UTF-16 halves (a CMS escaping by code units):
-    XML forbids them and feedparser raised on them, failing the source. A pair is the emoji,
-    a lone half U+FFFD."""
-    title = f"Kabul {SURROGATE_REFS}"
+@pytest.mark.parametrize("name", REFERENCES)
+def test_character_references_xml_forbids_are_read_as_a_browser_reads_them(name, kind):
+    references, expected = REFERENCES[name]
+    title = f"Kabul {references}"
     if kind == "rss":
         body = f'<rss version="2.0"><channel><title>T</title><item><title>{title}</title>'
         body += "<link>https://x.example/a</link></item></channel></rss>"
@@ -142,7 +153,61 @@ def test_character_references_to_surrogates_are_read_as_a_browser_reads_them(kin
         body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>{title}'
         body += '</title><link href="https://x.example/a"/><id>a</id></entry></feed>'
     feed = parse_feed(body.encode(), {}, "https://x.example/")
-    assert [entry.title for entry in feed.entries] == ["Kabul 😀 😀 \ufffd \ufffd\ufffd ’"]
+    assert [entry.title for entry in feed.entries] == [f"Kabul {expected}"]
+
+
+@pytest.mark.parametrize("label", [b"U\x98TF-8", b"UTF-8\xdd", b"UTF-\x008"])
+def test_an_encoding_label_with_a_stray_byte_is_ignored(label):
+    """A damaged template's label: feedparser raised decoding it (or on its NUL), failing the
+    source; a browser ignores a label it does not know and reads the bytes."""
+    body = b'<?xml version="1.0" encoding="' + label + b'"?><rss version="2.0"><channel>'
+    body += "<title>T</title><item><title>خبر & news</title>".encode().replace(b"&", b"&amp;")
+    body += b"<link>https://x.example/a</link></item></channel></rss>"
+    feed = parse_feed(body, RSS, "https://x.example/")
+    assert ([entry.title for entry in feed.entries], feed.warning) == (["خبر & news"], None)
+
+
+GEO = 'xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml"'
+POINT = (
+    '<georss:where><gml:Point srsName="SRS"><gml:pos>34.5 69.2</gml:pos></gml:Point></georss:where>'
+)
+RAISING = {  # what feedparser raised on: a whole source failed (feedparser's issue 599)
+    "a category closed after its item": (
+        '<rss version="2.0"><channel><title>T</title><item><title>Kabul</title>'
+        "<link>https://x.example/a</link><category>Kabul</item></category></channel></rss>"
+    ),
+    "a GML point named by an EPSG URL": (
+        f'<rss version="2.0" {GEO}><channel><title>T</title><item><title>Kabul</title>'
+        f"<link>https://x.example/a</link>{POINT}</item></channel></rss>"
+    ).replace("SRS", "http://www.opengis.net/def/crs/EPSG/0/4326"),
+    "a GML point in an Atom entry": (
+        f'<feed xmlns="http://www.w3.org/2005/Atom" {GEO}><title>T</title><entry><title>Kabul'
+        '</title><link href="https://x.example/a"/><id>a</id><content type="xhtml"><div '
+        'xmlns="http://www.w3.org/1999/xhtml">Before <svg xmlns="http://www.w3.org/2000/svg"/>'
+        f" after</div></content>{POINT}</entry></feed>"
+    ).replace("SRS", "EPSG:unknown"),
+    "a DTD entity with a backslash": (
+        '<!DOCTYPE rss [\n<!ENTITY path "C:\\data">\n]>\n<rss version="2.0"><channel><title>T'
+        "</title><item><title>Kabul &amp; &path;</title><link>https://x.example/a</link>"
+        "</item></channel></rss>"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", RAISING)
+def test_a_feed_feedparser_raises_on_is_read_after_repair(name):
+    """The body is read again as libxml2 recovers it, without its DOCTYPE (its own entities
+    resolved) and the elements of namespaces we do not read; the source is told it is
+    malformed and keeps its entries."""
+    feed = parse_feed(RAISING[name].encode(), RSS, "https://x.example/")
+    (entry,) = feed.entries
+    assert entry.title == ("Kabul & C:\\data" if "DTD" in name else "Kabul")
+    assert entry.link == "https://x.example/a"
+    assert "read after repair: feedparser failed on it (" in (feed.warning or "")
+    if "category" in name:
+        assert entry.categories == ("Kabul",)
+    if "Atom" in name:
+        assert entry.content == "Before  after"  # the text after a dropped element stays
 
 
 def test_lone_surrogates_in_a_json_feed_are_read_as_a_browser_reads_them():
