@@ -222,6 +222,11 @@ def url_host(url: str) -> str:
         return ""
 
 
+# a host as RFC 3986 writes a name (no space, no "<", no percent: browsers refuse those), once
+# IDNA has made an international name ASCII
+_HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=-]+")
+
+
 def link_problem(url: str | None) -> str | None:
     """Why a link cannot be published (no link, not http(s), an invalid port...), or None."""
     if not url or not url.strip():
@@ -239,6 +244,8 @@ def link_problem(url: str | None) -> str | None:
         return "link has no host"
     if ":" in parts.hostname:  # RSS 2.0 takes RFC 2396 links, which have no [IPv6] host
         return "link's host is an IPv6 address"
+    if not _HOST.fullmatch(_ascii_host(xml_safe(parts.hostname).rstrip("."))):
+        return "link's host is not a name"
     return None
 
 
@@ -354,7 +361,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     fragment = shallow(fragment)
     if _LAZY_HINT.search(fragment):
         fragment = _IMG_TAG.sub(_waiting_source, fragment)
-    cleaned = _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
+    cleaned = _sanitizer(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
     if "<img" in cleaned:
         cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
     return cleaned.strip()
@@ -393,6 +400,15 @@ def _cleaner(base: str | None) -> nh3.Cleaner:
         url_relative=("rewrite_with_base", base) if base else "deny",
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def _sanitizer(base: str | None) -> nh3.Cleaner:
+    """The sanitizer for a base URL; one without a base (relative links dropped) for a base
+    nh3 refuses (a punycode label that decodes to nothing), as a browser ignores such a base."""
+    try:
+        return _cleaner(base)
+    except ValueError:
+        return _cleaner(None)
 
 
 _READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")

@@ -1,5 +1,6 @@
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -212,6 +213,20 @@ def test_entry_without_http_link_is_dropped():
         normalize_entry(raw(link="https://example.af:123456/a"), "K", "en", NOW)
     with pytest.raises(SkipEntry, match="IPv6"):  # the W3C Feed Validator refuses it in RSS
         normalize_entry(raw(link="http://[2001:db8::1]/a", guid="g"), "K", "en", NOW)
+    for host in ("k.c om", "k<b>.com", "k%41.com", "kabulپ.com", "."):  # browsers refuse them
+        with pytest.raises(SkipEntry, match="host is not a name"):
+            normalize_entry(raw(link=f"https://{host}/a", guid="g"), "K", "en", NOW)
+    for host in ("مثال.af", "Ｋ.com", "k_1.com"):  # IDNA makes them names
+        assert normalize_entry(raw(link=f"https://{host}/a"), "K", "en", NOW).url.isascii()
+
+
+def test_a_base_the_sanitizer_refuses_drops_relative_links_only():
+    """A base whose host is no name to nh3 (an empty punycode label) raised, losing the entry."""
+    html = '<p>Read <a href="/a">this</a> and <a href="https://k.com/b">that</a></p>'
+    assert sanitize_html(html, "https://xn--bad-.example/") == (
+        '<p>Read <a rel="noopener noreferrer nofollow">this</a> and '
+        '<a href="https://k.com/b" rel="noopener noreferrer nofollow">that</a></p>'
+    )
 
 
 def test_guid_falls_back_to_canonical_link():
@@ -256,7 +271,7 @@ URLISH = st.builds(
         st.sampled_from(
             ["http", "https", "HTTP", "://", ":", "//", "/", "?", "#", "&", "=", "@", "[", "]", ".",
              "::1", "utm_source=x", "a", "Ex.AF", "80", "443", "99999", "%20", "مطلب", " ", "\t",
-             "\x00", "\ufffe", "www", "-", "١٢"]
+             "\x00", "\ufffe", "www", "-", "١٢", "<", "%", "\u067e"]
         ),
         max_size=14,
     ),
@@ -278,7 +293,9 @@ def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
     problem = link_problem(text)
     assert (problem is None) == is_http_url(text)
     if problem is None:
-        assert canonical_url(text).startswith(("http://", "https://"))
+        canonical = canonical_url(text)
+        assert canonical.startswith(("http://", "https://"))
+        assert re.fullmatch(r"[a-z0-9._~!$&'()*+,;=-]+", urlsplit(canonical).hostname or "")
 
 
 @pytest.mark.parametrize(
