@@ -6,6 +6,8 @@ import contextlib
 import functools
 import gzip
 import itertools
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,6 +21,23 @@ import yaml
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+VALIDATOR = Path(__file__).resolve().parents[2] / "shared" / "tools" / "validate-feed"
+
+
+def validate_feeds(*files: Path | str) -> str:
+    """The W3C Feed Validator's report on RSS and Atom files, asserting it ran and found no
+    error in any of them."""
+    env = {**os.environ, "FV_PY": sys.executable}
+    done = subprocess.run(
+        ["bash", str(VALIDATOR), *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": 0 error(s)") == len(files), done.stdout
+    return done.stdout
 
 
 def data_file(name: str) -> bytes:

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,14 +18,14 @@ from aggregator import publish
 from aggregator.cli import main
 from aggregator.config import Site, load_config
 from aggregator.health import SourceHealth
-from aggregator.models import RawEntry, Story
+from aggregator.models import Media, RawEntry, Story
 from aggregator.normalize import normalize_entry
 from aggregator.pipeline import run
 from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
 from aggregator.publish.feeds import ITEM_HTML_CHARS, atom_bytes, item_html, rss_bytes
 from aggregator.publish.status import status_json
 from aggregator.store import Store
-from tests.conftest import NOW, STORIES
+from tests.conftest import NOW, STORIES, validate_feeds
 
 REPO = Path(__file__).parent.parent
 OUTPUTS = (
@@ -238,6 +239,25 @@ def test_feeds_build_from_an_entry_with_control_characters():
     for render in (rss_bytes, atom_bytes):
         parsed = feedparser.parse(render(site, [story], NOW))
         assert not parsed.bozo and parsed.entries[0].title == "a b"
+
+
+def test_a_file_at_a_host_an_enclosure_cannot_name_is_not_enclosed(tmp_path):
+    """Browsers fetch from `media_cdn.example.af` or `cdn`; an RSS enclosure may not name them
+    (the W3C Feed Validator's rule): the next file is the enclosure, and the feeds are valid."""
+    files = [
+        Media("https://media_cdn.example.af/ep1.mp3", "audio/mpeg", 100, role="enclosure"),
+        Media("https://cdn/ep1.mp3", "audio/mpeg", 100, role="enclosure"),
+        Media("https://cdn.example.af/ep1.mp3", "audio/mpeg", 100, role="enclosure"),
+    ]
+    raw = RawEntry(guid="g", link="https://k.af/1", title="Episode", summary="x", content="")
+    entry = normalize_entry(replace(raw, media=tuple(files)), "K", "en", NOW)
+    assert entry.media == tuple(files)  # kept as the feed gave them
+    story = Story("tag:k.af,2026-11-28:story/1", NOW, entry, "K", None, "News")
+    for name, render in (("feed.xml", rss_bytes), ("atom.xml", atom_bytes)):
+        (tmp_path / name).write_bytes(render(Site(), [story], NOW))
+        item = feedparser.parse(tmp_path / name).entries[0]
+        assert [e.href for e in item.enclosures] == ["https://cdn.example.af/ep1.mp3"]
+    validate_feeds(tmp_path / "feed.xml", tmp_path / "atom.xml")
 
 
 @pytest.mark.parametrize("summary_chars", [2_000, 150_000])

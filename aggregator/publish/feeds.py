@@ -118,7 +118,7 @@ def _generator(
         fe.published(entry.published)
         fe.updated(entry.updated or entry.published)
         fe.author(name=story.source_name)
-        fe.source(url=story.source_feed or story.source_home or entry.url, title=story.source_name)
+        fe.source(url=_source_url(story), title=story.source_name)
         fe.category(term=story.category)
         summary = entry.summary_html if _within(entry.summary_html) else escape(entry.excerpt)
         if summary.strip():
@@ -149,6 +149,12 @@ def atom_bytes(
     return _complete_entries(fg.atom_str(pretty=True), stories)
 
 
+def _source_url(story: Story) -> str:
+    """What names the outlet in an item's `<source>`: its feed, else its home page, else the
+    entry's own page (an Atom `<source>`'s id may not be empty)."""
+    return story.source_feed or story.source_home or story.entry.url
+
+
 def _complete_entries(document: bytes, stories: list[Story]) -> bytes:
     """What feedgen 1.0 cannot write in Atom entries: the `rel`, `type` and `length` it drops
     from links (its issue #135: the first link is the alternate, the next the enclosure), and
@@ -158,7 +164,7 @@ def _complete_entries(document: bytes, stories: list[Story]) -> bytes:
     for entry, story in zip(root.iterfind(f"{ATOM}entry"), stories, strict=True):
         source = entry.find(f"{ATOM}source")
         if source is not None:
-            etree.SubElement(source, f"{ATOM}id").text = story.source_feed or story.source_home
+            etree.SubElement(source, f"{ATOM}id").text = _source_url(story)
             etree.SubElement(source, f"{ATOM}updated").text = entry.findtext(f"{ATOM}updated")
         links = entry.findall(f"{ATOM}link")
         if links:

@@ -4,6 +4,7 @@ Feed attachments, and the picture the digest page shows."""
 from __future__ import annotations
 
 import mimetypes
+import re
 from urllib.parse import urlsplit
 
 from aggregator.models import Media
@@ -25,9 +26,19 @@ def _kind(item: Media) -> str:
     return item.medium or mime_type(item).split("/", 1)[0]
 
 
+# a host RSS's enclosure url may name, by the W3C Feed Validator's rule: a dotted name of
+# letters, digits and hyphens (no underscore, not one label alone), or an IPv4 address
+_ENCLOSURE_HOST = re.compile(r"(?:[a-z0-9-]+\.)+[a-z0-9][a-z0-9-]*")
+
+
+def _enclosable(item: Media) -> bool:
+    return _ENCLOSURE_HOST.fullmatch(urlsplit(item.url).hostname or "") is not None
+
+
 def enclosures(media: tuple[Media, ...]) -> list[Media]:
-    """The files worth republishing as enclosures, best first (thumbnails are not)."""
-    files = [m for m in media if m.role != "thumbnail"]
+    """The files worth republishing as enclosures, best first (thumbnails are not, nor files
+    at a host an enclosure cannot name)."""
+    files = [m for m in media if m.role != "thumbnail" and _enclosable(m)]
     return sorted(files, key=lambda m: (m.role != "enclosure", _RANK.get(_kind(m), 2)))
 
 
