@@ -1,6 +1,7 @@
 """Text that is almost what it should be, read as a browser reads it: UTF-8 with a few stray
-bytes (for feeds, `parse.py`, and pages, `htmlpage.py`), character references to UTF-16 halves
-or beyond Unicode, and an encoding label with a stray byte."""
+bytes and Dari in windows-1256 that never says so (for feeds, `parse.py`, and pages,
+`htmlpage.py`), character references to UTF-16 halves or beyond Unicode, and an encoding label
+with a stray byte."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ def mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
     if good < 2 * strays:
         return None, 0
     return text.encode("utf-8"), strays
+
+
+# Arabic-script letters, marks and joiners in runs of two or more: words, as Dari text in
+# windows-1256 reads. Latin-1 text read so gives Arabic letters alone between Latin ones
+# (German's ä ö ß), or none (é è à ç û ü keep their places in windows-1256).
+_ARABIC_WORDS = re.compile("[\u0600-\u06ff\u200c\u200d]{2,}")
+
+
+def reads_as_windows_1256(body: bytes) -> bool:
+    """Whether a body that is not UTF-8 is Arabic-script text in windows-1256: nine in ten of
+    its characters beyond ASCII in Arabic-script words (an old Dari site that never names its
+    charset; browsers' detectors find it so)."""
+    text = body.decode("cp1256")
+    beyond_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    in_words = sum(map(len, _ARABIC_WORDS.findall(text)))
+    return in_words >= 8 and in_words >= 0.9 * beyond_ascii
 
 
 # a numeric character reference that XML forbids and a browser reads its own way: to a UTF-16

@@ -9,7 +9,7 @@ import re
 import lxml.html
 from lxml import etree
 
-from aggregator.charsets import mostly_utf8
+from aggregator.charsets import mostly_utf8, reads_as_windows_1256
 from aggregator.normalize import joined_url
 
 MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
@@ -30,8 +30,9 @@ FEED_TYPES = (
 
 def page_encoding(body: bytes, content_type: str = "") -> str:
     """The encoding a browser reads an HTML page in: its BOM, else the charset of its HTTP
-    Content-Type, else of its <meta>, else UTF-8 if it is UTF-8 (but for a few stray bytes, as
-    a browser's detector says), else windows-1252."""
+    Content-Type, else of its <meta>, else what a browser's detector says: UTF-8 if it is UTF-8
+    (but for a few stray bytes), windows-1256 if it is Arabic-script text in it, else
+    windows-1252."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
@@ -43,7 +44,9 @@ def page_encoding(body: bytes, content_type: str = "") -> str:
             except LookupError:
                 continue
             return "windows-1252" if known in _AS_WINDOWS_1252 else known
-    return "utf-8" if mostly_utf8(body)[0] is not None else "windows-1252"
+    if mostly_utf8(body)[0] is not None:
+        return "utf-8"
+    return "windows-1256" if reads_as_windows_1256(body) else "windows-1252"
 
 
 def html_root(body: bytes, content_type: str = "", limit: int = MAX_PAGE) -> lxml.html.HtmlElement:

@@ -20,6 +20,7 @@ from aggregator.charsets import (
     character_refs_mended,
     label_mended,
     mostly_utf8,
+    reads_as_windows_1256,
     without_lone_surrogates,
 )
 from aggregator.dates import feed_date, from_struct_time, parse_date
@@ -286,6 +287,8 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     response_headers = {k.lower(): v for k, v in headers.items()}
     content_type = _read_as(body, response_headers.get("content-type", ""))
     response_headers["content-type"] = content_type
+    undeclared = _undeclared_windows_1256(body, content_type)
+    body = undeclared or body
     document = _json_document(body, content_type.lower())
     if document is not None:
         feed = _json_feed(document, final_url)
@@ -297,7 +300,25 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
         said = f"{strays} stray bytes are" if strays > 1 else "a stray byte is"
         warning = f"feed is UTF-8 but {said} not: read as a browser reads them"
         feed = dataclasses.replace(feed, warning=warning)
+    if undeclared and feed.warning is None:
+        warning = "feed names no charset and is not UTF-8: read as windows-1256 (Arabic script)"
+        feed = dataclasses.replace(feed, warning=warning)
     return feed
+
+
+def _undeclared_windows_1256(body: bytes, content_type: str) -> bytes | None:
+    """A body that names no charset (no label, no declaration, no BOM) and is no UTF-8 but
+    Arabic-script text in windows-1256, as UTF-8: feedparser read an old Dari site's feed as
+    iso-8859-2, every title mojibake. None for any other body."""
+    if body.isascii() or _CHARSET.search(content_type) or declared_encoding(body) is not None:
+        return None
+    if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("cp1256").encode("utf-8") if reads_as_windows_1256(body) else None
+    return None
 
 
 def _only_the_label(problem: object, content_type: str) -> bool:

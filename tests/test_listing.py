@@ -131,6 +131,19 @@ def test_an_unlabelled_utf8_page_with_a_stray_byte_is_still_utf8():
     assert [e.title for e in parsed.entries] == ["Caf\u00e9 cr\u00e8me"]
 
 
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [("خبر كابل امروز", "cp1256"), ("Größe der Straße", "cp1252"), ("Þórr Ægir ðæt", "cp1252")],
+)
+def test_an_unlabelled_page_in_windows_1256_is_read_so_and_a_latin_one_as_windows_1252(text, codec):
+    """An old Dari site that names no charset: browsers' detectors read it as windows-1256,
+    and so do we (it was read as windows-1252, mojibake); Latin text stays windows-1252."""
+    page = DARI_PAGE.format(meta="").replace("خبر كابل امروز", text).replace("خبرها", text)
+    selectors = Selectors(item="article", title="h2", link="a")
+    parsed = parse_listing(page.encode(codec), "https://x.example/", selectors, "text/html")
+    assert [e.title for e in parsed.entries] == [text]
+
+
 def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():
     try:
         parse_listing(b"<html><body><p>redesigned</p></body></html>", "https://x.example/",

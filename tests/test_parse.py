@@ -48,6 +48,31 @@ def test_charset_from_http_header_only():
     assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
 
 
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "text/xml", ""])
+def test_dari_in_windows_1256_that_names_no_charset_is_read_so(content_type):
+    """No label, no declaration, not UTF-8: feedparser read it as iso-8859-2, every title
+    mojibake, without a word. Browsers' detectors read it as windows-1256."""
+    body = data_file("tolonews_dari_cp1256.xml")
+    assert b"encoding=" not in body
+    feed = parse_feed(body, {"Content-Type": content_type}, "https://tolonews.com/fa/rss.xml")
+    assert feed.title == "طلوع نیوز".replace("ی", "ي")
+    assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
+    assert feed.warning == (
+        "feed names no charset and is not UTF-8: read as windows-1256 (Arabic script)"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["Größe der Straße, schön", "Þórr Ægir ðæt Ísland", "Café crème, élève à côté"]
+)
+def test_latin_text_that_names_no_charset_is_not_taken_for_windows_1256(text):
+    """In windows-1256, German's ä ö ß are Arabic letters alone between Latin ones."""
+    body = f'<rss version="2.0"><channel><title>T</title><item><title>{text}</title>'
+    body += f"<description>{text * 5}</description><link>https://x.example/a</link></item>"
+    feed = parse_feed(f"{body}</channel></rss>".encode("cp1252"), RSS, "https://x.example/")
+    assert (feed.entries[0].title, feed.entries[0].summary) == (text, text * 5)
+
+
 @pytest.mark.parametrize(
     "label", ["windows-1256", "ISO-8859-1", '"windows-1252"', "utf-16", "x-unknown"]
 )
