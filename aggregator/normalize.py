@@ -83,7 +83,12 @@ _BLOCK_TAG = re.compile(
 _TAG_OR_COMMENT = re.compile(r"<" + _ANY_TAG)
 _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_NONCHARACTERS = "".join(  # U+1FFFE, U+1FFFF ... U+10FFFF: the last two of each plane
+    chr(plane + end) for plane in range(0x10000, 0x110000, 0x10000) for end in (0xFFFE, 0xFFFF)
+)
+_NOT_XML = re.compile(  # what XML 1.0 cannot carry, and what it discourages and HTML forbids
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff{_NONCHARACTERS}]"
+)
 
 
 _T = TypeVar("_T")
@@ -244,7 +249,8 @@ def link_problem(url: str | None) -> str | None:
         return "link has no host"
     if ":" in parts.hostname:  # RSS 2.0 takes RFC 2396 links, which have no [IPv6] host
         return "link's host is an IPv6 address"
-    if not _HOST.fullmatch(_ascii_host(xml_safe(parts.hostname).rstrip("."))):
+    host = _ascii_host(xml_safe(parts.hostname).rstrip("."))
+    if not _HOST.fullmatch(host) or len(host) > 253 or max(map(len, host.split("."))) > 63:
         return "link's host is not a name"
     return None
 
@@ -266,13 +272,15 @@ def is_http_url(url: str | None) -> bool:
 
 
 def xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (control characters, lone surrogates)."""
+    """Drop characters XML 1.0 cannot carry (control characters, lone surrogates), and those
+    it discourages and HTML forbids (C1 controls, noncharacters such as U+FDD0)."""
     return _NOT_XML.sub("", text)
 
 
 def collapse(text: str) -> str:
     """Collapse runs of whitespace to one space, trim, and drop characters XML cannot carry."""
-    return xml_safe(" ".join(text.split()))  # split() and regex \s agree on what is a space
+    # split() and regex \s agree on what is a space; a dropped character may leave two
+    return " ".join(xml_safe(" ".join(text.split())).split())
 
 
 def plain_name(text: str) -> str:
@@ -361,7 +369,8 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     fragment = shallow(fragment)
     if _LAZY_HINT.search(fragment):
         fragment = _IMG_TAG.sub(_waiting_source, fragment)
-    cleaned = _sanitizer(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
+    sanitizer = _sanitizer(base if base and is_http_url(base) else None)
+    cleaned = xml_safe(sanitizer.clean(xml_safe(fragment)))  # after: what `&#1;` stood for
     if "<img" in cleaned:
         cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
     return cleaned.strip()
@@ -510,7 +519,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 5  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 6  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 

@@ -232,8 +232,14 @@ def test_feed_items_limit(workspace, sources):
 
 
 def test_feeds_build_from_an_entry_with_control_characters():
-    raw = RawEntry(guid="g", link="https://k.af/1", title="a\x0bb\x01", summary="x\x02", content="")
+    """Characters XML cannot carry, written or referred to in the item's HTML (`&#1;` made the
+    item fail to render), and those HTML forbids (C1 controls, noncharacters) are dropped."""
+    odd = "\x85\x9d\ufdd0\U0010ffff"
+    summary = f"<p>x\x02 &#1; &#x9D; &#xFDD0; &#x10FFFF; {odd}y</p>"
+    title = f"a\x0bb\x01{odd}"
+    raw = RawEntry(guid="g", link="https://k.af/1", title=title, summary=summary, content="")
     entry = normalize_entry(raw, "K", "en", NOW)
+    assert (entry.title, entry.summary_html) == ("a b", "<p>x     y</p>")
     story = Story("tag:x,2026-11-28:story/1", NOW, entry, "K", None, "News")
     site = Site()
     for render in (rss_bytes, atom_bytes):
