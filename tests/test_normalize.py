@@ -213,11 +213,12 @@ def test_entry_without_http_link_is_dropped():
         normalize_entry(raw(link="https://example.af:123456/a"), "K", "en", NOW)
     with pytest.raises(SkipEntry, match="IPv6"):  # the W3C Feed Validator refuses it in RSS
         normalize_entry(raw(link="http://[2001:db8::1]/a", guid="g"), "K", "en", NOW)
-    refused = ("k.c om", "k<b>.com", "k%41.com", "kabulپ.com", ".", "k" * 64 + ".com")
+    refused = ("k.c om", "k<b>.com", "k%41.com", "kabulپ.com", ".", "k" * 64 + ".com", "k.af.704",
+               "10.0.0.256", "xn--mgbh0fb.xn--mgbaam7a8h900")  # fmt: skip
     for host in refused:  # browsers refuse them; a DNS label has at most 63 bytes
         with pytest.raises(SkipEntry, match="host is not a name"):
             normalize_entry(raw(link=f"https://{host}/a", guid="g"), "K", "en", NOW)
-    for host in ("مثال.af", "Ｋ.com", "k_1.com"):  # IDNA makes them names
+    for host in ("مثال.af", "Ｋ.com", "k_1.com", "xn--mgbh0fb.af", "10.0.0.255", "2026.af"):
         assert normalize_entry(raw(link=f"https://{host}/a"), "K", "en", NOW).url.isascii()
 
 
