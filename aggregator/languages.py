@@ -13,6 +13,35 @@ _NAMES = {
 }  # fmt: skip
 NAMES = {"en": "English", "fa": "دری", "ps": "پښتو", "ar": "العربية", "ur": "اردو"}
 _SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}", re.ASCII)
+# the two-letter languages (ISO 639-1, and the deprecated iw, in, ji, jw, mo, sh) and regions
+# (ISO 3166-1, with the registry's private-use, reserved and deprecated ones) of the IANA
+# registry, as HTML validators check `lang`: a feed's `xx` or `fa-FA` is not a tag there
+_LANGUAGES = frozenset(
+    """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
+    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi
+    ho hr ht hu hy hz ia id ie ig ii ik in io is it iu iw ja ji jv jw ka kg ki kj kk kl km
+    kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mo mr ms mt my na
+    nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd
+    se sg sh si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw
+    ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+    """.split()  # noqa: SIM905 (a table, read as one)
+)
+_REGIONS = frozenset(
+    """
+    AA AC AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM
+    BN BO BQ BR BS BT BU BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CP CR CS CU CV CW
+    CX CY CZ DD DE DG DJ DK DM DO DZ EA EC EE EG EH ER ES ET EU FI FJ FK FM FO FR FX GA GB
+    GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU IC ID IE IL IM IN
+    IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU
+    LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF
+    NG NI NL NO NP NR NT NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA QM QN QO QP
+    QQ QR QS QT QU QV QW QX QY QZ RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO
+    SR SS ST SU SV SX SY SZ TA TC TD TF TG TH TJ TK TL TM TN TO TP TR TT TV TW TZ UA UG UM
+    UN US UY UZ VA VC VE VG VI VN VU WF WS XA XB XC XD XE XF XG XH XI XJ XK XL XM XN XO XP
+    XQ XR XS XT XU XV XW XX XY XZ YD YE YT YU ZA ZM ZR ZW ZZ
+    """.split()  # noqa: SIM905
+)
 
 
 def language_tag(value: str | None) -> str | None:
@@ -26,17 +55,24 @@ def language_tag(value: str | None) -> str | None:
     parts = text.split("-")
     if not all(_SUBTAG.fullmatch(p) for p in parts):
         return None
-    primary = parts[0]
+    primary = parts[0].lower()
     if not (primary.isalpha() and 2 <= len(primary) <= 3):
         return None
-    out = [primary.lower()]
-    for part in parts[1:]:
-        if len(part) == 4 and part.isalpha() and len(out) == 1:
+    if len(primary) == 2 and primary not in _LANGUAGES:
+        return None
+    out = [primary]
+    for n, part in enumerate(parts[1:], 1):
+        early = n == len(out)  # no subtag dropped, no variant or extension yet
+        if early and n == 1 and len(part) == 4 and part.isalpha():
             out.append(part.title())  # script: Latn, Arab
-        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
-            out.append(part.upper())  # region: US, AF, 419
+        elif early and n <= 2 and len(part) == 2 and part.isalpha():
+            if part.upper() in _REGIONS:  # region: US, AF; an unknown one is dropped
+                out.append(part.upper())
+        elif early and n <= 2 and len(part) == 3 and part.isdigit():
+            out.append(part)  # region: 419
         else:
-            out.append(part.lower())
+            out.extend(p.lower() for p in parts[n:])  # variants and extensions: u-nu-arab
+            break
     return "-".join(out)
 
 

@@ -304,7 +304,9 @@ def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
     ("value", "tag"),
     [("en_US", "en-US"), ("en-us", "en-US"), ("EN", "en"), ("fa-af", "fa-AF"),
      ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419"), ("Persian", "fa"), ("", None),
-     ("english language", None), ("e", None), ("en--US", None), ("1234", None)],
+     ("english language", None), ("e", None), ("en--US", None), ("1234", None),
+     ("xx", None), ("fa-FA", "fa"), ("en-EN-x-aop", "en-x-aop"), ("sr-latn-rs", "sr-Latn-RS"),
+     ("fa-IR-u-nu-arab", "fa-IR-u-nu-arab"), ("prs-AF", "prs-AF")],
 )  # fmt: skip
 def test_language_tags_are_bcp47(value, tag):
     from aggregator.languages import language_tag
