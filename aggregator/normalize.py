@@ -266,12 +266,12 @@ def _is_name(host: str) -> bool:
         return False
     if labels[-1].isdigit():
         return len(labels) == 4 and all(part.isdigit() and int(part) < 256 for part in labels)
-    for label in labels if "xn--" in host.lower() else ():
-        if label[:4].lower() == "xn--":
-            try:
-                label[4:].encode("ascii").decode("punycode")
-            except UnicodeError:
-                return False
+    punycode = [label[4:] for label in labels if label[:4].lower() == "xn--"]
+    try:
+        for label in punycode:
+            label.encode("ascii").decode("punycode")
+    except UnicodeError:
+        return False
     return True
 
 

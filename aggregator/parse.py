@@ -243,9 +243,10 @@ def _mended(body: bytes) -> tuple[bytes, int]:
     """A body as its server meant it, and how many stray bytes were read as a browser reads
     them: without the blank lines a CMS plugin printed before its XML declaration (read
     anyway, but flagged as malformed); its character references to surrogates whole characters
-    (`charsets`); UTF-8 with a few stray bytes made whole (`charsets`); and declared UTF-8 when
-    it names a single-byte charset its bytes cannot be in (UTF-8 beyond ASCII: a site moved to
-    UTF-8 whose template still says windows-1256, read so, Dari turns to mojibake)."""
+    and those beyond Unicode U+FFFD, an encoding label with a stray byte dropped, UTF-8 with a
+    few stray bytes made whole (all `charsets`); and declared UTF-8 when it names a single-byte
+    charset its bytes cannot be in (UTF-8 beyond ASCII: a site moved to UTF-8 whose template
+    still says windows-1256, read so, Dari turns to mojibake)."""
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         body = body.lstrip()
     body = label_mended(character_refs_mended(body))
@@ -405,9 +406,9 @@ def _feedparser_repaired(body: bytes, response_headers: dict[str, str], failure:
     """feedparser's reading of the body as `_repaired` makes it; NotAFeed when even that fails."""
     mended = _repaired(body, response_headers.get("content-type", ""))
     if mended is not None:
-        response_headers["content-type"] = "application/xml; charset=utf-8"
+        headers = {**response_headers, "content-type": "application/xml; charset=utf-8"}
         with contextlib.suppress(Exception):
-            return _feedparser(mended, response_headers)
+            return _feedparser(mended, headers)
     raise NotAFeed(f"not a feed: {failure}")
 
 
