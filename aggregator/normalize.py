@@ -84,7 +84,8 @@ _TAG_OR_COMMENT = re.compile(r"<" + _ANY_TAG)
 _HREF = re.compile(r'<a\b[^>]*\bhref="([^"]+)"', re.IGNORECASE)
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
 # what XML 1.0 cannot carry, and what it discourages and HTML forbids (C1 controls, the
-# noncharacters of the first plane: a class of astral ones made this five times slower)
+# noncharacters of the first plane: a class of the others made this five times slower; the
+# pages drop those, publish.digest)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 

@@ -247,6 +247,19 @@ def test_feeds_build_from_an_entry_with_control_characters():
         assert not parsed.bozo and parsed.entries[0].title == "a b"
 
 
+def test_pages_print_no_noncharacter_past_the_first_plane():
+    """XML allows U+1FFFE and U+10FFFF (feeds keep them); HTML forbids them, so pages drop
+    them, as text or in markup, and keep every other character past U+FFFF."""
+    from markupsafe import Markup
+
+    from aggregator.publish.digest import templates
+
+    page = templates().from_string("{{ text }} {{ html }} {{ number }}")
+    html = Markup("<b>\U0010ffff</b>")
+    printed = page.render(text="a\U0001fffeb😀\U00020000<", html=html, number=3)
+    assert printed == "ab😀\U00020000&lt; <b></b> 3"
+
+
 def test_a_file_at_a_host_an_enclosure_cannot_name_is_not_enclosed(tmp_path):
     """Browsers fetch from `media_cdn.example.af` or `cdn`; an RSS enclosure may not name them
     (the W3C Feed Validator's rule): the next file is the enclosure, and the feeds are valid."""

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 
+# characters from U+1FFFE on: among them the noncharacters past the first plane, which HTML
+# forbids (normalize drops the first plane's; a class of these 32 made its cleaning slow)
+_ASTRAL_TAIL = re.compile("[\U0001fffe-\U0010ffff]")
+
+
+def _noncharacter_dropped(found: re.Match[str]) -> str:
+    return "" if (ord(found[0]) & 0xFFFE) == 0xFFFE else found[0]
+
+
+def _html_safe(value: Any) -> Any:
+    """A value as a page may print it: without noncharacters (U+1FFFE, ..., U+10FFFF)."""
+    if isinstance(value, str) and _ASTRAL_TAIL.search(value):
+        cleaned = _ASTRAL_TAIL.sub(_noncharacter_dropped, value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
 @cache
 def templates() -> Environment:
     """The pages' templates. Jinja2 (50 ms to import) is imported for the first page
@@ -35,6 +52,7 @@ def templates() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_html_safe,
     )
     environment.filters["isotime"] = lambda moment: moment.isoformat(timespec="seconds")
     return environment
