@@ -398,6 +398,8 @@ def _broken_response(exc: Exception) -> str | None:
             return "the server closed the connection without answering"
         if isinstance(cause, http.client.BadStatusLine):
             return f"the server did not answer in HTTP (its answer began {str(cause)[:60]!r})"
+        if isinstance(cause, http.client.UnknownProtocol):  # HTTP/2 to an HTTP/1.1 request
+            return f"the server answered in a version of HTTP we cannot read ({str(cause)[:30]!r})"
         if isinstance(cause, http.client.LineTooLong):
             return "the server sent a header line longer than http.client reads (64 KB)"
         if isinstance(cause, http.client.IncompleteRead | urllib3.exceptions.IncompleteRead):
