@@ -238,7 +238,11 @@ def check_redirect(origin: str, target: str, resolve: Callable[[str], list[str]]
 
 
 def _check_scheme(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        raise FetchError(f"refused to fetch {url!r}: it is not a URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(f"refused to fetch {url!r}: only http and https URLs are fetched")
     if not parts.hostname:
@@ -438,6 +442,9 @@ def _describe(exc: Exception, timeout: float) -> str:
         return "DNS: host not found"
     if "Connection refused" in text:
         return "connection refused"
+    causes = list(_causes(exc))
+    if any(isinstance(c, urllib3.exceptions.LocationParseError) for c in causes):
+        return f"the URL's host name cannot be read ({exception_line(causes[-1], 80)})"
     if isinstance(exc, requests.exceptions.ConnectionError | urllib3.exceptions.HTTPError):
         return _broken_response(exc) or "connection failed"
     return f"{type(exc).__name__}: {text}"

@@ -198,9 +198,19 @@ def test_a_bare_site_typed_to_add_is_taken_as_https(typed, url):
     assert as_url(typed) == url
 
 
-def test_a_url_without_a_host_is_refused_as_such(desk, capsys):
-    assert run(desk, "add", "http://") == 1
-    assert "refused to fetch 'http://': it names no host" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("http://", "it names no host"),
+        ("http://[::1", "it is not a URL (Invalid IPv6 URL)"),  # was ValueError: Invalid IPv6 URL
+        ("http://127.0.0.1:99999/", "it is not a URL (Port out of range 0-65535)"),
+    ],
+)
+def test_a_url_that_cannot_be_fetched_is_refused_as_such(desk, capsys, typed, reason):
+    before = desk.config.read_bytes()
+    assert run(desk, "add", typed) == 1
+    assert f"refused to fetch {typed!r}: {reason}" in capsys.readouterr().err
+    assert desk.config.read_bytes() == before
 
 
 @pytest.mark.parametrize("how", ["same URL", "same feed behind a page", "same name"])

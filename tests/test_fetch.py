@@ -357,6 +357,7 @@ FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></chan
         (b"HTTP/1.1 abc OK\r\n\r\n", "did not answer in HTTP (its answer began 'HTTP/1.1 abc"),
         (FEED, "did not answer in HTTP (its answer began '<?xml"),  # no status line at all
         (b"HTTP/2 200 OK\r\n\r\n" + FEED, "a version of HTTP we cannot read ('HTTP/2')"),
+        (b"HTTP/1.1 301 Moved\r\nLocation: http://news..af/\r\n\r\n", "host name cannot be read"),
         (b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 150 + b"\r\n", "too many headers"),
         (b"HTTP/1.1 200 OK\r\nX-A: " + b"b" * 70_000 + b"\r\n\r\n", "header line longer"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 9999\r\n\r\n" + FEED, "before the body ended"),
