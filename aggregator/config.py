@@ -264,6 +264,12 @@ class Source(_Strict):
     max_items: int | None = Field(None, ge=1, le=1000)
     refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
 
+    @property
+    def given_language(self) -> str | None:
+        """The language the editor gave the source, which wins over one its feed declares
+        for another language; None when feeds.yaml says none (then `language` is `en`)."""
+        return self.language if "language" in self.model_fields_set else None
+
     @model_validator(mode="after")
     def _selectors_for_html(self) -> Source:
         if self.type == "html" and self.selectors is None:

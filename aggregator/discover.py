@@ -4,19 +4,20 @@ fetched with the same limits as `run` and must parse."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 from aggregator.blocks import described, walls
 from aggregator.fetch import FetchOptions, fetch_one
 from aggregator.htmlpage import feed_links
-from aggregator.languages import language_tag
+from aggregator.languages import is_rtl, language_tag, mostly_arabic_script
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
 from aggregator.normalize import plain_name
 from aggregator.parse import NotAFeed, parse_feed
 
 USUAL_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml")
 MAX_ADVERTISED = 6  # candidates tried from one page, so a hostile page cannot send us far
+MAX_TITLES_READ = 20  # the titles that say which script a feed is written in
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Found:
     entries: int
     page: str | None  # the web page it was found from, when the URL was a page
     how: str  # "the URL is a feed", "advertised by the page", "at /feed/"
+    misdeclared: str | None = None  # a left-to-right language declared for Arabic-script titles
 
 
 class NoFeed(Exception):
@@ -54,8 +56,15 @@ def _read(result: FetchResult) -> ParsedFeed | str:
 
 
 def _found(result: FetchResult, feed: ParsedFeed, page: str | None, how: str) -> Found:
+    """The feed found; a language it declares that its titles belie (WordPress's `en-US` over
+    Dari titles) is set aside as `misdeclared`, for the editor to correct, not taken."""
     language = language_tag(feed.language) if feed.language else None
-    return Found(result.final_url, plain_name(feed.title), language, len(feed.entries), page, how)
+    title = plain_name(feed.title)
+    found = Found(result.final_url, title, language, len(feed.entries), page, how)
+    titles = [entry.title for entry in feed.entries[:MAX_TITLES_READ]]
+    if language and not is_rtl(language) and mostly_arabic_script(titles):
+        return replace(found, language=None, misdeclared=language)
+    return found
 
 
 def discover(url: str, options: FetchOptions) -> Found:

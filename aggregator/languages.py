@@ -4,9 +4,18 @@ that story matching and right-to-left layout go by."""
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+from collections.abc import Iterable
 
-RTL_LANGUAGES = frozenset({"ar", "fa", "ps", "ur", "ckb", "he", "ug", "prs", "pbu", "sd", "yi"})
+# written right to left: Arabic script (with the Persian and Pashto alphabets: Hazaragi,
+# Balochi, South Azerbaijani, Shahmukhi Punjabi...), Hebrew, Syriac, Thaana, N'Ko
+RTL_LANGUAGES = frozenset(
+    """
+    ar fa ps ur ckb he ug prs pbu sd yi haz bal bgp bcc azb pnb skr glk mzn lrc sdh brh khw
+    arc syr dv nqo
+    """.split()  # noqa: SIM905
+)
 _NAMES = {
     "english": "en", "persian": "fa", "farsi": "fa", "dari": "fa", "pashto": "ps",
     "pushto": "ps", "arabic": "ar", "urdu": "ur",
@@ -44,6 +53,19 @@ _REGIONS = frozenset(
 )
 
 
+# the individual languages of Afghanistan that the IANA registry places in a macrolanguage,
+# by the tag of that macrolanguage: a feed's `pbt` (Southern Pashto) is read, and grouped with
+# the desk's other Pashto sources, as `ps`; Afghan Uzbek keeps the script it is written in
+_MEMBERS = {
+    "pbt": "ps", "pbu": "ps", "pst": "ps", "wne": "ps", "prs": "fa", "pes": "fa",
+    "uzs": "uz-Arab", "uzn": "uz",
+}  # fmt: skip
+# the primary subtags that name no one language: undetermined, several, uncoded, no language
+_NO_LANGUAGE = frozenset({"und", "mul", "mis", "zxx"})
+RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand"})
+
+
+@functools.lru_cache(maxsize=256)
 def language_tag(value: str | None) -> str | None:
     """A well-formed BCP 47 tag in its canonical case, or None when `value` is not one."""
     text = (value or "").strip().replace("_", "-")
@@ -56,9 +78,11 @@ def language_tag(value: str | None) -> str | None:
     if not all(_SUBTAG.fullmatch(p) for p in parts):
         return None
     primary = parts[0].lower()
-    if not (primary.isalpha() and 2 <= len(primary) <= 3):
+    if not primary.isalpha() or len(primary) not in (2, 3):
         return None
-    if len(primary) == 2 and primary not in _LANGUAGES:
+    if len(primary) == 3:
+        return _registered(text)
+    if primary not in _LANGUAGES:
         return None
     out = [primary]
     for n, part in enumerate(parts[1:], 1):
@@ -74,6 +98,52 @@ def language_tag(value: str | None) -> str | None:
             out.extend(p.lower() for p in parts[n:])  # variants and extensions: u-nu-arab
             break
     return "-".join(out)
+
+
+def _registered(text: str) -> str | None:
+    """A tag whose language has three letters, as the registry knows it (langcodes): the ISO
+    639-2 codes some feeds write for a language with two letters are those two (`per`, `fas`
+    -> `fa`; `pus` -> `ps`; `eng` -> `en`), Dari's `prs` is `fa-AF`, a subtag the registry
+    does not know is dropped from the end (`ara-XX` -> `ar`), and an unknown language is none."""
+    import langcodes  # its tables take 30 ms to load: only a feed that writes three letters
+
+    try:
+        tag = langcodes.standardize_tag(text, macro=True)
+    except ValueError:
+        return None
+    parts = tag.split("-")
+    while parts and not langcodes.tag_is_valid("-".join(parts)):
+        parts.pop()
+    if not parts or parts[0] in _NO_LANGUAGE:
+        return None
+    member = _MEMBERS.get(parts[0])
+    if member:
+        language, _, script = member.partition("-")
+        scripted = len(parts) > 1 and len(parts[1]) == 4  # its own script subtag: kept
+        parts = [language, *([script] if script and not scripted else []), *parts[1:]]
+    return "-".join(parts)
+
+
+def entry_language(own: str | None, feed: str | None, configured: str | None) -> str:
+    """An entry's language: the one its feed declares for it (its own, else the feed's), unless
+    the editor gave its source another language (WordPress declares the language of its admin
+    screens, and `en-US` on a Dari site is common); where both name one language, the feed's
+    tag is kept (`fa-AF` where the editor wrote `fa`). `en` when nobody says."""
+    declared = language_tag(own) or language_tag(feed)
+    if configured and (declared is None or primary(declared) != primary(configured)):
+        return configured
+    return declared or configured or "en"
+
+
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def mostly_arabic_script(texts: Iterable[str]) -> bool:
+    """True when most letters of `texts` are of the Arabic script (Dari, Pashto...): what tells
+    a feed that declares English for Dari titles."""
+    text = "".join(texts)
+    letters = sum(c.isalpha() for c in text)
+    return letters > 0 and 2 * len(_ARABIC_LETTER.findall(text)) > letters
 
 
 def language_suggestion(value: str) -> str | None:
@@ -94,5 +164,9 @@ def name_of(code: str) -> str:
 
 
 def is_rtl(tag: str) -> bool:
-    """True for a language written right to left (Dari, Pashto, Arabic...)."""
+    """True for a language written right to left (Dari, Pashto, Arabic...), or a tag that names
+    such a script (`uz-Arab`, Uzbek as Afghans write it)."""
+    parts = tag.split("-")
+    if len(parts) > 1 and len(parts[1]) == 4 and parts[1].isalpha():
+        return parts[1].title() in RTL_SCRIPTS
     return primary(tag) in RTL_LANGUAGES

@@ -16,7 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from aggregator.charsets import LONE_SURROGATE
-from aggregator.languages import language_tag
+from aggregator.languages import entry_language
 from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
 
 # Query parameters that only say where a click came from (the lists Miniflux, Firefox and
@@ -541,11 +541,11 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 6  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 7  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 
-def digest_context(source: str, language: str, feed_language: str | None, rules: str) -> str:
+def digest_context(source: str, language: str | None, feed_language: str | None, rules: str) -> str:
     """What besides a raw entry shapes its cleaned form (and whether the rules keep it); the
     sanitizer's version too, so that an upgraded allow-list cleans stored items again."""
     return f"{NORMALIZE_FORMAT} {_NH3}\n{source}\n{language}\n{feed_language}\n{rules}"
@@ -571,10 +571,15 @@ def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def normalize_entry(
-    raw: RawEntry, source: str, language: str, now: datetime, feed_language: str | None = None
+    raw: RawEntry,
+    source: str,
+    language: str | None,
+    now: datetime,
+    feed_language: str | None = None,
 ) -> Entry | None:
     """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish (its link,
-    else a permalink guid, else its first enclosure)."""
+    else a permalink guid, else its first enclosure). `language` is the one the editor gave
+    its source, if any (`languages.entry_language`)."""
     media = clean_media(raw.media)
     candidates = [raw.link, raw.guid, *(m.url for m in media)]
     link = next((c for c in candidates if c and link_problem(c) is None), None)
@@ -596,10 +601,7 @@ def normalize_entry(
         excerpt=excerpt(plain_text(summary) or text),
         published=published,
         updated=updated,
-        language=language_tag(raw.language)
-        or language_tag(feed_language)
-        or language_tag(language)
-        or "en",
+        language=entry_language(raw.language, feed_language, language),
         author=_shortened(collapse(strip_bidi(raw.author)), AUTHOR_CHARS) if raw.author else None,
         categories=_categories(raw.categories),
         links=outbound_links(f"{summary}\n{content}", url),

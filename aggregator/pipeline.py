@@ -145,7 +145,7 @@ def entries_from_body(
         parsed = parse_feed(body, result.headers, result.final_url)
     parsed_at = time.perf_counter()
     stored = unpack_digests(known)
-    context = digest_context(source.name, source.language, parsed.language, repr(rules))
+    context = digest_context(source.name, source.given_language, parsed.language, repr(rules))
     items = [_Item(raw) for raw in parsed.entries]
     shared = _shared_guids(parsed.entries)
     items.sort(key=lambda item: item.published(now), reverse=True)  # as kept: ties in feed order
@@ -229,7 +229,7 @@ def _cleaned(
     """One raw entry cleaned, or None when it is unreadable (counted in `skipped` by reason)
     or the rules drop it (listed in `dropped`)."""
     try:
-        entry = normalize_entry(raw, source.name, source.language, now, feed_language)
+        entry = normalize_entry(raw, source.name, source.given_language, now, feed_language)
     except SkipEntry as exc:
         skipped[str(exc)] += 1
         return None

@@ -152,6 +152,24 @@ def test_a_feed_without_a_language_is_added_with_a_hint(desk, feed_server, capsy
     assert load_config(desk.config).source("TOLOnews Dari").language == "en"
 
 
+@pytest.mark.parametrize("declared", ["en-US", "fr"])
+def test_a_language_that_its_titles_belie_is_not_written_but_named(
+    desk, feed_server, capsys, declared
+):
+    """WordPress declares its admin screens' language: `en-US` over Pashto titles. Written
+    into feeds.yaml, it would read as the editor's word and make the source's Pashto English."""
+    body = PASHTO_FEED.replace(b"ps-af", declared.encode())
+    url = feed_server.add("/wp/feed/", body, headers={"Content-Type": "application/rss+xml"})
+    assert run(desk, "add", url) == 0
+    out = capsys.readouterr().out
+    assert f"the feed declares {declared} but its titles are in Arabic script" in out
+    assert load_config(desk.config).source("پژواک").given_language is None
+    english = body.replace("د کابل خبر".encode(), "News of Kabul (کابل) in brief".encode())
+    url = feed_server.add("/wp2/feed/", english, headers={"Content-Type": "application/rss+xml"})
+    assert run(desk, "add", url, "--name", "English") == 0
+    assert load_config(desk.config).source("English").given_language == declared
+
+
 def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys):
     page = feed_server.add("/nofeed/", PAGE_WITHOUT_LINKS, headers={"Content-Type": "text/html"})
     before = desk.config.read_bytes()

@@ -196,12 +196,19 @@ def test_future_date_is_clamped():
     assert normalize_entry(raw(published=ancient, updated=ancient), "K", "en", NOW).published == NOW
 
 
-def test_language_entry_then_feed_then_source():
-    assert normalize_entry(raw(language="ps"), "K", "fa", NOW, "en-US").language == "ps"
-    assert normalize_entry(raw(), "K", "fa", NOW, "en-US").language == "en-US"
-    assert normalize_entry(raw(language="en_us"), "K", "fa", NOW).language == "en-US"
-    assert normalize_entry(raw(language="not a tag"), "K", "fa", NOW, "EN").language == "en"
+def test_language_entry_then_feed_then_en_unless_the_editor_gave_another():
+    assert normalize_entry(raw(language="ps"), "K", None, NOW, "en-US").language == "ps"
+    assert normalize_entry(raw(), "K", None, NOW, "en-US").language == "en-US"
+    assert normalize_entry(raw(language="en_us"), "K", None, NOW).language == "en-US"
+    assert normalize_entry(raw(language="not a tag"), "K", None, NOW, "EN").language == "en"
+    assert normalize_entry(raw(), "K", None, NOW).language == "en"
+    # the editor's fa: a WordPress site's admin language (en-US) does not make Dari English
     assert normalize_entry(raw(), "K", "fa", NOW).language == "fa"
+    assert normalize_entry(raw(), "K", "fa", NOW, "en-US").language == "fa"
+    assert normalize_entry(raw(language="en"), "K", "fa", NOW, "fa").language == "fa"
+    # one language both ways: the feed's tag says more
+    assert normalize_entry(raw(), "K", "fa", NOW, "fa-AF").language == "fa-AF"
+    assert normalize_entry(raw(language="prs"), "K", "fa", NOW, "en").language == "fa-AF"
 
 
 def test_entry_without_http_link_is_dropped():
@@ -306,12 +313,29 @@ def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
      ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419"), ("Persian", "fa"), ("", None),
      ("english language", None), ("e", None), ("en--US", None), ("1234", None),
      ("xx", None), ("fa-FA", "fa"), ("en-EN-x-aop", "en-x-aop"), ("sr-latn-rs", "sr-Latn-RS"),
-     ("fa-IR-u-nu-arab", "fa-IR-u-nu-arab"), ("prs-AF", "prs-AF")],
+     ("fa-IR-u-nu-arab", "fa-IR-u-nu-arab"),
+     # three letters, as some feeds write them: ISO 639-2 for a language with two, Dari's and
+     # Pashto's own codes, Afghan Uzbek in its script; what the registry does not know is none
+     ("per", "fa"), ("FAS", "fa"), ("pus", "ps"), ("eng", "en"), ("prs", "fa-AF"),
+     ("prs-AF", "fa-AF"), ("pbt", "ps"), ("pbt-AF", "ps-AF"), ("pst", "ps"), ("uzs", "uz-Arab"),
+     ("uzs-Latn", "uz-Latn"), ("ara-XQ", "ar-XQ"), ("deu-ZQ", "de"), ("haz", "haz"),
+     ("xyz", None), ("und", None), ("mul", None), ("zzq-AF", None)],
 )  # fmt: skip
 def test_language_tags_are_bcp47(value, tag):
     from aggregator.languages import language_tag
 
     assert language_tag(value) == tag
+
+
+@pytest.mark.parametrize(
+    ("tag", "rtl"),
+    [("fa", True), ("fa-AF", True), ("ps", True), ("haz", True), ("uz-Arab-AF", True),
+     ("uz", False), ("en", False), ("ps-Latn", False), ("ar-Latn", False), ("es-419", False)],
+)  # fmt: skip
+def test_right_to_left_by_language_or_by_the_script_a_tag_names(tag, rtl):
+    from aggregator.languages import is_rtl
+
+    assert is_rtl(tag) is rtl
 
 
 def _other(value: object) -> object:

@@ -706,3 +706,30 @@ def test_an_unchanged_item_whose_entry_is_gone_makes_the_next_body_be_cleaned_wh
             digests = store.item_digests().get("F", b"")
             assert len(digests) == {0: 3, 1: 0, 2: 3}[at] * 16
             assert guids == {0: {"a", "b", "c"}, 1: {"b", "c", "e"}, 2: {"a", "b", "c", "e"}}[at]
+
+
+def test_dari_reaches_the_dari_edition_whatever_language_its_feed_declares(workspace, feed_server):
+    """A WordPress site declares the language of its admin screens: a Dari site's feed saying
+    en-US put its items in the English edition, whatever language the editor gave the source.
+    Another writes ISO 639-2's `per`, which no edition is called."""
+
+    def feed(path: str, title: str, language: str) -> str:
+        item = {"title": title, "link": f"https://{path}.example.af/1", "date": DATE}
+        return feed_server.add(f"/{path}", make_rss(path, [item], language=language))
+
+    sources = [
+        {"name": "D", "url": feed("d", "نرخ گندم در بازارهای هرات کاهش یافت", "en-US"),
+         "language": "fa"},
+        {"name": "P", "url": feed("p", "دختران به صنف‌های درسی در کابل بازگشتند", "per")},
+        {"name": "E", "url": feed("e", "New road links Bamyan and Maidan Wardak", "en-US")},
+    ]  # fmt: skip
+    workspace.write_config(sources)
+    assert main(workspace.args("run")) == 0
+
+    def languages(name: str) -> dict[str, str]:
+        published = json.loads((workspace.output / name).read_text(encoding="utf-8"))
+        return {item["url"][8]: item["language"] for item in published["items"]}
+
+    assert languages("feed.json") == {"d": "fa", "p": "fa", "e": "en-US"}
+    assert languages("lang/fa.json") == {"d": "fa", "p": "fa"}
+    assert languages("lang/en.json") == {"e": "en-US"}

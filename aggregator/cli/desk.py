@@ -131,7 +131,12 @@ def add(args: argparse.Namespace, config: Config) -> int:
         )
     _append(args.config, [fields])
     print(f"added {fields['name']!r}: {found.url} ({found.how}; {found.entries} entries)")
-    if "language" not in fields:
+    if found.misdeclared and "language" not in fields:
+        print(
+            f"note: the feed declares {found.misdeclared} but its titles are in Arabic script: "
+            f"give the source language: fa (Dari) or ps (Pashto) in {args.config}"
+        )
+    elif "language" not in fields:
         print("note: the feed declares no language, so it is read as en: pass --language fa or ps")
     return EXIT_OK
 
