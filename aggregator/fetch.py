@@ -9,6 +9,7 @@ import itertools
 import os
 import queue
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -415,6 +416,41 @@ def _broken_response(exc: Exception) -> str | None:
     return None
 
 
+# why a certificate was refused, by OpenSSL's verify code, said for an editor
+_UNTRUSTED = {
+    9: "the site's certificate is not valid yet (or this machine's clock is behind)",
+    10: "the site's certificate has expired",
+    18: "the site's certificate is self-signed",
+    19: "the site's certificate chain ends in a self-signed certificate we do not trust",
+    20: "the site's certificate is not signed by an authority we trust (or the server leaves "
+    "out its intermediate certificate, which browsers fetch for themselves)",
+    21: "the site's certificate cannot be verified (the server leaves out its intermediate "
+    "certificate, which browsers fetch for themselves)",
+    62: "the site's certificate is for another host name",
+    64: "the site's certificate is for another address",
+}
+# why a handshake failed, by OpenSSL's reason
+_HANDSHAKE = {
+    "WRONG_VERSION_NUMBER": "the server did not answer in TLS (is the site http:// only?)",
+    "UNSUPPORTED_PROTOCOL": "the server offers only a TLS version too old to be safe",
+    "TLSV1_ALERT_PROTOCOL_VERSION": "the server offers only a TLS version too old to be safe",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "the server and we have no cipher in common",
+    "UNEXPECTED_EOF_WHILE_READING": "the server closed the connection during the handshake",
+}
+
+
+def _tls_problem(exc: Exception) -> str:
+    """What went wrong in a TLS handshake, said for an editor: which check the certificate
+    failed (expired, self-signed, another host's) or why no handshake was made."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            refused = f"the site's certificate was refused ({cause.verify_message})"
+            return "TLS: " + _UNTRUSTED.get(cause.verify_code, refused)
+        if isinstance(cause, ssl.SSLError) and cause.reason:
+            return "TLS: " + _HANDSHAKE.get(cause.reason, f"the handshake failed ({cause.reason})")
+    return f"TLS: the handshake failed ({exception_line(exc, 80)})"
+
+
 def _unreachable(exc: Exception) -> bool:
     """Whether no server was reached at all (a name not resolved, a connection refused or timed
     out, no route), rather than one that answered badly (TLS, a broken response)."""
@@ -435,7 +471,7 @@ def _unreachable(exc: Exception) -> bool:
 def _describe(exc: Exception, timeout: float) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS certificate error"
+        return _tls_problem(exc)
     if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError):
         return f"timed out after {timeout:g} s"
     if "Name or service not known" in text or "NameResolutionError" in text:

@@ -1,8 +1,13 @@
 import gzip
+import ssl
+import threading
 import zlib
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+import trustme
 
 from aggregator.fetch import (
     FetchError,
@@ -341,14 +346,98 @@ def test_connection_errors_are_described_for_editors():
         "HTTPSConnectionPool(host='x.invalid'): NameResolutionError: Failed to resolve"
     )
     assert _describe(dns, 20) == "DNS: host not found"
-    tls = requests.exceptions.SSLError("certificate verify failed: self-signed certificate")
-    assert _describe(tls, 20) == "TLS certificate error"
     assert (
         _describe(requests.exceptions.ReadTimeout("read timed out"), 20) == "timed out after 20 s"
     )
 
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+
+
+class _FeedOverTLS(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(FEED)))
+        self.end_headers()
+        self.wfile.write(FEED)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_feed(tmp_path, monkeypatch):
+    """Serve FEED over TLS with a certificate `cert(ca, intermediate)` makes, this test's CA
+    trusted as a system's would be: `tls_feed(cert, chain=False)` leaves the chain out."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    servers = []
+
+    def serve(make, chain: bool = True, host: str = "127.0.0.1") -> str:
+        leaf = make(ca, ca.create_child_ca())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pems = leaf.cert_chain_pems if chain else leaf.cert_chain_pems[:1]
+        (tmp_path / "chain.pem").write_bytes(b"".join(pem.bytes() for pem in pems))
+        leaf.private_key_pem.write_to_path(tmp_path / "key.pem")
+        context.load_cert_chain(tmp_path / "chain.pem", tmp_path / "key.pem")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _FeedOverTLS)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"https://{host}:{server.server_address[1]}/feed"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+NOW = datetime.now(UTC)
+LOCAL = ("127.0.0.1", "localhost")
+
+
+@pytest.mark.parametrize(
+    ("make", "chain", "host", "reason"),
+    [
+        pytest.param(lambda ca, _: ca.issue_cert(*LOCAL), True, "127.0.0.1", None, id="good"),
+        pytest.param(lambda _, im: im.issue_cert(*LOCAL), True, "127.0.0.1", None,
+                     id="good-intermediate"),
+        pytest.param(lambda ca, _: ca.issue_cert(*LOCAL, not_after=NOW - timedelta(days=3)),
+                     True, "127.0.0.1", "TLS: the site's certificate has expired", id="expired"),
+        pytest.param(lambda ca, _: ca.issue_cert(*LOCAL, not_before=NOW + timedelta(days=3)),
+                     True, "127.0.0.1", "TLS: the site's certificate is not valid yet",
+                     id="not-yet-valid"),
+        pytest.param(lambda ca, _: ca.issue_cert("news.example.af"), True, "localhost",
+                     "TLS: the site's certificate is for another host name", id="other-host"),
+        pytest.param(lambda ca, _: ca.issue_cert("news.example.af"), True, "127.0.0.1",
+                     "TLS: the site's certificate is for another address", id="other-address"),
+        pytest.param(lambda _, im: im.issue_cert(*LOCAL), False, "127.0.0.1",
+                     "TLS: the site's certificate is not signed by an authority we trust (or "
+                     "the server leaves out its intermediate", id="no-intermediate"),
+        pytest.param(lambda _ca, _im: trustme.CA().issue_cert(*LOCAL), True, "127.0.0.1",
+                     "TLS: the site's certificate is not signed by an authority we trust",
+                     id="unknown-authority"),
+    ],
+)  # fmt: skip
+def test_a_certificate_refused_says_why(tls_feed, make, chain, host, reason):
+    """'TLS certificate error' was all an editor learnt, whether the certificate had expired,
+    was another site's, or the server left out its intermediate (which browsers forgive)."""
+    result = fetch(tls_feed(make, chain, host))
+    if reason is None:
+        assert result.status is FetchStatus.OK and result.body == FEED
+    else:
+        assert result.status is FetchStatus.ERROR
+        assert result.error.startswith(reason)
+        assert not result.unreachable  # a server answered
+
+
+def test_an_https_url_to_a_server_that_speaks_http_says_so(feed_server):
+    url = feed_server.add("/feed", FEED).replace("http://", "https://")
+    result = fetch(url)
+    assert result.error == "TLS: the server did not answer in TLS (is the site http:// only?)"
+    assert not result.unreachable
 
 
 @pytest.mark.parametrize(
