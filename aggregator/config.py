@@ -263,6 +263,9 @@ class Source(_Strict):
     exclude: list[Rule] = []
     max_items: int | None = Field(None, ge=1, le=1000)
     refresh: int | None = Field(None, ge=MIN_REFRESH_MINUTES, le=MAX_REFRESH_MINUTES)
+    # a site whose certificate has expired (or is self-signed, or another host's) is read all
+    # the same, over TLS that is then not verified, as Miniflux's per-feed option allows
+    accept_invalid_certificate: bool = False
 
     @property
     def given_language(self) -> str | None:

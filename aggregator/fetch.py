@@ -12,6 +12,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -135,7 +136,10 @@ class _Environment:
         return found
 
 
-_PREPARED_HERE = frozenset({"headers", "stream", "allow_redirects", "timeout"})
+# a source whose certificate the editor accepts as it is (`accept_invalid_certificate`) is
+# fetched unverified by choice: urllib3 would warn on stderr at every request
+warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+_PREPARED_HERE = frozenset({"headers", "stream", "allow_redirects", "timeout", "verify"})
 
 
 class _Session(requests.Session):
@@ -160,6 +164,8 @@ class _Session(requests.Session):
         proxies, auth = self.environment.settings(text)
         if kwargs.get("params", "") is None:  # as `get` passes it
             del kwargs["params"]
+        if kwargs.get("verify") is True:  # as the session verifies: with the environment's CA
+            del kwargs["verify"]
         asked = kwargs.get("headers") or {}
         if args or not _PREPARED_HERE.issuperset(kwargs) or None in asked.values():
             kwargs.setdefault("proxies", proxies)
@@ -177,7 +183,8 @@ class _Session(requests.Session):
             auth=auth,
             hooks=self.hooks,
         )
-        return self.send(prepared, proxies=proxies, verify=self.verify, cert=self.cert, **kwargs)
+        verify = kwargs.pop("verify", self.verify)
+        return self.send(prepared, proxies=proxies, verify=verify, cert=self.cert, **kwargs)
 
     def get_redirect_target(self, resp: requests.Response) -> None:
         return None
@@ -575,6 +582,7 @@ def fetch_one(
                         stream=True,
                         allow_redirects=False,
                         timeout=(options.timeout, options.timeout),
+                        verify=request.verify,
                     )
                     with response:
                         http_status = response.status_code

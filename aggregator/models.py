@@ -18,6 +18,7 @@ class FetchRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    verify: bool = True  # False: a certificate that fails its checks is accepted (feeds.yaml)
 
 
 class FetchStatus(StrEnum):

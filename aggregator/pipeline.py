@@ -70,6 +70,15 @@ def fetch_options(config: Config) -> FetchOptions:
     )
 
 
+def fetch_request(source: Source, state: SourceState | None = None) -> FetchRequest:
+    """What to fetch for a source: its stored URL and validators, if it has a state, and
+    whether its certificate must pass its checks."""
+    url, etag, modified = (
+        (state.url, state.etag, state.last_modified) if state else (source.url, None, None)
+    )
+    return FetchRequest(source.name, url, etag, modified, not source.accept_invalid_certificate)
+
+
 def failure_text(stage: str, exc: BaseException) -> str:
     """One line for the status page: the stage, the exception type and what it said."""
     prefix = f"{stage} failed: "
@@ -431,7 +440,7 @@ def fetch_sources(
             if on_result:
                 on_result(skipped)
         else:
-            requests.append(FetchRequest(state.name, state.url, state.etag, state.last_modified))
+            requests.append(fetch_request(config.source(state.name), state))
     if requests:
         for report in _fetch_and_store(config, store, states, requests, now, rng, stages):
             results[report.source] = report

@@ -7,6 +7,7 @@ import functools
 import gzip
 import itertools
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 import yaml
 
 DATA = Path(__file__).parent / "data"
@@ -415,3 +417,46 @@ def make_rss(
         )
     parts.append("</channel></rss>")
     return "\n".join(parts).encode("utf-8")
+
+
+TLS_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+
+
+class _FeedOverTLS(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(TLS_FEED)))
+        self.end_headers()
+        self.wfile.write(TLS_FEED)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_feed(tmp_path, monkeypatch):
+    """Serve TLS_FEED over TLS with a certificate `cert(ca, intermediate)` makes, this test's CA
+    trusted as a system's would be: `tls_feed(cert, chain=False)` leaves the chain out."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    servers = []
+
+    def serve(make, chain: bool = True, host: str = "127.0.0.1") -> str:
+        leaf = make(ca, ca.create_child_ca())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pems = leaf.cert_chain_pems if chain else leaf.cert_chain_pems[:1]
+        (tmp_path / "chain.pem").write_bytes(b"".join(pem.bytes() for pem in pems))
+        leaf.private_key_pem.write_to_path(tmp_path / "key.pem")
+        context.load_cert_chain(tmp_path / "chain.pem", tmp_path / "key.pem")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _FeedOverTLS)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"https://{host}:{server.server_address[1]}/feed"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

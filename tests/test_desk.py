@@ -344,3 +344,22 @@ def test_a_title_with_a_line_separator_does_not_shift_the_edit(tmp_path):
         "# end", '  - name: "B"\n    url: "https://b.example/feed"\n# end'
     )
     assert [s.name for s in config.sources] == ["A", "B"]
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_site_behind_an_expired_certificate_is_added_only_when_the_editor_accepts_it(
+    desk, tls_feed, capsys
+):
+    from datetime import UTC, datetime, timedelta
+
+    expired = datetime.now(UTC) - timedelta(days=3)
+    url = tls_feed(lambda ca, _: ca.issue_cert("127.0.0.1", not_after=expired))
+    before = desk.config.read_bytes()
+    assert run(desk, "add", url) == 1
+    err = capsys.readouterr().err
+    assert "TLS: the site's certificate has expired" in err
+    assert "--accept-invalid-certificate" in err
+    assert desk.config.read_bytes() == before
+    assert run(desk, "add", url, "--name", "Expired", "--accept-invalid-certificate") == 0
+    source = load_config(desk.config).source("Expired")
+    assert source.accept_invalid_certificate and source.url == url

@@ -1,9 +1,6 @@
 import gzip
-import ssl
-import threading
 import zlib
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -18,6 +15,7 @@ from aggregator.fetch import (
     read_capped,
 )
 from aggregator.models import FetchRequest, FetchStatus
+from tests.conftest import TLS_FEED as FEED
 from tests.conftest import gzip_bomb
 
 OPTIONS = FetchOptions(user_agent="aggregator/test (+https://www.aopnews.com/)", timeout=1.0)
@@ -351,49 +349,6 @@ def test_connection_errors_are_described_for_editors():
     )
 
 
-FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
-
-
-class _FeedOverTLS(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(FEED)))
-        self.end_headers()
-        self.wfile.write(FEED)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def tls_feed(tmp_path, monkeypatch):
-    """Serve FEED over TLS with a certificate `cert(ca, intermediate)` makes, this test's CA
-    trusted as a system's would be: `tls_feed(cert, chain=False)` leaves the chain out."""
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
-    servers = []
-
-    def serve(make, chain: bool = True, host: str = "127.0.0.1") -> str:
-        leaf = make(ca, ca.create_child_ca())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        pems = leaf.cert_chain_pems if chain else leaf.cert_chain_pems[:1]
-        (tmp_path / "chain.pem").write_bytes(b"".join(pem.bytes() for pem in pems))
-        leaf.private_key_pem.write_to_path(tmp_path / "key.pem")
-        context.load_cert_chain(tmp_path / "chain.pem", tmp_path / "key.pem")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _FeedOverTLS)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"https://{host}:{server.server_address[1]}/feed"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 NOW = datetime.now(UTC)
 LOCAL = ("127.0.0.1", "localhost")
 
@@ -431,6 +386,17 @@ def test_a_certificate_refused_says_why(tls_feed, make, chain, host, reason):
         assert result.status is FetchStatus.ERROR
         assert result.error.startswith(reason)
         assert not result.unreachable  # a server answered
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_certificate_the_editor_accepts_is_read_unverified(tls_feed):
+    expired = tls_feed(lambda ca, _: ca.issue_cert(*LOCAL, not_after=NOW - timedelta(days=3)))
+    assert fetch(expired).error.startswith("TLS: the site's certificate has expired")
+    result = fetch_one(FetchRequest("Test", expired, verify=False), OPTIONS)
+    assert (result.status, result.body) == (FetchStatus.OK, FEED)
+    self_signed = tls_feed(lambda _ca, _im: trustme.CA().issue_cert(*LOCAL))
+    assert fetch(self_signed).status is FetchStatus.ERROR
+    assert fetch_one(FetchRequest("Test", self_signed, verify=False), OPTIONS).body == FEED
 
 
 def test_an_https_url_to_a_server_that_speaks_http_says_so(feed_server):

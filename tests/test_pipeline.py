@@ -1,6 +1,7 @@
 """The source boundary: one run against good sources and every kind of hostile one."""
 
 import json
+import os
 import re
 import resource
 import signal
@@ -733,3 +734,28 @@ def test_dari_reaches_the_dari_edition_whatever_language_its_feed_declares(works
     assert languages("feed.json") == {"d": "fa", "p": "fa", "e": "en-US"}
     assert languages("lang/fa.json") == {"d": "fa", "p": "fa"}
     assert languages("lang/en.json") == {"e": "en-US"}
+
+
+def test_a_source_whose_certificate_the_editor_accepts_is_read_and_no_other(workspace, tls_feed):
+    """A site's certificate expires and it goes on publishing: with `accept_invalid_certificate`
+    the editor keeps reading it (unverified, without a warning on stderr at every request);
+    another source with the same certificate fails, saying why."""
+    from datetime import timedelta
+
+    expired = datetime.now(UTC) - timedelta(days=3)
+    url = tls_feed(lambda ca, _: ca.issue_cert("127.0.0.1", not_after=expired))
+    workspace.write_config(
+        [
+            {"name": "Accepted", "url": url, "accept_invalid_certificate": True},
+            {"name": "Checked", "url": url + "?again"},
+        ]
+    )
+    command = [sys.executable, "-m", "aggregator", *workspace.args("run")]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "default"}
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line.split(" (")[0] for line in done.stdout.splitlines()]
+    assert "ok         Accepted: 0 entries, 0 new" in lines
+    assert "FAILED     Checked: TLS: the site's certificate has expired" in lines
+    assert done.stderr == ""

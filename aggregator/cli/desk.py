@@ -32,6 +32,11 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     add_p.add_argument("--category", help="(default: News)")
     add_p.add_argument("--language", help="BCP 47 tag (default: the feed's own)")
     add_p.add_argument("--own", action="store_true", help="the desk's own site")
+    add_p.add_argument(
+        "--accept-invalid-certificate",
+        action="store_true",
+        help="read a site whose certificate fails its checks (expired...), unverified",
+    )
     add_p.set_defaults(handler=add)
     remove_p = commands.add_parser("remove", parents=[common], help="remove a source")
     remove_p.add_argument("name")
@@ -113,16 +118,24 @@ def add(args: argparse.Namespace, config: Config) -> int:
     known = same_feed(config, url)
     if known:
         raise CommandFailed(f"{url} is already followed as {known!r}", EXIT_USAGE)
+    insecure = args.accept_invalid_certificate
     try:
-        found = discover(url, pipeline.fetch_options(config))
+        found = discover(url, pipeline.fetch_options(config), verify=not insecure)
     except NoFeed as exc:
-        raise CommandFailed(str(exc)) from None
+        hint = "; to read it all the same, unverified: --accept-invalid-certificate"
+        refused = "TLS: the site's certificate" in str(exc)
+        raise CommandFailed(f"{exc}{hint if refused else ''}") from None
     known = same_feed(config, found.url)
     if known:
         raise CommandFailed(f"{found.url} is already followed as {known!r}", EXIT_USAGE)
     language = language_tag(args.language) if args.language else None  # "Dari" -> fa
     fields = source_fields(
-        found, args.name, category=args.category, language=language, own=args.own
+        found,
+        args.name,
+        category=args.category,
+        language=language,
+        own=args.own,
+        accept_invalid_certificate=insecure,
     )
     if fields["name"] in {s.name for s in config.sources}:
         raise CommandFailed(

@@ -16,7 +16,7 @@ from aggregator.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, locke
 from aggregator.config import Config
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
-from aggregator.models import FetchRequest, FetchResult, FetchStatus, Outcome, SourceResult
+from aggregator.models import FetchResult, FetchStatus, Outcome, SourceResult
 from aggregator.parse import NotAFeed
 from aggregator.pipeline import (
     Cleaned,
@@ -78,7 +78,7 @@ def check(args: argparse.Namespace, config: Config) -> int:
         return EXIT_OK
     failures = 0
     now = pipeline.utcnow()
-    requests = [FetchRequest(s.name, s.url) for s in config.sources]
+    requests = [pipeline.fetch_request(s) for s in config.sources]
     for result in fetch_all(requests, fetch_options(config)):
         name = result.request.source
         cleaned = _cleaned(config, result, now)
@@ -102,7 +102,7 @@ def _check_rules(args: argparse.Namespace, config: Config) -> int:
         error(f"no source named {args.rules!r} in {args.config}")
         return EXIT_USAGE
     source = config.source(args.rules)
-    [result] = fetch_all([FetchRequest(source.name, source.url)], fetch_options(config))
+    [result] = fetch_all([pipeline.fetch_request(source)], fetch_options(config))
     cleaned = _cleaned(config, result, pipeline.utcnow())
     if isinstance(cleaned, str):
         print(f"FAILED  {source.name}: {cleaned}")
