@@ -15,6 +15,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from aggregator import embeds
 from aggregator.charsets import LONE_SURROGATE
 from aggregator.languages import entry_language
 from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
@@ -386,10 +387,13 @@ def shallow(fragment: str) -> str:
 def sanitize_html(fragment: str, base: str | None = None) -> str:
     """Allow-list sanitizing: no script, style, iframe, event handlers, javascript:, data: URLs.
     Relative links and pictures are made absolute against `base` (an http(s) URL), or dropped;
-    a lazy-loaded picture keeps the source it waits in, and a picture left without one goes."""
+    a lazy-loaded picture keeps the source it waits in, and a picture left without one goes;
+    an embedded player is a link to what it plays (`embeds`)."""
     if not fragment.strip():
         return ""
     fragment = shallow(fragment)
+    if embeds.HINT.search(fragment):
+        fragment = embeds.players_as_links(fragment)
     if _LAZY_HINT.search(fragment):
         fragment = _IMG_TAG.sub(_waiting_source, fragment)
     cleaned = _cleaner(base if base and is_http_url(base) else None).clean(xml_safe(fragment))
@@ -541,7 +545,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 7  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 8  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 

@@ -32,6 +32,9 @@ SHAPES = {
     "<img data-src> left open": ("<img data-src=x ", ""),
     "<a left open": ('<a title="x ', ""),
     "<span><div> left open": ("<span><div>x", ""),
+    "<iframe> left open": ('<iframe src="https://www.youtube.com/embed/a" ', ""),
+    "<video> of <source>s": ('<video><source src="https://x.af/v.mp4">', ""),
+    "players": ('<iframe src="https://player.vimeo.com/video/1"></iframe>', ""),
 }
 
 

@@ -1,0 +1,127 @@
+"""Players that feeds embed (a YouTube or Vimeo frame, a `<video>`, an `<audio>`) turned into
+links to what they play. Sanitizing drops frames and media elements with their content, and
+an article that said "Watch:" kept nothing to watch; other frames (ads, widgets) still go."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+# one element, start tag to end tag, each read once (possessive): a frame left open reads to
+# the end of the fragment, never again from a later "<"
+HINT = re.compile(r"<(?:iframe|video|audio)\b", re.IGNORECASE)  # anything for `players_as_links`
+PLAYER = re.compile(
+    r"<(iframe|video|audio)\b([^<>]*+)>?((?:[^<]|<(?!/\1\b))*+)(?:</\1\s*>)?", re.IGNORECASE
+)
+_SOURCE_TAG = re.compile(r"<source\b([^<>]*+)>?", re.IGNORECASE)
+# where a frame or a medium names what it plays: lazy-loading scripts keep it in data-*
+_SOURCES = ("src", "data-src", "data-lazy-src", "data-original")
+_ATTRIBUTE = re.compile(
+    r"""(?:^|\s)(src|data-src|data-lazy-src|data-original)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""",
+    re.IGNORECASE,
+)
+
+
+def _source(attributes: str) -> str | None:
+    """The http(s) URL a tag's attributes name as its source (`//host/...` as https)."""
+    found: dict[str, str] = {}
+    for name, value in _ATTRIBUTE.findall(attributes):
+        found.setdefault(name.lower(), html.unescape(value.strip("\"'")).strip())
+    for name in _SOURCES:
+        url = found.get(name, "")
+        if url.startswith("//"):
+            url = "https:" + url
+        if url.lower().startswith(("http://", "https://")):
+            return url
+    return None
+
+
+_ID = re.compile(r"[\w-]+", re.ASCII)  # a video's id as players write it: YouTube's, Vimeo's
+
+
+def _segment(path: str, after: str) -> str | None:
+    """The id in the path segment that follows `after` ("/embed/ID" -> ID), if there is one."""
+    head, found, rest = path.partition(after)
+    segment = rest.split("/", 1)[0]
+    return segment if found and not head.strip("/") and _ID.fullmatch(segment) else None
+
+
+def _query(url: str, key: str) -> str | None:
+    value = parse_qs(urlsplit(url).query).get(key, [""])[0].strip()
+    return value if value.lower().startswith(("http://", "https://")) else None
+
+
+def _youtube(url: str) -> str | None:
+    video = _segment(urlsplit(url).path, "/embed/")
+    if video == "videoseries":
+        listed = parse_qs(urlsplit(url).query).get("list", [""])[0]
+        return f"https://www.youtube.com/playlist?list={listed}" if _ID.fullmatch(listed) else None
+    return f"https://www.youtube.com/watch?v={video}" if video else None
+
+
+def _vimeo(url: str) -> str | None:
+    video = _segment(urlsplit(url).path, "/video/")
+    return f"https://vimeo.com/{video}" if video else None
+
+
+def _dailymotion(url: str) -> str | None:
+    video = _segment(urlsplit(url).path, "/embed/video/")
+    return f"https://www.dailymotion.com/video/{video}" if video else None
+
+
+def _dailymotion_player(url: str) -> str | None:
+    video = parse_qs(urlsplit(url).query).get("video", [""])[0].strip()
+    return f"https://www.dailymotion.com/video/{video}" if _ID.fullmatch(video) else None
+
+
+def _aparat(url: str) -> str | None:
+    video = urlsplit(url).path.partition("/videohash/")[2].split("/", 1)[0]
+    return f"https://www.aparat.com/v/{video}" if _ID.fullmatch(video) else None
+
+
+# the players of the sites Afghan outlets embed from: host -> (name, its page for a frame)
+_PLAYERS: dict[str, tuple[str, Callable[[str], str | None]]] = {
+    "youtube.com": ("YouTube", _youtube),
+    "youtube-nocookie.com": ("YouTube", _youtube),
+    "player.vimeo.com": ("Vimeo", _vimeo),
+    "dailymotion.com": ("Dailymotion", _dailymotion),
+    "geo.dailymotion.com": ("Dailymotion", _dailymotion_player),
+    "facebook.com": ("Facebook", lambda url: _query(url, "href")),
+    "aparat.com": ("Aparat", _aparat),
+    "w.soundcloud.com": ("SoundCloud", lambda url: _query(url, "url")),
+}
+
+
+def _link(url: str, name: str) -> str:
+    return f'<p><a href="{html.escape(url)}">▶ {html.escape(name)}</a></p>'
+
+
+def _as_link(element: re.Match[str]) -> str:
+    """A player as a link to what it plays; any other frame as nothing, as sanitizing has it."""
+    kind = element[1].lower()
+    source = _source(element[2])
+    if kind != "iframe":
+        if source is None:  # <video><source src=...></video>
+            source = next(filter(None, map(_source, _SOURCE_TAG.findall(element[3]))), None)
+        return _link(source, _host(source)) if source else ""
+    if source is None:
+        return ""
+    player = _PLAYERS.get(_host(source))
+    page = player[1](source) if player else None
+    return _link(page, player[0]) if player and page else ""
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.").removeprefix("m.")
+
+
+def players_as_links(fragment: str) -> str:
+    """The fragment with each embedded player replaced by a paragraph that links to what it
+    plays (`▶ YouTube` to the video's page), and other frames dropped."""
+    return PLAYER.sub(_as_link, fragment)
