@@ -67,7 +67,9 @@ RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg",
 
 @functools.lru_cache(maxsize=256)
 def language_tag(value: str | None) -> str | None:
-    """A well-formed BCP 47 tag in its canonical case, or None when `value` is not one."""
+    """A valid BCP 47 tag in its canonical form, or None when `value` names no language. The
+    tags feeds write most (`en`, `fa-AF`) are read here; any other is read with the IANA
+    registry (`_registered`)."""
     text = (value or "").strip().replace("_", "-")
     if not text:
         return None
@@ -80,48 +82,39 @@ def language_tag(value: str | None) -> str | None:
     primary = parts[0].lower()
     if not primary.isalpha() or len(primary) not in (2, 3):
         return None
-    if len(primary) == 3:
-        return _registered(text)
-    if primary not in _LANGUAGES:
-        return None
-    out = [primary]
-    for n, part in enumerate(parts[1:], 1):
-        early = n == len(out)  # no subtag dropped, no variant or extension yet
-        if early and n == 1 and len(part) == 4 and part.isalpha():
-            out.append(part.title())  # script: Latn, Arab
-        elif early and n <= 2 and len(part) == 2 and part.isalpha():
-            if part.upper() in _REGIONS:  # region: US, AF; an unknown one is dropped
-                out.append(part.upper())
-        elif early and n <= 2 and len(part) == 3 and part.isdigit():
-            out.append(part)  # region: 419
-        else:
-            out.extend(p.lower() for p in parts[n:])  # variants and extensions: u-nu-arab
+    if len(parts) == 1 and primary in _LANGUAGES:
+        return primary
+    if len(parts) == 2 and primary in _LANGUAGES and parts[1].upper() in _REGIONS:
+        return f"{primary}-{parts[1].upper()}"
+    return _registered(parts)
+
+
+def _registered(parts: list[str]) -> str | None:
+    """A tag as the registry knows it (langcodes), its longest valid beginning: a script,
+    variant or extension only where it is registered, a region it does not know dropped
+    (`fa-FA` -> `fa`), an unknown language none. The ISO 639-2 codes some feeds write for a
+    language with two letters are those two (`per`, `fas` -> `fa`; `pus` -> `ps`; `eng` ->
+    `en`), Dari's `prs` is `fa-AF`, and Pashto's and Uzbek's varieties as in `_MEMBERS`."""
+    import langcodes  # its tables take 30 ms to load: only for a tag read here
+
+    for end in range(len(parts), 0, -1):
+        try:
+            tag = langcodes.standardize_tag("-".join(parts[:end]), macro=True)
+        except ValueError:
+            continue
+        if langcodes.tag_is_valid(tag):
             break
-    return "-".join(out)
-
-
-def _registered(text: str) -> str | None:
-    """A tag whose language has three letters, as the registry knows it (langcodes): the ISO
-    639-2 codes some feeds write for a language with two letters are those two (`per`, `fas`
-    -> `fa`; `pus` -> `ps`; `eng` -> `en`), Dari's `prs` is `fa-AF`, a subtag the registry
-    does not know is dropped from the end (`ara-XX` -> `ar`), and an unknown language is none."""
-    import langcodes  # its tables take 30 ms to load: only a feed that writes three letters
-
-    try:
-        tag = langcodes.standardize_tag(text, macro=True)
-    except ValueError:
+    else:
         return None
-    parts = tag.split("-")
-    while parts and not langcodes.tag_is_valid("-".join(parts)):
-        parts.pop()
-    if not parts or parts[0] in _NO_LANGUAGE:
+    found = tag.split("-")
+    if found[0] in _NO_LANGUAGE:
         return None
-    member = _MEMBERS.get(parts[0])
+    member = _MEMBERS.get(found[0])
     if member:
         language, _, script = member.partition("-")
-        scripted = len(parts) > 1 and len(parts[1]) == 4  # its own script subtag: kept
-        parts = [language, *([script] if script and not scripted else []), *parts[1:]]
-    return "-".join(parts)
+        scripted = len(found) > 1 and len(found[1]) == 4  # its own script subtag: kept
+        return _registered([language, *([script] if script and not scripted else []), *found[1:]])
+    return "-".join(found)
 
 
 def entry_language(own: str | None, feed: str | None, configured: str | None) -> str:

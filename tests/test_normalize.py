@@ -307,37 +307,6 @@ def test_link_problem_never_raises_and_agrees_with_is_http_url(text):
         assert re.fullmatch(r"[a-z0-9._~!$&'()*+,;=-]+", urlsplit(canonical).hostname or "")
 
 
-@pytest.mark.parametrize(
-    ("value", "tag"),
-    [("en_US", "en-US"), ("en-us", "en-US"), ("EN", "en"), ("fa-af", "fa-AF"),
-     ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419"), ("Persian", "fa"), ("", None),
-     ("english language", None), ("e", None), ("en--US", None), ("1234", None),
-     ("xx", None), ("fa-FA", "fa"), ("en-EN-x-aop", "en-x-aop"), ("sr-latn-rs", "sr-Latn-RS"),
-     ("fa-IR-u-nu-arab", "fa-IR-u-nu-arab"),
-     # three letters, as some feeds write them: ISO 639-2 for a language with two, Dari's and
-     # Pashto's own codes, Afghan Uzbek in its script; what the registry does not know is none
-     ("per", "fa"), ("FAS", "fa"), ("pus", "ps"), ("eng", "en"), ("prs", "fa-AF"),
-     ("prs-AF", "fa-AF"), ("pbt", "ps"), ("pbt-AF", "ps-AF"), ("pst", "ps"), ("uzs", "uz-Arab"),
-     ("uzs-Latn", "uz-Latn"), ("ara-XQ", "ar-XQ"), ("deu-ZQ", "de"), ("haz", "haz"),
-     ("xyz", None), ("und", None), ("mul", None), ("zzq-AF", None)],
-)  # fmt: skip
-def test_language_tags_are_bcp47(value, tag):
-    from aggregator.languages import language_tag
-
-    assert language_tag(value) == tag
-
-
-@pytest.mark.parametrize(
-    ("tag", "rtl"),
-    [("fa", True), ("fa-AF", True), ("ps", True), ("haz", True), ("uz-Arab-AF", True),
-     ("uz", False), ("en", False), ("ps-Latn", False), ("ar-Latn", False), ("es-419", False)],
-)  # fmt: skip
-def test_right_to_left_by_language_or_by_the_script_a_tag_names(tag, rtl):
-    from aggregator.languages import is_rtl
-
-    assert is_rtl(tag) is rtl
-
-
 def _other(value: object) -> object:
     """A value of the same kind that differs."""
     if isinstance(value, str):
