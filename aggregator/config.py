@@ -266,6 +266,9 @@ class Source(_Strict):
     # a site whose certificate has expired (or is self-signed, or another host's) is read all
     # the same, over TLS that is then not verified, as Miniflux's per-feed option allows
     accept_invalid_certificate: bool = False
+    # a server that answers 304 Not Modified though its feed changed (a cache that keeps one
+    # ETag): no ETag or Last-Modified is sent back, as Miniflux's per-feed option does
+    ignore_http_cache: bool = False
 
     @property
     def given_language(self) -> str | None:

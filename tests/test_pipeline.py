@@ -759,3 +759,31 @@ def test_a_source_whose_certificate_the_editor_accepts_is_read_and_no_other(work
     assert "ok         Accepted: 0 entries, 0 new" in lines
     assert "FAILED     Checked: TLS: the site's certificate has expired" in lines
     assert done.stderr == ""
+
+
+def test_a_server_whose_cache_lies_is_read_anew_when_the_editor_says_so(workspace, feed_server):
+    """A cache plugin keeps one ETag while the feed changes: every request that sends it back
+    gets 304 Not Modified, and the source shows as fine while bringing nothing new."""
+
+    def serve(count: int) -> None:
+        items = [
+            {"title": f"Report {n} from Herat", "link": f"https://h.example.af/{n}", "date": DATE}
+            for n in range(count)
+        ]
+        feed_server.add("/lies", make_rss("H", items), etag='"one-etag"')
+
+    def new_entries(ignore: bool) -> int:
+        workspace.write_config(
+            [{"name": "H", "url": feed_server.url("/lies"), "ignore_http_cache": ignore}]
+        )
+        with Store(workspace.db) as store:
+            report = run(load_config(workspace.config), store, workspace.output, force=True)
+        return report.new_entries
+
+    serve(1)
+    assert new_entries(False) == 1
+    serve(2)
+    assert new_entries(False) == 0  # 304: the second report is never seen
+    assert feed_server.requests_to("/lies")[-1].headers.get("if-none-match") == '"one-etag"'
+    assert new_entries(True) == 1
+    assert "if-none-match" not in feed_server.requests_to("/lies")[-1].headers
