@@ -78,8 +78,21 @@ def normalize(text: str) -> str:
     return _WORD.sub(month, text)
 
 
+# an ISO 8601 date whose offset has no colon: feedparser's reader of such dates takes "+0430"
+# for four hours and drops the minutes (Kabul's half hour, Tehran's, Kathmandu's 45)
+_ISO_OFFSET = re.compile(
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*([+-])(\d\d)(\d\d)(?!\d)", re.ASCII
+)
+
+
 def _numeric_zone(text: str) -> str:
     """The date with its zone as a numeric offset where feedparser would misread it."""
+    zoned = _named_zone(text)
+    return _ISO_OFFSET.sub(r"\1\2\3:\4", zoned, count=1) if "-" in zoned else zoned
+
+
+def _named_zone(text: str) -> str:
+    """The date with a zone name, or a GMT+H:MM, as a numeric offset."""
     found = _ZONE.search(text)
     if not found:
         return text

@@ -54,6 +54,14 @@ def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
         ("Monday, November 30, 2026 - 10:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
         ("Mon, 30 Nov 2026 10:00:00 EST", datetime(2026, 11, 30, 15, 0, tzinfo=UTC)),
         ("Mon, 30 Nov 2026 10:00:00 XYZ", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        # ISO 8601 with an offset without a colon: feedparser took +0430 for four hours
+        ("2026-11-30T10:00:00+0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("2026-11-30 10:00:00 +0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("2026-11-30 10:00 +0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("2026-11-30T10:00:00.25-0330", datetime(2026, 11, 30, 13, 30, tzinfo=UTC)),
+        ("2026-11-30T10:00:00+0545", datetime(2026, 11, 30, 4, 15, tzinfo=UTC)),
+        ("2026-11-30 10:00:00 GMT+0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("2026-11-30 10:00:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
         # shapes only dateutil reads: zone names as feedparser reads them (an unknown one as
         # UTC), without the warning dateutil printed for each
         ("30/11/2026 10:00 PST", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
