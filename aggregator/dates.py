@@ -7,11 +7,14 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as dtime
 
 from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as feedparser_date
 from feedparser.datetimes.rfc822 import timezone_names
+
+from aggregator.calendars import SOLAR_MONTHS, from_solar_hijri
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _MONTHS = {
@@ -88,7 +91,9 @@ _ISO_OFFSET = re.compile(
 def _numeric_zone(text: str) -> str:
     """The date with its zone as a numeric offset where feedparser would misread it."""
     zoned = _named_zone(text)
-    return _ISO_OFFSET.sub(r"\1\2\3:\4", zoned, count=1) if "-" in zoned else zoned
+    if zoned[4:5] == "-" and zoned[-5:-4] in ("+", "-") and zoned[-4:].isdigit():  # ...+0430
+        return _ISO_OFFSET.sub(r"\1\2\3:\4", zoned, count=1)
+    return zoned
 
 
 def _named_zone(text: str) -> str:
@@ -108,6 +113,58 @@ def _named_zone(text: str) -> str:
     sign = "-" if minutes < 0 else "+"
     offset = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
     return f"{text[: found.start()]}{found['seconds']} {offset}"
+
+
+# a date of the Solar Hijri calendar, as Afghan and Iranian sites write it: its year 1300 to
+# 1439 (1921 to 2061 AD), which no Gregorian date of a news item has (and no Lunar Hijri year
+# since 2018, 1440)
+_YEAR = r"(1(?:3\d|4[0-3])\d)"
+_SOLAR_YMD = re.compile(rf"(?<!\d){_YEAR}([-/.])(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
+_SOLAR_DMY = re.compile(rf"(?<!\d)(\d{{1,2}})([-/.])(\d{{1,2}})\2{_YEAR}(?!\d)")
+_SOLAR_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}})\s*([^\W\d_]+)\s*,?\s*{_YEAR}(?!\d)")
+_MAY_BE_SOLAR = re.compile("(?<![0-9۰-۹٠-٩])[1۱١][3۳٣4۴٤][0-9۰-۹٠-٩]{2}(?![0-9۰-۹٠-٩])")  # a year
+_CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d\d)(?::(\d\d))?(?!\d)")
+_END_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)\s*$")
+_PERSIAN_LETTERS = str.maketrans("يك", "یک")  # Arabic yeh and kaf, as many sites type them
+
+
+def _solar_hijri(text: str) -> datetime | None:
+    """A date written in the Solar Hijri calendar ("۱۴۰۵/۰۹/۱۰ ۱۲:۳۰", "۱۰ قوس ۱۴۰۵",
+    "1405-09-10T12:30:00+04:30"), in UTC, its clock time UTC where it names no zone as any
+    date's is; None for a date of any other calendar."""
+    if _MAY_BE_SOLAR.search(text) is None:
+        return None
+    text = _named_zone(text.translate(_DIGITS).translate(_PERSIAN_LETTERS).strip())
+    found = _solar_day(text)
+    if found is None:
+        return None
+    day, where = found
+    clock = _CLOCK.search(text, where.end()) or _CLOCK.search(text, 0, where.start())
+    if clock is None:
+        return datetime.combine(day, dtime(), UTC)
+    offset = _END_OFFSET.search(text)
+    minutes = int(offset[2]) * 60 + int(offset[3]) if offset else 0
+    try:
+        zone = timezone(timedelta(minutes=-minutes if offset and offset[1] == "-" else minutes))
+        at = dtime(int(clock[1]), int(clock[2]), int(clock[3] or 0), tzinfo=zone)
+    except ValueError:  # 25:00, an offset of a day
+        return None
+    return datetime.combine(day, at).astimezone(UTC)
+
+
+def _solar_day(text: str) -> tuple[date, re.Match[str]] | None:
+    """The Gregorian day of a Solar Hijri date in `text` (year, month, day; day, month, year;
+    or day, month's name, year), and where it was written."""
+    if (found := _SOLAR_YMD.search(text)) is not None:
+        year, month, day = int(found[1]), int(found[3]), int(found[4])
+    elif (found := _SOLAR_DMY.search(text)) is not None:
+        day, month, year = int(found[1]), int(found[3]), int(found[4])
+    elif (found := _SOLAR_NAMED.search(text)) is not None and found[2].lower() in SOLAR_MONTHS:
+        day, month, year = int(found[1]), SOLAR_MONTHS[found[2].lower()], int(found[3])
+    else:
+        return None
+    gregorian = from_solar_hijri(year, month, day)
+    return (gregorian, found) if gregorian else None
 
 
 def from_struct_time(parsed: time.struct_time | None) -> datetime | None:
@@ -140,6 +197,9 @@ def parse_date(text: str | None) -> datetime | None:
     """A feed's date string as UTC; None when nothing can read it."""
     if not text or not text.strip() or len(text) > 200:
         return None
+    solar = _solar_hijri(text)
+    if solar is not None:
+        return solar
     normalized = normalize(text)
     parsed = feedparser_date(normalized)
     if parsed:
@@ -156,4 +216,6 @@ def feed_date(text: str) -> datetime | None:
     first, then `parse_date`'s (rss.py gives what parse.py gives)."""
     if not text:
         return None
+    if len(text) <= 200 and (solar := _solar_hijri(text)) is not None:
+        return solar
     return from_struct_time(feedparser_date(_numeric_zone(text.strip()))) or parse_date(text)

@@ -72,3 +72,40 @@ def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
 @pytest.mark.filterwarnings("error")
 def test_dates_in_the_shapes_feeds_write(text, expected):
     assert parse_date(text) == feed_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("۱۴۰۵/۰۹/۱۰ ۱۲:۳۰", datetime(2026, 12, 1, 12, 30, tzinfo=UTC)),
+        ("1405-09-10T12:30:00+04:30", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        ("1405-09-10 12:30:00 +0330", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
+        ("1405-09-10 12:30 AFT", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        ("١٤٠٥/٠٩/١٠", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("10/09/1405", datetime(2026, 12, 1, tzinfo=UTC)),
+        # Afghanistan's month names in Dari and Pashto, Iran's, and in Latin letters
+        ("دوشنبه ۱۰ قوس ۱۴۰۵", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("۱۰ لیندۍ ۱۴۰۵", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("۱۰ آذر ۱۴۰۵ - ۱۲:۳۰", datetime(2026, 12, 1, 12, 30, tzinfo=UTC)),
+        ("ساعت ۱۴:۲۰ - ۱۰ قوس ۱۴۰۵", datetime(2026, 12, 1, 14, 20, tzinfo=UTC)),
+        ("10 Qaws 1405", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("1 Hamal 1405", datetime(2026, 3, 21, tzinfo=UTC)),
+        ("30 اسفند 1403", datetime(2025, 3, 20, tzinfo=UTC)),  # a leap year's last day
+        ("31 شهريور 1405", datetime(2026, 9, 22, tzinfo=UTC)),  # Arabic yeh, a 31st
+    ],
+)
+def test_solar_hijri_dates_as_afghan_and_iranian_sites_write_them(text, expected):
+    """An html source's listing in Dari shows "۱۰ قوس ۱۴۰۵", and some CMSs put the Solar
+    Hijri date in the feed: read as year 1405 AD, such a date was thrown away as broken."""
+    assert parse_date(text) == feed_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["30 اسفند 1404", "۱۴۰۵/۱۳/۰۱", "10 Nov 1405", "1447/05/10", "10 محرم 1447"],
+)
+def test_what_is_no_solar_hijri_day_is_not_read_as_one(text):
+    """No 30 Esfand in a common year, no thirteenth month; a Gregorian month's name, or a
+    Lunar Hijri year (1447), is no Solar Hijri date."""
+    moment = feed_date(text)
+    assert moment is None or moment.year < 1995
