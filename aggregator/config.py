@@ -159,6 +159,16 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def known_zone(value: str) -> str:
+    """An IANA time zone's name, checked: feeds.yaml's error names the closest if it is not."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        hint = _did_you_mean(value, _zones())
+        raise ValueError(f"unknown time zone {value!r}{hint}") from exc
+    return value
+
+
 class Site(_Strict):
     """The published site: titles, links, time zone of the daily edition."""
 
@@ -180,12 +190,7 @@ class Site(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            hint = _did_you_mean(value, _zones())
-            raise ValueError(f"unknown time zone {value!r}{hint}") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("publish_at")
     @classmethod
@@ -269,6 +274,9 @@ class Source(_Strict):
     # a server that answers 304 Not Modified though its feed changed (a cache that keeps one
     # ETag): no ETag or Last-Modified is sent back, as Miniflux's per-feed option does
     ignore_http_cache: bool = False
+    # an html source's dates that name no zone are its page's local time: in this zone
+    # (default: site.timezone)
+    timezone: Annotated[str, AfterValidator(known_zone)] | None = None
 
     @property
     def given_language(self) -> str | None:
@@ -282,6 +290,8 @@ class Source(_Strict):
             raise ValueError("type: html needs selectors (item, title, link)")
         if self.type == "feed" and self.selectors is not None:
             raise ValueError("selectors are for type: html sources")
+        if self.type == "feed" and self.timezone is not None:
+            raise ValueError("timezone is for type: html sources (a feed's dates name theirs)")
         return self
 
 
@@ -368,6 +378,10 @@ class Config(_Strict):
                 positions.setdefault(s.name, i)
             found = private["_positions"] = (self.sources, positions)
         return found[1].get(name)
+
+    def listing_zone(self, source: Source) -> ZoneInfo:
+        """The zone of an html source's dates that name none: its own, else the site's."""
+        return ZoneInfo(source.timezone or self.site.timezone)
 
     def source(self, name: str) -> Source:
         """The configured source of this name (KeyError if there is none)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from datetime import time as dtime
 
 from dateutil import parser as dateutil_parser
@@ -96,13 +96,22 @@ def _numeric_zone(text: str) -> str:
     return zoned
 
 
+def _minutes_of(name: str) -> int | None:
+    """A zone name's offset in minutes: ours, else feedparser's (UTC too); None if unknown."""
+    if name in _ZONES:
+        return _ZONES[name]
+    hours = timezone_names.get(name, 0 if name == "utc" else None)
+    return None if hours is None else 60 * hours
+
+
 def _named_zone(text: str) -> str:
-    """The date with a zone name, or a GMT+H:MM, as a numeric offset."""
+    """The date with a zone name, or a GMT+H:MM, as a numeric offset: feedparser's reader of
+    ISO 8601 dates knows no name, and read "2026-11-30 10:00:00 UTC" as midnight."""
     found = _ZONE.search(text)
     if not found:
         return text
     if found["name"]:
-        minutes = _ZONES.get(found["name"].lower())
+        minutes = _minutes_of(found["name"].lower())
         if minutes is None:
             return text
     else:
@@ -122,6 +131,8 @@ _YEAR = r"(1(?:3\d|4[0-3])\d)"
 _SOLAR_YMD = re.compile(rf"(?<!\d){_YEAR}([-/.])(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
 _SOLAR_DMY = re.compile(rf"(?<!\d)(\d{{1,2}})([-/.])(\d{{1,2}})\2{_YEAR}(?!\d)")
 _SOLAR_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}})\s*([^\W\d_]+)\s*,?\s*{_YEAR}(?!\d)")
+# a date that names its zone: Z, an offset, or a name (AFT, GMT, EST; not AM or PM) at its end
+_ZONED = re.compile(r"(?:\d[zZ]|[+-]\d\d(?::?\d\d)?|\b(?!(?:[AaPp]\.?[Mm])\b)[A-Za-z]{1,5})\.?\s*$")
 _MAY_BE_SOLAR = re.compile("(?<![0-9۰-۹٠-٩])[1۱١][3۳٣4۴٤][0-9۰-۹٠-٩]{2}(?![0-9۰-۹٠-٩])")  # a year
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d\d)(?::(\d\d))?(?!\d)")
 _END_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)\s*$")
@@ -193,14 +204,22 @@ def _zone(name: str | None, offset: int | None) -> int | None:
     return 3600 * timezone_names.get(name, 0)
 
 
-def parse_date(text: str | None) -> datetime | None:
-    """A feed's date string as UTC; None when nothing can read it."""
+def parse_date(text: str | None, zone: tzinfo = UTC) -> datetime | None:
+    """A date string as UTC, its clock time in `zone` where it names no zone (a listing page
+    shows its site's local time); None when nothing can read it."""
     if not text or not text.strip() or len(text) > 200:
         return None
-    solar = _solar_hijri(text)
-    if solar is not None:
-        return solar
-    normalized = normalize(text)
+    moment = _solar_hijri(text) or _read(normalize(text))
+    if moment is None or zone is UTC or _ZONED.search(text.translate(_DIGITS)):
+        return moment
+    try:
+        return moment.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _read(normalized: str) -> datetime | None:
+    """A normalized date as UTC (one that names no zone in UTC), by feedparser, else dateutil."""
     parsed = feedparser_date(normalized)
     if parsed:
         return from_struct_time(parsed)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+from datetime import UTC, tzinfo
 
 import lxml.html
 from lxml import etree
@@ -62,18 +63,19 @@ def _image(element: lxml.html.HtmlElement | None, base: str) -> str | None:
     return None
 
 
-def _date(element: lxml.html.HtmlElement | None) -> tuple[object, str | None]:
+def _date(element: lxml.html.HtmlElement | None, zone: tzinfo) -> tuple[object, str | None]:
     if element is None:
         return None, None
     text = element.get("datetime") or element.get("content") or _text(element)
-    moment = parse_date(text)
+    moment = parse_date(text, zone)
     return moment, (None if moment else text or None)
 
 
 def parse_listing(
-    body: bytes, final_url: str, selectors: Selectors, content_type: str = ""
+    body: bytes, final_url: str, selectors: Selectors, content_type: str = "", zone: tzinfo = UTC
 ) -> ParsedFeed:
-    """The items `selectors` find on the page, as raw entries; NotAFeed when none is found."""
+    """The items `selectors` find on the page, as raw entries; NotAFeed when none is found. A
+    date that names no zone is the page's local time, in `zone`."""
     try:
         root = html_root(body, content_type)
     except (etree.ParserError, ValueError) as exc:
@@ -90,7 +92,7 @@ def parse_listing(
         if not title or not link:
             unreadable += 1
             continue
-        published, date_text = _date(_first(item, selectors.date))
+        published, date_text = _date(_first(item, selectors.date), zone)
         summary = _text(_first(item, selectors.summary))
         image = _image(_first(item, selectors.image), base)
         entries.append(

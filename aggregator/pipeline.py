@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from aggregator import __version__, ahead, pacing
@@ -140,19 +140,21 @@ def entries_from_body(
     rules: Rules,
     fold: bool = True,
     known: bytes = b"",
+    zone: tzinfo = UTC,
 ) -> Cleaned:
     """Parse a fetched body and clean its entries; one bad entry drops only itself, counted by
     reason. Runs in a worker process, which also folds the kept entries' words for matching
     (with `make`, if `fold`; else they are folded while clustering), so that clustering does
     not. An item whose digest is among `known` (the source's stored items, `pack_digests`) is
-    not cleaned again: it is kept as stored, unless another item shares its guid."""
+    not cleaned again: it is kept as stored, unless another item shares its guid. An html
+    source's dates that name no zone are read in `zone` (`Config.listing_zone`)."""
     started = time.perf_counter()
     body = result.body or b""
     if source.type == "html" and source.selectors is not None:
         from aggregator.listing import parse_listing  # lxml.html and cssselect: few need them
 
         content_type = result.headers.get("content-type", "")
-        parsed = parse_listing(body, result.final_url, source.selectors, content_type)
+        parsed = parse_listing(body, result.final_url, source.selectors, content_type, zone)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
     parsed_at = time.perf_counter()
@@ -497,6 +499,7 @@ def _fetch_and_store(
                     rules_for(config, source),
                     not first,
                     known.get(result.request.source, b""),
+                    config.listing_zone(source),
                 )
             except NotAFeed as exc:
                 fetched.error = str(exc)

@@ -147,6 +147,13 @@ def test_sources_are_found_by_name_with_their_lines():
             "dedupe.title_threshold: Input should",
         ),
         ("", "1", "the file is empty"),
+        (VALID + "    timezone: Asia/Kabul\n", "10:5", "timezone is for type: html sources"),
+        (
+            VALID + "    type: html\n    selectors: {item: a, title: a, link: a}\n"
+            "    timezone: Asia/Kabol\n",
+            "14:15",
+            "unknown time zone 'Asia/Kabol'; did you mean 'Asia/Kabul'?",
+        ),
     ],
 )
 def test_errors_name_file_line_column_and_key(text, where, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -62,6 +63,9 @@ def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
         ("2026-11-30T10:00:00+0545", datetime(2026, 11, 30, 4, 15, tzinfo=UTC)),
         ("2026-11-30 10:00:00 GMT+0430", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
         ("2026-11-30 10:00:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        # ISO 8601 with a zone's name: feedparser read the day alone, midnight
+        ("2026-11-30 10:00:00 UTC", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("2026-11-30 10:00 EST", datetime(2026, 11, 30, 15, 0, tzinfo=UTC)),
         # the Solar Hijri calendar, as an html source's Dari listing or a CMS's Jalali plugin
         # writes it: read as year 1405 AD, it was thrown away as broken
         ("۱۴۰۵/۰۹/۱۰ ۱۲:۳۰", datetime(2026, 12, 1, 12, 30, tzinfo=UTC)),
@@ -100,3 +104,26 @@ def test_what_is_no_solar_hijri_day_is_not_read_as_one(text):
     Lunar Hijri year (1447), is no Solar Hijri date."""
     moment = feed_date(text)
     assert moment is None or moment.year < 1995
+
+
+KABUL = ZoneInfo("Asia/Kabul")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-30 10:00", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
+        ("Nov 30, 2026 10:30 PM", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
+        ("30 November 2026", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("۱۰ قوس ۱۴۰۵ - ۱۲:۳۰", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        # a zone written is the zone
+        ("2026-11-30T10:00:00Z", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 10:00:00 +0000", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("2026-11-30 10:00 GMT", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("2026-11-30 10:00 PST", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
+        ("1405-09-10 12:30 +03:30", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_date_that_names_no_zone_is_read_in_the_zone_given(text, expected):
+    """A listing page shows its site's local time: "10:00" on a Kabul site is 05:30 UTC."""
+    assert parse_date(text, KABUL) == expected

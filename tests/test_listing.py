@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -21,6 +22,27 @@ SELECTORS = {
     "summary": "p.lead",
     "image": "img",
 }
+
+
+def test_a_listings_dates_that_name_no_zone_are_its_sites_local_time(tmp_path):
+    page = (
+        '<html><body><div class="n"><a href="/1">Kabul water</a><time>۱۰ قوس ۱۴۰۵ - ۱۲:۳۰'
+        '</time></div><div class="n"><a href="/2">Herat rail</a><time>2026-11-30 10:00 GMT'
+        "</time></div></body></html>"
+    ).encode()
+    selectors = Selectors(item="div.n", title="a", link="a", date="time")
+    kabul = parse_listing(page, "https://x.example/", selectors, zone=ZoneInfo("Asia/Kabul"))
+    assert [e.published for e in kabul.entries] == [
+        datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 11, 30, 10, 0, tzinfo=UTC),
+    ]
+    source = {"name": "S", "url": "https://x.example/", "type": "html", "selectors": SELECTORS}
+    other = source | {"name": "T", "url": "https://y.example/", "timezone": "UTC"}
+    (tmp_path / "feeds.yaml").write_text(
+        f"site: {{timezone: Asia/Tehran}}\nsources: [{source}, {other}]\n", encoding="utf-8"
+    )
+    config = load_config(tmp_path / "feeds.yaml")
+    assert [str(config.listing_zone(s)) for s in config.sources] == ["Asia/Tehran", "UTC"]
 
 
 def test_a_listing_page_becomes_entries_with_absolute_links_dates_and_pictures():
@@ -155,10 +177,11 @@ def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():
 
 
 def test_an_html_source_runs_end_to_end_into_feed_xml(workspace, feed_server):
-    url = feed_server.add(
-        "/ps/latest", data_file("listing_pajhwok.html"),
-        headers={"Content-Type": "text/html; charset=utf-8"},
-    )  # fmt: skip
+    # one date as the page's local time, without a zone: 07:40 in Kabul, the site's zone
+    page = data_file("listing_pajhwok.html").replace(
+        b"Sat, 28 Nov 2026 03:10:00 +0000", "۲۰۲۶-۱۱-۲۸ ۰۷:۴۰".encode()
+    )
+    url = feed_server.add("/ps/latest", page, headers={"Content-Type": "text/html; charset=utf-8"})
     workspace.write_config(
         [{"name": "Pajhwok Pashto", "url": url, "type": "html", "language": "ps",
           "category": "Pashto", "selectors": SELECTORS}]

@@ -47,7 +47,9 @@ def _cleaned(config: Config, result: FetchResult, now: datetime) -> Cleaned | st
         return result.error or "fetch failed"
     source = config.source(result.request.source)
     try:
-        return entries_from_body(None, source, MAX_SHOWN, result, now, rules_for(config, source))
+        rules = rules_for(config, source)
+        zone = config.listing_zone(source)
+        return entries_from_body(None, source, MAX_SHOWN, result, now, rules, zone=zone)
     except NotAFeed as exc:
         return str(exc)
     except Exception as exc:
