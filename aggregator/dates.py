@@ -198,10 +198,7 @@ def _zone(name: str | None, offset: int | None) -> int | None:
         return offset
     if name is None:
         return None
-    name = name.lower()
-    if name in _ZONES:
-        return 60 * _ZONES[name]
-    return 3600 * timezone_names.get(name, 0)
+    return 60 * (_minutes_of(name.lower()) or 0)
 
 
 def parse_date(text: str | None, zone: tzinfo = UTC) -> datetime | None:

@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
+HINT = re.compile(r"<(?:iframe|video|audio)\b", re.IGNORECASE)  # anything for `players_as_links`
 # one element, start tag to end tag, each read once (possessive): a frame left open reads to
 # the end of the fragment, never again from a later "<"
-HINT = re.compile(r"<(?:iframe|video|audio)\b", re.IGNORECASE)  # anything for `players_as_links`
 PLAYER = re.compile(
     r"<(iframe|video|audio)\b([^<>]*+)>?((?:[^<]|<(?!/\1\b))*+)(?:</\1\s*>)?", re.IGNORECASE
 )

@@ -128,7 +128,7 @@ def entry_language(own: str | None, feed: str | None, configured: str | None) ->
     return declared or configured or "en"
 
 
-_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
 
 
 def mostly_arabic_script(texts: Iterable[str]) -> bool:
