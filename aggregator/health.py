@@ -34,6 +34,9 @@ class SourceHealth:
     skipped: str | None = None  # "2 entries skipped: link has an invalid port"
     config_url: str | None = None  # the URL in feeds.yaml (the old one when the feed moved)
     daily: tuple[int, ...] = ()  # new entries on each of the last STRIP_DAYS days, oldest first
+    # silent while its server answers 304 Not Modified: a cache that keeps one ETag may be why
+    # (`ignore_http_cache`), which editors are told
+    stale_cache: bool = False
 
     def as_json(self) -> dict[str, object]:
         """Its fields by name, times as ISO 8601 text: read one level deep, not copied through
@@ -122,6 +125,7 @@ def source_health(store: Store, config: Config, now: datetime) -> list[SourceHea
                 skipped=state.last_skipped,
                 config_url=without_credentials(source.url),
                 daily=tuple(per_day.get(source.name, {}).get(day, 0) for day in days),
+                stale_cache=silent and state.last_status == 304,
             )
         )
     return rows

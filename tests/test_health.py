@@ -1,7 +1,8 @@
 """Each source's state on the status page, from what the store remembers of it."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from aggregator.cli import main
 from aggregator.config import parse_config
 from aggregator.health import source_health
 from aggregator.store import Store
@@ -35,3 +36,28 @@ def test_a_source_is_failing_whether_its_failure_counted_or_not(tmp_path):
         "Older": "failing",
         "Fine": "ok",
     }
+
+
+def test_a_source_silent_behind_304s_is_told_to_try_ignore_http_cache(workspace, capsys):
+    """Two weeks of 304 Not Modified and no new entry: the server's cache may keep one ETag
+    while the feed changes. `status` says what to try, at the source's line."""
+    workspace.write_config(
+        [{"name": "Cached", "url": "https://a.example/feed"},
+         {"name": "Quiet", "url": "https://b.example/feed"}]
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    weeks_ago = now - timedelta(days=20)
+    with Store(workspace.db) as store:
+        for name, url in (
+            ("Cached", "https://a.example/feed"),
+            ("Quiet", "https://b.example/feed"),
+        ):
+            store.sync_source(name, url, weeks_ago)
+        store.record_success("Cached", now, 304, '"one"', None, "hash", now + timedelta(hours=1))
+        store.record_success("Quiet", now, 200, None, None, "hash", now + timedelta(hours=1))
+    assert main(["status", "--config", str(workspace.config), "--db", str(workspace.db)]) == 0
+    table = capsys.readouterr().out
+    assert table.count("(silent)") == 2
+    line = workspace.config.read_text().splitlines().index("- name: Cached") + 2
+    assert table.count("try ignore_http_cache: true") == 1  # not for Quiet, which answers 200
+    assert f"try ignore_http_cache: true in feeds.yaml line {line}" in table

@@ -187,7 +187,7 @@ def test_status_outputs(workspace, feed_server, capsys):
     runner = Runner(
         workspace,
         [
-            feed(feed_server, "/ok"),
+            feed(feed_server, "/ok", etag='"one"'),
             {"name": "Broken", "url": feed_server.add("/broken", b"x", status=500)},
             {"name": "Gone", "url": feed_server.add("/gone", b"x", status=410)},
         ],
@@ -197,6 +197,8 @@ def test_status_outputs(workspace, feed_server, capsys):
     status = json.loads((workspace.output / "status.json").read_text())
     rows = {row["name"]: row for row in status["sources"]}
     assert rows["Feed"]["state"] == "ok" and rows["Feed"]["silent"] is True
+    assert rows["Feed"]["stale_cache"] is True  # 304 after 304: the editor is told what to try
+    assert rows["Broken"]["stale_cache"] is False
     assert rows["Feed"]["entries_7d"] == 0 and rows["Feed"]["failures"] == 0
     assert rows["Broken"]["state"] == "failing" and rows["Broken"]["failures"] == 2
     assert rows["Broken"]["state_text"] == "failing since 28 Nov 2026, 10:30 Kabul time"
@@ -204,6 +206,7 @@ def test_status_outputs(workspace, feed_server, capsys):
     page = (workspace.output / "status.html").read_text()
     assert page.index("Gone") < page.index("Broken") < page.index(">Feed<")
     assert "silent" in page and "HTTP 500 Internal Server Error" in page
+    assert "set <code>ignore_http_cache: true</code> in feeds.yaml (line " in page
     assert main(["status", "--config", str(workspace.config), "--db", str(workspace.db)]) == 0
     table = capsys.readouterr().out  # on the real clock: only what does not depend on it
     assert "failing since 28 Nov 2026, 10:30 Kabul time" in table and "HTTP 500 Internal" in table

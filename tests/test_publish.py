@@ -466,4 +466,5 @@ def test_status_json_gives_every_field_of_a_sources_health_with_times_as_iso_tex
         "next_check": (NOW + timedelta(hours=1)).isoformat(), "silent": False,
         "last_new_entry": None, "moved_to": None, "config_line": 7,
         "skipped": "1 entry skipped: no link", "config_url": None, "daily": [0, 3, 2],
+        "stale_cache": False,
     }  # fmt: skip

@@ -135,8 +135,10 @@ def status(args: argparse.Namespace, config: Config) -> int:
     colours = {"ok": "green", "failing": "red", "disabled": "red", "retry after": "yellow"}
     for row in rows:  # names, errors and URLs are text, never markup: a server writes some
         name = escape(row.name) + (" [yellow](silent)[/]" if row.silent else "")
+        line = f" line {row.config_line}" if row.config_line else ""
+        if row.stale_cache:
+            name += f"\n[dim]answers 304: try ignore_http_cache: true in feeds.yaml{line}[/]"
         if row.moved_to:
-            line = f" line {row.config_line}" if row.config_line else ""
             name += f"\n[dim]moved to {escape(row.moved_to)}: edit feeds.yaml{line}[/]"
         table.add_row(
             name,
