@@ -55,6 +55,25 @@ def mostly_utf8(body: bytes) -> tuple[bytes | None, int]:
 _ARABIC_WORDS = re.compile("[\u0600-\u06ff\u200c\u200d]{2,}")
 
 
+# the charsets servers and templates name by default, whatever a page holds (Apache's
+# AddDefaultCharset ISO-8859-1, a template's windows-1252 or US-ASCII), as codecs names them
+_DEFAULT_LABELS = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
+
+
+def codec_name(label: str) -> str | None:
+    """Python's name for the charset a label names (`ISO-8859-1` -> `iso8859-1`), if any."""
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def default_label(label: str) -> bool:
+    """Whether a charset is one a server or a template names by default (ISO-8859-1,
+    windows-1252, US-ASCII): a label an old Dari site's windows-1256 often carries."""
+    return codec_name(label) in _DEFAULT_LABELS
+
+
 def reads_as_windows_1256(body: bytes) -> bool:
     """Whether a body that is not UTF-8 is Arabic-script text in windows-1256: nine in ten of
     its characters beyond ASCII in Arabic-script words (an old Dari site that never names its

@@ -3,13 +3,12 @@ the feeds it advertises. Listing sources, the links page, discovery and parse's 
 
 from __future__ import annotations
 
-import codecs
 import re
 
 import lxml.html
 from lxml import etree
 
-from aggregator.charsets import mostly_utf8, reads_as_windows_1256
+from aggregator.charsets import codec_name, default_label, mostly_utf8, reads_as_windows_1256
 from aggregator.normalize import joined_url
 
 MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
@@ -17,7 +16,6 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii"})  # as browsers read these labels
 FEED_TYPES = (
     "application/rss+xml",
     "application/atom+xml",
@@ -32,18 +30,21 @@ def page_encoding(body: bytes, content_type: str = "") -> str:
     """The encoding a browser reads an HTML page in: its BOM, else the charset of its HTTP
     Content-Type, else of its <meta>, else what a browser's detector says: UTF-8 if it is UTF-8
     (but for a few stray bytes), windows-1256 if it is Arabic-script text in it, else
-    windows-1252."""
+    windows-1252. A charset servers and templates name by default (ISO-8859-1, windows-1252,
+    US-ASCII) is windows-1252 as browsers read it, unless the page is Arabic-script text in
+    windows-1256: an old Dari site behind Apache's default, which browsers show as mojibake."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
-    for label in (_HTTP_CHARSET.search(content_type), _META_CHARSET.search(body[:4096])):
-        if label:
-            name = label[1] if isinstance(label[1], str) else label[1].decode("ascii")
-            try:
-                known = codecs.lookup(name).name
-            except LookupError:
-                continue
-            return "windows-1252" if known in _AS_WINDOWS_1252 else known
+    labels = []  # the HTTP charset, then the <meta> one
+    if http := _HTTP_CHARSET.search(content_type):
+        labels.append(http[1])
+    if meta := _META_CHARSET.search(body[:4096]):
+        labels.append(meta[1].decode("ascii"))
+    for known in filter(None, map(codec_name, labels)):
+        if not default_label(known):
+            return known
+        return "windows-1256" if reads_as_windows_1256(body) else "windows-1252"
     if mostly_utf8(body)[0] is not None:
         return "utf-8"
     return "windows-1256" if reads_as_windows_1256(body) else "windows-1252"

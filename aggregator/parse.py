@@ -18,6 +18,8 @@ import feedparser
 from aggregator.blocks import described, walls
 from aggregator.charsets import (
     character_refs_mended,
+    codec_name,
+    default_label,
     label_mended,
     mostly_utf8,
     reads_as_windows_1256,
@@ -36,6 +38,7 @@ from aggregator.rss import (
     utf8_by_its_own_account,
 )
 
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
 
 
@@ -287,9 +290,10 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     body, strays = _mended(body)
     response_headers = {k.lower(): v for k, v in headers.items()}
     content_type = _read_as(body, response_headers.get("content-type", ""))
+    arabic = _windows_1256(body, content_type)
+    if arabic is not None:
+        body, content_type, read_so = arabic
     response_headers["content-type"] = content_type
-    undeclared = _undeclared_windows_1256(body, content_type)
-    body = undeclared or body
     document = _json_document(body, content_type.lower())
     if document is not None:
         feed = _json_feed(document, final_url)
@@ -301,24 +305,36 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
         said = f"{strays} stray bytes are" if strays > 1 else "a stray byte is"
         warning = f"feed is UTF-8 but {said} not: read as a browser reads them"
         feed = dataclasses.replace(feed, warning=warning)
-    if undeclared and feed.warning is None:
-        warning = "feed names no charset and is not UTF-8: read as windows-1256 (Arabic script)"
+    if arabic is not None and feed.warning is None:
+        warning = f"feed {read_so} and is not UTF-8: read as windows-1256 (Arabic script)"
         feed = dataclasses.replace(feed, warning=warning)
     return feed
 
 
-def _undeclared_windows_1256(body: bytes, content_type: str) -> bytes | None:
-    """A body that names no charset (no label, no declaration, no BOM) and is no UTF-8 but
-    Arabic-script text in windows-1256, as UTF-8: feedparser read an old Dari site's feed as
-    iso-8859-2, every title mojibake. None for any other body."""
-    if body.isascii() or _CHARSET.search(content_type) or declared_encoding(body) is not None:
+def _windows_1256(body: bytes, content_type: str) -> tuple[bytes, str, str] | None:
+    """A body that is Arabic-script text in windows-1256 though it names no charset, or only
+    one a server or template names by default (`charsets.default_label`: Apache's ISO-8859-1),
+    as UTF-8, with its Content-Type unlabelled and what it had said. feedparser read an old
+    Dari site's unlabelled feed as iso-8859-2, and a labelled one as labelled: every title
+    mojibake. None for any other body (UTF-8, a BOM, a label of another charset)."""
+    if body.isascii() or body.startswith(_BOMS):
         return None
-    if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
+    label = _CHARSET.search(content_type)
+    named = [name for name in (label[2] if label else "", declared_encoding(body)) if name]
+    defaults = [name for name in named if default_label(name)]
+    if any(codec_name(name) != "cp1256" for name in named if name not in defaults):
+        return None  # another charset, which it is read as
+    if named and not defaults:
+        return None  # windows-1256, as feedparser reads it
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return body.decode("cp1256").encode("utf-8") if reads_as_windows_1256(body) else None
+        if not reads_as_windows_1256(body):
+            return None
+        said = f"is labelled {defaults[0]}" if defaults else "names no charset"
+        if label:
+            content_type = content_type[: label.start()] + content_type[label.end() :]
+        return declaring_utf8(body.decode("cp1256").encode("utf-8")), content_type, said
     return None
 
 

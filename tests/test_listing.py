@@ -157,12 +157,20 @@ def test_an_unlabelled_utf8_page_with_a_stray_byte_is_still_utf8():
     ("text", "codec"),
     [("خبر كابل امروز", "cp1256"), ("Größe der Straße", "cp1252"), ("Þórr Ægir ðæt", "cp1252")],
 )
-def test_an_unlabelled_page_in_windows_1256_is_read_so_and_a_latin_one_as_windows_1252(text, codec):
-    """An old Dari site that names no charset: browsers' detectors read it as windows-1256,
-    and so do we (it was read as windows-1252, mojibake); Latin text stays windows-1252."""
-    page = DARI_PAGE.format(meta="").replace("خبر كابل امروز", text).replace("خبرها", text)
+@pytest.mark.parametrize(
+    ("content_type", "meta"),
+    [("text/html", ""), ("text/html; charset=iso-8859-1", ""),
+     ("text/html", '<meta charset="windows-1252">'), ("text/html; charset=us-ascii", "")],
+)  # fmt: skip
+def test_a_page_in_windows_1256_unlabelled_or_under_a_default_label_is_read_so(
+    text, codec, content_type, meta
+):
+    """An old Dari site that names no charset, or only Apache's default ISO-8859-1 or a
+    template's windows-1252: windows-1256, as browsers' detectors read the unlabelled one (it
+    was read as windows-1252, mojibake); Latin text stays windows-1252."""
+    page = DARI_PAGE.format(meta=meta).replace("خبر كابل امروز", text).replace("خبرها", text)
     selectors = Selectors(item="article", title="h2", link="a")
-    parsed = parse_listing(page.encode(codec), "https://x.example/", selectors, "text/html")
+    parsed = parse_listing(page.encode(codec), "https://x.example/", selectors, content_type)
     assert [e.title for e in parsed.entries] == [text]
 
 

@@ -63,13 +63,39 @@ def test_dari_in_windows_1256_that_names_no_charset_is_read_so(content_type):
 
 
 @pytest.mark.parametrize(
+    ("label", "declared"),
+    [("ISO-8859-1", "windows-1256"), ("iso-8859-1", ""), ("windows-1252", ""), ("us-ascii", ""),
+     ("", "ISO-8859-1"), ("iso-8859-1", "iso-8859-1")],
+)  # fmt: skip
+def test_dari_in_windows_1256_under_a_servers_default_label_is_read_so(label, declared):
+    """Apache's AddDefaultCharset ISO-8859-1 (or a template's windows-1252) on an old Dari
+    site's windows-1256 feed, its own declaration saying windows-1256 or the template's Latin-1:
+    read as labelled, every title was mojibake, without a word."""
+    body = data_file("tolonews_dari_cp1256.xml")
+    if declared:
+        body = body.replace(
+            b'<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{declared}"?>'.encode()
+        )
+    headers = {"Content-Type": f"application/rss+xml; charset={label}" if label else "text/xml"}
+    feed = parse_feed(body, headers, "https://tolonews.com/fa/rss.xml")
+    assert feed.entries[0].title == "بازگشايي گذرگاه تورخم براي تجارت"
+    said = label or declared.lower()  # a declaration as it reads it
+    assert feed.warning == (
+        f"feed is labelled {said} and is not UTF-8: read as windows-1256 (Arabic script)"
+    )
+
+
+@pytest.mark.parametrize("label", ["ISO-8859-1", "windows-1252", ""])
+@pytest.mark.parametrize(
     "text", ["Größe der Straße, schön", "Þórr Ægir ðæt Ísland", "Café crème, élève à côté"]
 )
-def test_latin_text_that_names_no_charset_is_not_taken_for_windows_1256(text):
-    """In windows-1256, German's ä ö ß are Arabic letters alone between Latin ones."""
+def test_latin_text_is_not_taken_for_windows_1256(text, label):
+    """In windows-1256, German's ä ö ß are Arabic letters alone between Latin ones: unlabelled
+    or under a Latin label, such text stays what it is."""
     body = f'<rss version="2.0"><channel><title>T</title><item><title>{text}</title>'
     body += f"<description>{text * 5}</description><link>https://x.example/a</link></item>"
-    feed = parse_feed(f"{body}</channel></rss>".encode("cp1252"), RSS, "https://x.example/")
+    headers = {"Content-Type": f"application/rss+xml; charset={label}"} if label else RSS
+    feed = parse_feed(f"{body}</channel></rss>".encode("cp1252"), headers, "https://x.example/")
     assert (feed.entries[0].title, feed.entries[0].summary) == (text, text * 5)
 
 
