@@ -111,10 +111,13 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
     )
 
 
-def feed_problem(url: str, options: FetchOptions, listing: bool = False) -> str | None:
+def feed_problem(
+    url: str, options: FetchOptions, listing: bool = False, verify: bool = True
+) -> str | None:
     """Why the feed at `url` cannot be followed as it is (None: it works), or "moved:NEW" when
-    every redirect on the way was permanent. A listing page (`listing`) need only load."""
-    result = _fetch(url, options)
+    every redirect on the way was permanent. A listing page (`listing`) need only load; a
+    certificate is checked unless the editor accepts it (`verify`)."""
+    result = _fetch(url, options, verify)
     if result.status is not FetchStatus.OK and result.status is not FetchStatus.NOT_MODIFIED:
         return result.error or str(result.status)
     if result.moved_to:

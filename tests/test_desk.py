@@ -363,3 +363,19 @@ def test_a_site_behind_an_expired_certificate_is_added_only_when_the_editor_acce
     assert run(desk, "add", url, "--name", "Expired", "--accept-invalid-certificate") == 0
     source = load_config(desk.config).source("Expired")
     assert source.accept_invalid_certificate and source.url == url
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_links_checks_a_followed_feed_as_its_source_is_fetched(tls_feed):
+    """`links` tells a followed feed that fails (`!`) from one that works: a source whose
+    certificate the editor accepts works, as `run` fetches it."""
+    from datetime import UTC, datetime, timedelta
+
+    from aggregator.discover import feed_problem
+    from aggregator.fetch import FetchOptions
+
+    expired = datetime.now(UTC) - timedelta(days=3)
+    url = tls_feed(lambda ca, _: ca.issue_cert("127.0.0.1", not_after=expired))
+    options = FetchOptions(user_agent="t", timeout=5.0)
+    assert feed_problem(url, options) == "TLS: the site's certificate has expired"
+    assert feed_problem(url, options, verify=False) is None

@@ -243,7 +243,9 @@ def links_command(args: argparse.Namespace, config: Config) -> int:
         config,
         sites,
         lambda url: discover(url, options),
-        lambda source: feed_problem(source.url, options, listing=source.type == "html"),
+        lambda source: feed_problem(
+            source.url, options, source.type == "html", not source.accept_invalid_certificate
+        ),
         options.concurrency,
     )
     _print_links(args, config, report)
