@@ -159,6 +159,13 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def _header_value(value: str) -> str:
+    """A value an HTTP header can carry: printable ASCII on one line, 1 to 500 characters."""
+    if not value.strip() or len(value) > 500 or not (value.isascii() and value.isprintable()):
+        raise ValueError(f"must be printable ASCII, 1 to 500 characters, got {value!r}")
+    return value.strip()
+
+
 def known_zone(value: str) -> str:
     """An IANA time zone's name, checked: feeds.yaml's error names the closest if it is not."""
     try:
@@ -274,6 +281,8 @@ class Source(_Strict):
     # a server that answers 304 Not Modified though its feed changed (a cache that keeps one
     # ETag): no ETag or Last-Modified is sent back, as Miniflux's per-feed option does
     ignore_http_cache: bool = False
+    # a site whose firewall turns away what is not a browser: the User-Agent to send it
+    user_agent: Annotated[str, AfterValidator(_header_value)] | None = None
     # an html source's dates that name no zone are its page's local time: in this zone
     # (default: site.timezone)
     timezone: Annotated[str, AfterValidator(known_zone)] | None = None

@@ -501,8 +501,9 @@ UNASKED_304 = (
 )
 
 
-def _conditional_headers(request: FetchRequest) -> dict[str, str]:
-    headers = {}
+def _request_headers(request: FetchRequest) -> dict[str, str]:
+    """A request's own headers: its validators, and the User-Agent its source asks for."""
+    headers = {"User-Agent": request.user_agent} if request.user_agent else {}
     if request.etag:
         headers["If-None-Match"] = request.etag
     if request.last_modified:
@@ -578,7 +579,7 @@ def fetch_one(
                 with limiter.slot(url):
                     response = session.get(
                         url,
-                        headers=_conditional_headers(request),
+                        headers=_request_headers(request),
                         stream=True,
                         allow_redirects=False,
                         timeout=(options.timeout, options.timeout),

@@ -19,6 +19,7 @@ class FetchRequest:
     etag: str | None = None
     last_modified: str | None = None
     verify: bool = True  # False: a certificate that fails its checks is accepted (feeds.yaml)
+    user_agent: str | None = None  # the source's own (feeds.yaml); None: the run's
 
 
 class FetchStatus(StrEnum):

@@ -72,14 +72,15 @@ def fetch_options(config: Config) -> FetchOptions:
 
 def fetch_request(source: Source, state: SourceState | None = None) -> FetchRequest:
     """What to fetch for a source: its stored URL and validators, if it has a state (none
-    sent back where the editor says its server's cache lies), and whether its certificate
-    must pass its checks."""
+    sent back where the editor says its server's cache lies), whether its certificate must
+    pass its checks, and the User-Agent its site wants."""
     url, etag, modified = (
         (state.url, state.etag, state.last_modified) if state else (source.url, None, None)
     )
     if source.ignore_http_cache:
         etag = modified = None
-    return FetchRequest(source.name, url, etag, modified, not source.accept_invalid_certificate)
+    verify = not source.accept_invalid_certificate
+    return FetchRequest(source.name, url, etag, modified, verify, source.user_agent)
 
 
 def failure_text(stage: str, exc: BaseException) -> str:

@@ -148,6 +148,7 @@ def test_sources_are_found_by_name_with_their_lines():
         ),
         ("", "1", "the file is empty"),
         (VALID + "    timezone: Asia/Kabul\n", "10:5", "timezone is for type: html sources"),
+        (VALID + "    user_agent: مرورگر\n", "12:17", "user_agent: must be printable ASCII"),
         (
             VALID + "    type: html\n    selectors: {item: a, title: a, link: a}\n"
             "    timezone: Asia/Kabol\n",
@@ -381,3 +382,17 @@ def test_the_c_parser_reads_ordinary_files():
 
     for text in (VALID, BROKEN, REPO_CONFIG.read_text(encoding="utf-8")):
         assert _load_fast(text, Path("feeds.yaml")) is not None
+
+
+def test_a_sources_fetch_options_reach_its_request():
+    from aggregator.pipeline import fetch_request
+
+    config = parse_config(
+        "sources:\n"
+        "  - {name: A, url: 'https://a.example/feed', user_agent: 'Mozilla/5.0 (X11)',\n"
+        "     accept_invalid_certificate: true, ignore_http_cache: true}\n"
+        "  - {name: B, url: 'https://b.example/feed'}\n"
+    )
+    picky, plain = (fetch_request(source) for source in config.sources)
+    assert (picky.user_agent, picky.verify) == ("Mozilla/5.0 (X11)", False)
+    assert (plain.user_agent, plain.verify) == (None, True)

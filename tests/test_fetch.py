@@ -590,3 +590,16 @@ def test_a_server_never_reached_is_told_from_one_that_answered_badly(feed_server
         result = fetch(url)
         assert result.status is FetchStatus.ERROR and not result.unreachable, result.error
     assert not fetch(feed_server.feed("/ok", "aop_wordpress.xml")).unreachable
+
+
+def test_a_source_may_ask_for_its_own_user_agent_on_every_hop(feed_server):
+    """A site whose firewall turns away what is not a browser: the source's User-Agent goes
+    with the request and each redirect, the run's with every other source's."""
+    feed_server.feed("/feed/", "aop_wordpress.xml")
+    feed_server.redirect("/old", "/feed/")
+    browser = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    request = FetchRequest("Picky", feed_server.url("/old"), user_agent=browser)
+    assert fetch_one(request, OPTIONS).status is FetchStatus.OK
+    assert [seen.headers["user-agent"] for seen in feed_server.log] == [browser, browser]
+    assert fetch(feed_server.url("/feed/")).status is FetchStatus.OK
+    assert feed_server.log[-1].headers["user-agent"] == OPTIONS.user_agent
