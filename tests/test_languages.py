@@ -63,3 +63,15 @@ def test_entry_language_keeps_the_feeds_tag_unless_the_editor_names_another_lang
     assert entry_language("fa-AF", "en-US", "fa") == "fa-AF"
     assert entry_language("not a tag", "per", None) == "fa"
     assert entry_language(None, None, None) == "en"
+
+
+def test_the_tags_read_without_the_registry_read_as_the_registry_reads_them():
+    """The common shapes are read from two tables, without loading langcodes: each must come
+    out as the registry would give it, or one language reads two ways (`iw-IL` kept, while
+    `iw-Hebr-IL` became `he-IL`)."""
+    from aggregator.languages import _LANGUAGES, _REGIONS
+
+    for tag in [*_LANGUAGES, *(f"fa-{region}" for region in _REGIONS)]:
+        assert language_tag(tag) == langcodes.standardize_tag(tag, macro=True), tag
+    assert language_tag("iw-IL") == language_tag("iw-Hebr-IL") == "he-IL"
+    assert language_tag("en-BU") == "en-MM"
