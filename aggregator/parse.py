@@ -257,10 +257,7 @@ def _mended(body: bytes) -> tuple[bytes, int]:
         return body, 0
     declared = declared_encoding(body)
     utf8 = declared in (None, "utf-8", "utf8")
-    try:
-        if not utf8 and not codecs.lookup(declared or "").name.startswith(_SINGLE_BYTE):
-            return body, 0
-    except LookupError:
+    if not utf8 and not (codec_name(declared or "") or "").startswith(_SINGLE_BYTE):
         return body, 0
     mended, strays = mostly_utf8(body)
     if mended is None:
@@ -395,10 +392,7 @@ def _repaired(body: bytes, content_type: str) -> bytes | None:
     from lxml import etree
 
     label = _CHARSET.search(content_type)
-    try:
-        encoding = codecs.lookup(label[2]).name if label else None
-    except LookupError:
-        encoding = None
+    encoding = codec_name(label[2]) if label else None
     parser = etree.XMLParser(  # as rss.py's, but recovering what it can, the DTD's own entities too
         resolve_entities="internal", no_network=True, load_dtd=False, huge_tree=False, recover=True,
         encoding=encoding if encoding and not body.startswith(codecs.BOM_UTF8) else None,
