@@ -77,11 +77,21 @@ def default_label(label: str) -> bool:
 def reads_as_windows_1256(body: bytes) -> bool:
     """Whether a body that is not UTF-8 is Arabic-script text in windows-1256: nine in ten of
     its characters beyond ASCII in Arabic-script words (an old Dari site that never names its
-    charset; browsers' detectors find it so)."""
+    charset; browsers' detectors find it so), with the letters' frequencies of such text."""
     text = body.decode("cp1256")
     beyond_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    in_words = sum(map(len, _ARABIC_WORDS.findall(text)))
-    return in_words >= 8 and in_words >= 0.9 * beyond_ascii
+    words = _ARABIC_WORDS.findall(text)
+    in_words = sum(map(len, words))
+    return in_words >= 8 and in_words >= 0.9 * beyond_ascii and _arabic_frequencies(words)
+
+
+def _arabic_frequencies(words: list[str]) -> bool:
+    """Whether Arabic-script words have a letter frequency Dari, Pashto, Arabic and Urdu share:
+    alef (ا) at least twice as common as ء and إ together. Russian in KOI8-R makes Arabic-script
+    words in windows-1256 too, but its commonest letters, а and е, are ء and إ there."""
+    letters = "".join(words)
+    alef, hamza = letters.count("\u0627"), letters.count("\u0621") + letters.count("\u0625")
+    return hamza * 2 <= alef
 
 
 # a numeric character reference that XML forbids and a browser reads its own way: to a UTF-16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -172,6 +173,19 @@ def test_a_page_in_windows_1256_unlabelled_or_under_a_default_label_is_read_so(
     selectors = Selectors(item="article", title="h2", link="a")
     parsed = parse_listing(page.encode(codec), "https://x.example/", selectors, content_type)
     assert [e.title for e in parsed.entries] == [text]
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=iso-8859-1"])
+def test_a_russian_page_in_koi8_r_is_not_taken_for_windows_1256(content_type):
+    """KOI8-R's Russian makes Arabic-script words in windows-1256, not with Arabic's letters."""
+    russian = "по словам министра финансов, бюджет на следующий год будет увеличен"
+    page = DARI_PAGE.format(meta="").replace("خبر كابل امروز", russian).replace("خبرها", "новости")
+    selectors = Selectors(item="article", title="h2", link="a")
+    parsed = parse_listing(page.encode("koi8_r"), "https://x.example/", selectors, content_type)
+    assert not re.search("[\u0600-\u06ff]", parsed.entries[0].title)
+    koi8_r = "text/html; charset=koi8-r"
+    labelled = parse_listing(page.encode("koi8_r"), "https://x/", selectors, koi8_r)
+    assert labelled.entries[0].title == russian
 
 
 def test_a_page_where_the_item_selector_finds_nothing_is_the_source_error():

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -97,6 +98,28 @@ def test_latin_text_is_not_taken_for_windows_1256(text, label):
     headers = {"Content-Type": f"application/rss+xml; charset={label}"} if label else RSS
     feed = parse_feed(f"{body}</channel></rss>".encode("cp1252"), headers, "https://x.example/")
     assert (feed.entries[0].title, feed.entries[0].summary) == (text, text * 5)
+
+
+RUSSIAN = (
+    "Правительство России объявило о новых мерах поддержки экономики. По словам министра "
+    "финансов, бюджет на следующий год будет увеличен, а налоги для малого бизнеса снижены."
+)
+
+
+@pytest.mark.parametrize("codec", ["koi8_r", "koi8_u"])
+@pytest.mark.parametrize("label", ["", "ISO-8859-1"])
+def test_russian_in_koi8_is_not_taken_for_windows_1256(codec, label):
+    """Russian in KOI8-R reads as Arabic-script words in windows-1256 (а, е, о are ء, إ, د):
+    unlabelled, it is not read as Arabic; labelled, it is read as labelled."""
+    body = f'<rss version="2.0"><channel><title>T</title><item><title>{RUSSIAN[:50]}</title>'
+    body += f"<description>{RUSSIAN}</description><link>https://x.example/a</link></item>"
+    body = f"{body}</channel></rss>".encode(codec)
+    headers = {"Content-Type": f"application/rss+xml; charset={label}"} if label else RSS
+    feed = parse_feed(body, headers, "https://x.example/")
+    assert "windows-1256" not in (feed.warning or "")
+    assert not re.search("[\u0600-\u06ff]", feed.entries[0].summary)
+    labelled = parse_feed(body, {"Content-Type": f"text/xml; charset={codec}"}, "https://x/")
+    assert labelled.entries[0].summary == RUSSIAN
 
 
 @pytest.mark.parametrize(
