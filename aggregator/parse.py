@@ -37,6 +37,7 @@ from aggregator.rss import (
     parse_rss,
     utf8_by_its_own_account,
 )
+from aggregator.sniff import what_it_is, xml_problem
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
@@ -144,7 +145,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<") or ("json" not in content_type and not head.startswith(b"{")):
+    if head.startswith(b"<") or ("json" not in content_type and not head.startswith((b"{", b"["))):
         return None  # markup labelled JSON is read by its bytes, as XML
     try:
         document = json.loads(body.decode("utf-8-sig"))
@@ -155,11 +156,10 @@ def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
             raise NotAFeed(f"not a feed: invalid JSON ({type(exc).__name__})") from None
         return None
     if not isinstance(document, dict):  # a list, a number, null: no JSON Feed
-        if "json" in content_type:
-            raise NotAFeed(NO_ITEMS)
-        return None
-    if "jsonfeed.org" not in str(document.get("version", "")) and "json" not in content_type:
-        return None
+        raise NotAFeed(NO_ITEMS)
+    version, items = str(document.get("version", "")), document.get("items")
+    if "jsonfeed.org" not in version and "json" not in content_type and not isinstance(items, list):
+        raise NotAFeed(NO_ITEMS)  # an API's error object ({"error": ...}) under another type
     return document
 
 
@@ -445,12 +445,13 @@ def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> Par
         if _looks_like_html(body, content_type):
             hint = _page_hint(body, response_headers, final_url)
             raise NotAFeed(f"returned an HTML page, not a feed{hint}")
-        reason = f": {bozo}" if bozo else ""
-        raise NotAFeed(f"not a feed{reason}")
+        raise NotAFeed(f"not a feed: {what_it_is(body, bozo)}")
     warning = None
-    if (bozo or repaired) and entries:
-        said = f"read after repair: {repaired}" if repaired else bozo
-        warning = f"feed is malformed but readable ({len(entries)} entries): {said}"
+    if bozo or repaired:
+        said = f"read after repair: {repaired}" if repaired else xml_problem(bozo, body)
+        read = f"{len(entries)} entries" if len(entries) != 1 else "1 entry"
+        state = f"readable ({read})" if entries else "no entry could be read"
+        warning = f"feed is malformed but {state}: {said}"
     feed = result.get("feed", {})
     return ParsedFeed(
         title=feed.get("title") or "",

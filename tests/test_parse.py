@@ -319,6 +319,8 @@ def test_malformed_feed_with_entries_is_accepted_with_warning():
     feed = parse_feed(data_file("malformed.xml"), RSS, "https://pajhwok.com/feed/")
     assert len(feed.entries) == 2
     assert feed.warning.startswith("feed is malformed but readable (2 entries)")
+    one = parse_feed(data_file("malformed.xml").replace(b"<item>", b"<x>", 1), RSS, "https://x/")
+    assert one.warning.startswith("feed is malformed but readable (1 entry): ")
 
 
 def test_html_page_is_not_a_feed_and_names_the_advertised_feed():
@@ -335,6 +337,50 @@ def test_html_page_is_not_a_feed_and_names_the_advertised_feed():
 def test_garbage_is_not_a_feed():
     with pytest.raises(NotAFeed, match="not a feed"):
         parse_feed(b"\x00\x01binary", {}, "https://example.com/feed")
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"Service temporarily unavailable.\nTry later.", "text, not XML: it begins "
+         "\u201cService temporarily unavailable. Try later.\u201d"),
+        ("\u202eevil\x1b[0m " .encode() + b"x" * 200, "text, not XML: it begins \u201cevil[0m "
+         + "x" * 51 + "\u2026\u201d"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+        (b"%PDF-1.4\n%\xe2\xe3", "a PDF document"),
+        (b"\x00\x01\x02binary\x03\x04", "binary data, not text"),
+        (b"<?xml version='1.0'?><error><message>Forbidden</message></error>",
+         "XML of another kind: its root is <error>, not <rss>, <feed> or <rdf:RDF>"),
+        (b"<?xml version='1.0'?>\n<!-- hi -->\n<foo><bar></foo>",
+         "XML that does not parse (mismatched tag at line 3, column 13)"),
+        (b"<foo>\n<bar></foo>", "XML that does not parse (mismatched tag at line 2, column 8)"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_no_feed_is_said_to_be_what_it_is(body, said):
+    """An editor learns what the server sent in place of the feed: a maintenance notice, an
+    image, an API's XML error; quoted text is short and printable, lines and columns count
+    from 1, as an editor counts them."""
+    for content_type in ("application/rss+xml", "text/plain"):
+        with pytest.raises(NotAFeed) as caught:
+            parse_feed(body, {"content-type": content_type}, "https://x.example/feed")
+        assert str(caught.value) == f"not a feed: {said}"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/rss+xml", ""])
+def test_json_that_is_no_feed_is_said_to_be_json_whatever_its_label(content_type):
+    with pytest.raises(NotAFeed, match=r"^not a feed: JSON without a JSON Feed `items` list$"):
+        parse_feed(b' {"error": "rate limited"}', {"content-type": content_type}, "https://x/f")
+
+
+def test_a_feed_cut_short_before_its_items_is_said_to_be_malformed():
+    """A cache plugin's feed file cut short (a full disk): no entries, and a warning, not
+    silence; the line counts from the document's first."""
+    body = b"<?xml version='1.0'?>\n<rss version='2.0'><channel>\n<title>T</title><it"
+    feed = parse_feed(body, RSS, "https://x.example/feed")
+    assert feed.entries == []
+    assert feed.warning == (
+        "feed is malformed but no entry could be read: unclosed token at line 3, column 17"
+    )
 
 
 def test_empty_but_valid_feed_is_not_an_error():

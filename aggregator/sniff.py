@@ -1,0 +1,77 @@
+"""What a body that holds no feed is, said so that an editor knows what the server sent: an
+image, a PDF, an XML document of another kind, XML that does not parse, plain text (and how it
+begins). Nothing of the body reaches a message unless it is printable and short."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import xml.sax
+
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b", "gzip data that was still compressed after decoding"),
+    (b"BZh", "bzip2 data"),
+    (b"\x00\x00\x01\x00", "an icon"),
+)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# the first element of an XML document, past its declaration, comments and doctype
+_ROOT = re.compile(
+    r"(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]{0,40})", re.DOTALL | re.ASCII
+)
+SHOWN = 60  # characters of a body quoted in a message
+
+
+def begins(text: str, limit: int = SHOWN) -> str:
+    """The start of a text as a message may quote it: whitespace as one space, controls and
+    format characters (bidi overrides) dropped, at most `limit` characters."""
+    words = " ".join(text[: limit * 4].split())
+    shown = "".join(c for c in words if unicodedata.category(c) not in ("Cc", "Cf"))
+    return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
+
+
+def xml_problem(exc: object, body: bytes) -> str:
+    """feedparser's complaint about a body, with its line and column as an editor counts them:
+    expat counts columns from 0, and feedparser put a line of its own before a body without
+    an XML declaration."""
+    if not isinstance(exc, xml.sax.SAXParseException):
+        return str(exc)
+    head = body[:64].lstrip(b"".join(_BOMS)).replace(b"\x00", b"")
+    line = exc.getLineNumber() - (0 if head.startswith(b"<?xml") else 1)
+    return f"{exc.getMessage()} at line {max(line, 1)}, column {exc.getColumnNumber() + 1}"
+
+
+def _binary(sample: str) -> bool:
+    """Whether decoded bytes are not text: one in ten of them a control character."""
+    odd = sum(1 for c in sample if c < " " and c not in "\t\r\n")
+    return odd * 10 > len(sample)
+
+
+def _decoded(head: bytes) -> str:
+    """The start of a body as text: UTF-16 by its BOM, else UTF-8 (what is not, as U+FFFD)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
+    return head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+
+
+def what_it_is(body: bytes, problem: object) -> str:
+    """What a body that is no RSS, Atom or JSON Feed is, given feedparser's complaint."""
+    head = body[:4096]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    text = _decoded(head)
+    if _binary(text[:512]):
+        return "binary data, not text"
+    if not text.lstrip().startswith("<"):
+        return f"text, not XML: it begins “{begins(text.lstrip())}”"
+    if problem:
+        return f"XML that does not parse ({xml_problem(problem, body)})"
+    root = _ROOT.match(text)
+    if root:
+        return f"XML of another kind: its root is <{root[1]}>, not <rss>, <feed> or <rdf:RDF>"
+    return "a document that is no RSS, Atom or JSON Feed"
