@@ -76,7 +76,7 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
     feed = _read(first)
     if isinstance(feed, ParsedFeed):
         return _found(first, feed, None, "the URL is a feed")
-    page = first.final_url
+    page, first_reason = first.final_url, feed
     content_type = first.headers.get("content-type", "")
     advertised = feed_links(first.body or b"", page, content_type)[:MAX_ADVERTISED]
     folder = urlsplit(page).path.rsplit("/", 1)[0] + "/"  # a site in a sub-folder: /fa/feed/
@@ -99,6 +99,9 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
             f"and {tried}. A feed reader cannot pass the challenge: ask the site to let feed "
             "readers through."
         )
+    if first_reason.startswith("not a feed: ") or not first.body:
+        what = first_reason.removeprefix("not a feed: ")
+        raise NoFeed(f"no feed found at {url}: it answered with {what}, and {tried}.")
     advert = (
         f"none of the {len(advertised)} feeds the page advertises parses "
         f"({advertised[0]}: {why[advertised[0]]})"

@@ -180,6 +180,27 @@ def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys
     assert desk.config.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "said"),
+    [
+        (b"Down for maintenance.", "text/plain", "text, not XML: it begins \u201cDown for maint"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", "a PNG image"),
+        (b"<?xml version='1.0'?><error/>", "text/xml", "XML of another kind: its root is <error>"),
+        (b"", "application/rss+xml", "an empty body"),
+    ],
+)  # fmt: skip
+def test_a_url_that_answers_with_no_page_says_what_it_answered(
+    desk, feed_server, capsys, body, content_type, said
+):
+    """An editor who types a URL that answers with plain text, an image or an API's error
+    learns what it answered, and is not sent to make an html source of it."""
+    url = feed_server.add("/odd", body, headers={"Content-Type": content_type})
+    assert run(desk, "add", url) == 1
+    err = capsys.readouterr().err
+    assert f"no feed found at {url}: it answered with {said}" in err
+    assert "html source" not in err
+
+
 def test_a_page_whose_advertised_feed_fails_says_why(desk, feed_server, capsys):
     page = b'<html><head><link rel=alternate type=application/rss+xml href="/gone.xml"></head>'
     url = feed_server.add("/site/", page, headers={"Content-Type": "text/html"})
