@@ -13,7 +13,7 @@ from aggregator.config import Selectors
 from aggregator.dates import parse_date
 from aggregator.htmlpage import html_root, page_base
 from aggregator.models import Media, ParsedFeed, RawEntry
-from aggregator.normalize import LAZY_SOURCES, joined_url
+from aggregator.normalize import LAZY_SOURCES, joined_url, without_credentials
 from aggregator.parse import NotAFeed
 
 MAX_ITEMS = 1000  # items read from one page, whatever it holds
@@ -75,7 +75,9 @@ def parse_listing(
     body: bytes, final_url: str, selectors: Selectors, content_type: str = "", zone: tzinfo = UTC
 ) -> ParsedFeed:
     """The items `selectors` find on the page, as raw entries; NotAFeed when none is found. A
-    date that names no zone is the page's local time, in `zone`."""
+    date that names no zone is the page's local time, in `zone`. Links are resolved against
+    `final_url` without its login."""
+    final_url = without_credentials(final_url)
     try:
         root = html_root(body, content_type)
     except (etree.ParserError, ValueError) as exc:

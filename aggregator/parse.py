@@ -28,7 +28,7 @@ from aggregator.charsets import (
 from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.errors import exception_line
 from aggregator.models import Media, ParsedFeed, RawEntry
-from aggregator.normalize import joined_url
+from aggregator.normalize import joined_url, without_credentials
 from aggregator.pacing import feed_ttl
 from aggregator.rss import (
     declared_encoding,
@@ -281,7 +281,10 @@ def _read_as(body: bytes, content_type: str) -> str:
 
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse a feed body (RSS, Atom or JSON Feed); raise NotAFeed when it holds no entries and
-    no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py)."""
+    no feed at all. Well-formed UTF-8 RSS 2.0 takes the fast path (rss.py). Links are
+    resolved against `final_url` without its login: a feed behind HTTP auth published it in
+    every relative link."""
+    final_url = without_credentials(final_url)
     if not body.strip():
         raise NotAFeed("not a feed: the server sent an empty body")
     body, strays = _mended(body)
