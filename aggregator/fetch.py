@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
@@ -601,7 +601,7 @@ def fetch_one(
                         # browsers (and requests' own redirects) follow with the cookie
                         again = "set-cookie" in response.headers
                 check_redirect(url, target, options.resolve)
-                url = target
+                url = credentials_kept(url, target)
                 if url in visited and not again:
                     raise FetchError(f"redirect loop at {url}")
                 visited.add(url)
@@ -631,6 +631,23 @@ def _location(url: str, location: str) -> str:
     if not text:
         raise FetchError("a redirect without a Location")
     return target
+
+
+def credentials_kept(origin: str, target: str) -> str:
+    """A redirect's target with the user and password of the URL it came from, when it stays
+    on the site (the same host, scheme and port, or http to https on their default ports), as
+    requests and browsers keep a login: a feed behind HTTP auth whose server adds a slash or
+    moves to https (WordPress writes an absolute Location) was asked again without it, 401,
+    and a permanent move was stored without it. Another host never gets them."""
+    old, new = urlsplit(origin), urlsplit(target)
+    if old.username is None or new.username is not None or old.hostname != new.hostname:
+        return target
+    same = (old.scheme, old.port) == (new.scheme, new.port)
+    upgrade = (old.scheme, new.scheme) == ("http", "https") and old.port in (None, 80)
+    if not same and not (upgrade and new.port in (None, 443)):
+        return target
+    login = old.netloc.rpartition("@")[0]
+    return urlunsplit(new._replace(netloc=f"{login}@{new.netloc}"))
 
 
 def _validator(value: str | None) -> str | None:

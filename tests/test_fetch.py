@@ -9,6 +9,7 @@ import trustme
 from aggregator.fetch import (
     FetchError,
     FetchOptions,
+    credentials_kept,
     fetch_all,
     fetch_one,
     new_session,
@@ -603,3 +604,25 @@ def test_a_source_may_ask_for_its_own_user_agent_on_every_hop(feed_server):
     assert [seen.headers["user-agent"] for seen in feed_server.log] == [browser, browser]
     assert fetch(feed_server.url("/feed/")).status is FetchStatus.OK
     assert feed_server.log[-1].headers["user-agent"] == OPTIONS.user_agent
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("http://news.example/feed/", True),  # a slash added, absolute
+        ("https://news.example/feed", True),  # moved to https
+        ("https://news.example:443/feed", True),
+        ("http://NEWS.example/feed", True),
+        ("https://news.example:8443/feed", False),  # another port
+        ("http://www.news.example/feed", False),  # another host
+        ("http://cdn.example/feed", False),
+        ("http://other:pw@news.example/feed", False),  # a login of its own
+    ],
+)
+def test_a_login_follows_a_redirect_only_on_its_own_site(target, kept):
+    got = credentials_kept("http://desk:s3cret@news.example/feed", target)
+    assert ("desk:s3cret@" in got) is kept
+    assert got.replace("desk:s3cret@", "") == target
+    assert credentials_kept("https://desk:pw@news.example/f", "http://news.example/f") == (
+        "http://news.example/f"  # never from https down to http
+    )

@@ -1,3 +1,4 @@
+import base64
 import json
 import os
 import re
@@ -25,7 +26,10 @@ from aggregator.publish.atomic import remove_stale_temp_files, write_atomic
 from aggregator.publish.feeds import ITEM_HTML_CHARS, atom_bytes, item_html, rss_bytes
 from aggregator.publish.status import status_json
 from aggregator.store import Store
-from tests.conftest import NOW, STORIES, validate_feeds
+from tests.conftest import NOW, STORIES, make_rss, validate_feeds
+
+NOW_RFC822 = "Sat, 28 Nov 2026 05:00:00 +0000"
+RSS_TYPE = "application/rss+xml"
 
 REPO = Path(__file__).parent.parent
 OUTPUTS = (
@@ -449,6 +453,46 @@ def test_a_feeds_password_is_used_to_fetch_it_and_never_published(workspace, fee
     assert len(written) > 10
     assert [p.name for p in written if b"s3cret" in p.read_bytes()] == []
     assert "Private" in (workspace.output / "status.html").read_text("utf-8")
+
+
+def test_a_feed_behind_a_login_keeps_it_on_its_own_site_and_publishes_it_nowhere(
+    workspace, feed_server, capsys
+):
+    """WordPress answers a feed URL without its slash with an absolute Location: the login
+    was dropped there (401), and the permanent move stored without it. And a relative link in
+    an item was resolved against the URL with its login, into every published feed."""
+    item = {
+        "title": "Council meets in Herat",
+        "link": "/2026/council",
+        "date": NOW_RFC822,
+        "body": '<p>See <a href="/related">this</a>.</p><p><img src="photo.jpg" alt=""></p>',
+    }
+    feed_server.add("/locked/", make_rss("Locked", [item]), headers={"Content-Type": RSS_TYPE})
+    feed_server.redirect("/locked", feed_server.url("/locked/"), status=301)
+    elsewhere = feed_server.url("/locked/").replace("127.0.0.1", "localhost")
+    feed_server.redirect("/elsewhere", elsewhere)
+    url = feed_server.url("/locked").replace("://", "://desk:s3cret@")
+    other = feed_server.url("/elsewhere").replace("://", "://desk:s3cret@")
+    workspace.write_config([{"name": "Locked", "url": url}, {"name": "Other", "url": other}])
+
+    def logins() -> list[tuple[str, str | None]]:
+        hops = feed_server.requests_to("/locked") + feed_server.requests_to("/locked/")
+        return sorted(
+            (s.headers["host"].split(":")[0], s.headers.get("authorization")) for s in hops
+        )
+
+    assert main(workspace.args("run")) == 0
+    assert "s3cret" not in capsys.readouterr().out
+    login = f"Basic {base64.b64encode(b'desk:s3cret').decode()}"
+    assert logins() == [("127.0.0.1", login), ("127.0.0.1", login), ("localhost", None)]
+    written = [p for p in workspace.output.rglob("*") if p.is_file()]
+    assert [p.name for p in written if b"s3cret" in p.read_bytes()] == []
+    feed = (workspace.output / "feed.xml").read_text("utf-8")
+    site = r"http://(?:127\.0\.0\.1|localhost):\d+"
+    assert re.search(f"{site}/related", feed) and re.search(f"{site}/locked/photo.jpg", feed)
+    assert main(workspace.args("run", "--force")) == 0  # Locked from the URL its move stored
+    assert logins().count(("127.0.0.1", login)) == 3
+    assert len(feed_server.requests_to("/locked")) == 1
 
 
 def test_status_json_gives_every_field_of_a_sources_health_with_times_as_iso_text():
