@@ -8,6 +8,7 @@ import ipaddress
 import itertools
 import os
 import queue
+import re
 import socket
 import ssl
 import threading
@@ -34,6 +35,7 @@ from aggregator.deadlines import Deadline, watched
 from aggregator.errors import exception_line, one_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 from aggregator.normalize import url_host
+from aggregator.sniff import begins
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
@@ -528,11 +530,31 @@ class HostLimiter:
             yield
 
 
-def diagnose_http_error(status: int, reason: str, headers: dict[str, str], body: bytes) -> str:
-    """A reason an editor can act on for an HTTP error status."""
+_REALM = re.compile(r'realm\s*=\s*"([^"]*)"', re.IGNORECASE)
+
+
+def _login_asked(challenge: str, login: bool) -> str:
+    """What a 401's WWW-Authenticate asks of an editor (`login`: the URL gave one)."""
+    scheme = challenge.split(None, 1)[0] if challenge.strip() else ""
+    realm = _REALM.search(challenge)
+    named = f" for {begins(realm[1], 40)!r}" if realm and begins(realm[1], 40) else ""
+    if scheme and scheme.lower() != "basic":
+        return f"the site asks for {begins(scheme, 20)} authentication{named}, which is not sent"
+    if login:
+        return f"the site refused the user and password in the URL{named}"
+    return f"the feed asks for a login{named}: give it in the URL, https://USER:PASSWORD@host/..."
+
+
+def diagnose_http_error(
+    status: int, reason: str, headers: dict[str, str], body: bytes, login: bool = False
+) -> str:
+    """A reason an editor can act on for an HTTP error status (`login`: the URL gave one)."""
     with contextlib.suppress(UnicodeError):  # as a browser shows it (http.client read Latin-1)
         reason = reason.encode("latin-1").decode("utf-8")
     text = one_line(f"HTTP {status} {reason}", 200)
+    challenge = {k.lower(): v for k, v in headers.items()}.get("www-authenticate")
+    if status == 401 and challenge is not None:
+        return f"{text} ({_login_asked(challenge, login)})"
     if status in BLOCKING_STATUSES:
         names = walls(headers, body, error=True)
         if names:
@@ -700,7 +722,8 @@ def _finish(
             sample = read_capped(chunks, encoding, ERROR_SAMPLE, deadline)
         except FetchError:
             sample = b""
-        reason = diagnose_http_error(status, response.reason or "", headers, sample)
+        login = urlsplit(url).username is not None
+        reason = diagnose_http_error(status, response.reason or "", headers, sample, login)
         return result(FetchStatus.ERROR, error=reason, elapsed=time.monotonic() - started)
     body = read_capped(chunks, encoding, options.max_bytes, deadline)
     return result(

@@ -47,3 +47,19 @@ def test_a_refusal_says_whose_it_is_in_one_phrase():
     assert diagnose_http_error(404, "Not Found", {"Server": "cloudflare"}, b"") == (
         "HTTP 404 Not Found"
     )
+
+
+@pytest.mark.parametrize(
+    ("challenge", "said"),
+    [
+        ('Digest realm="x", nonce="1"', "the site asks for Digest authentication for 'x', "
+                                        "which is not sent"),
+        ("", "the feed asks for a login: give it in the URL, https://USER:PASSWORD@host/..."),
+        ('Basic realm="\u202eevil\x1b[0m"', "the feed asks for a login for 'evil[0m': give it in "
+                                            "the URL, https://USER:PASSWORD@host/..."),
+    ],
+)  # fmt: skip
+def test_a_401_says_what_login_the_site_asks_for(challenge, said):
+    """A realm is the server's words: printable and short in the message."""
+    got = diagnose_http_error(401, "Unauthorized", {"www-authenticate": challenge}, b"captcha")
+    assert got == f"HTTP 401 Unauthorized ({said})"

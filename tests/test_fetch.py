@@ -626,3 +626,19 @@ def test_a_login_follows_a_redirect_only_on_its_own_site(target, kept):
     assert credentials_kept("https://desk:pw@news.example/f", "http://news.example/f") == (
         "http://news.example/f"  # never from https down to http
     )
+
+
+@pytest.mark.parametrize(
+    ("login", "said"),
+    [
+        ("", "the feed asks for a login for 'Members': give it in the URL, "
+             "https://USER:PASSWORD@host/..."),
+        ("desk:wrong@", "the site refused the user and password in the URL for 'Members'"),
+    ],
+)  # fmt: skip
+def test_a_feed_that_asks_for_a_login_says_how_to_give_it(feed_server, login, said):
+    """A 401 was a bare 'HTTP 401 Unauthorized', or taken for a firewall's refusal."""
+    challenge = {"WWW-Authenticate": 'Basic realm="Members"', "Server": "cloudflare"}
+    url = feed_server.add("/members", b"no", status=401, headers=challenge)
+    result = fetch_one(FetchRequest("s", url.replace("://", f"://{login}")), OPTIONS)
+    assert result.error == f"HTTP 401 Unauthorized ({said})"
