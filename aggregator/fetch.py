@@ -542,7 +542,7 @@ def _login_asked(challenge: str, login: bool) -> str:
         return f"the site asks for {begins(scheme, 20)} authentication{named}, which is not sent"
     if login:
         return f"the site refused the user and password in the URL{named}"
-    return f"the feed asks for a login{named}: give it in the URL, https://USER:PASSWORD@host/..."
+    return f"the feed asks for a login{named}: put user:password@ before the host in its url"
 
 
 def diagnose_http_error(

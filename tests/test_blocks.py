@@ -54,9 +54,9 @@ def test_a_refusal_says_whose_it_is_in_one_phrase():
     [
         ('Digest realm="x", nonce="1"', "the site asks for Digest authentication for 'x', "
                                         "which is not sent"),
-        ("", "the feed asks for a login: give it in the URL, https://USER:PASSWORD@host/..."),
-        ('Basic realm="\u202eevil\x1b[0m"', "the feed asks for a login for 'evil[0m': give it in "
-                                            "the URL, https://USER:PASSWORD@host/..."),
+        ("", "the feed asks for a login: put user:password@ before the host in its url"),
+        ('Basic realm="\u202eevil\x1b[0m"', "the feed asks for a login for 'evil[0m': put "
+                                            "user:password@ before the host in its url"),
     ],
 )  # fmt: skip
 def test_a_401_says_what_login_the_site_asks_for(challenge, said):

@@ -201,6 +201,19 @@ def test_a_url_that_answers_with_no_page_says_what_it_answered(
     assert "html source" not in err
 
 
+def test_a_site_behind_a_login_is_added_with_it_but_never_shows_it(desk, feed_server, capsys):
+    """The login goes into the feed's url (it is fetched with it), not into the homepage,
+    a public link, nor into what `add` prints."""
+    page = feed_server.add("/amu/", PAGE_WITH_LINKS, headers={"Content-Type": "text/html"})
+    feed_server.feed("/amu/feed/", "tolonews_atom.xml", "application/atom+xml")
+    assert run(desk, "add", page.replace("://", "://desk:s3cret@")) == 0
+    assert "s3cret" not in capsys.readouterr().out
+    source = load_config(desk.config).source("TOLOnews")
+    assert source.url == feed_server.url("/amu/feed/").replace("://", "://desk:s3cret@")
+    assert source.homepage == page
+    assert feed_server.requests_to("/amu/feed/")[0].headers["authorization"].startswith("Basic ")
+
+
 def test_a_page_whose_advertised_feed_fails_says_why(desk, feed_server, capsys):
     page = b'<html><head><link rel=alternate type=application/rss+xml href="/gone.xml"></head>'
     url = feed_server.add("/site/", page, headers={"Content-Type": "text/html"})

@@ -631,8 +631,8 @@ def test_a_login_follows_a_redirect_only_on_its_own_site(target, kept):
 @pytest.mark.parametrize(
     ("login", "said"),
     [
-        ("", "the feed asks for a login for 'Members': give it in the URL, "
-             "https://USER:PASSWORD@host/..."),
+        ("", "the feed asks for a login for 'Members': put user:password@ before the host "
+             "in its url"),
         ("desk:wrong@", "the site refused the user and password in the URL for 'Members'"),
     ],
 )  # fmt: skip

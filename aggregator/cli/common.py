@@ -70,7 +70,8 @@ def paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    """Print a command's error (a feed's password never in it)."""
+    print(f"error: {without_credentials(message)}", file=sys.stderr)
 
 
 class CommandFailed(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator import pipeline
-from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed
+from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed, say
 from aggregator.config import Config, ConfigError, feed_scheme_url, load_yaml, read_config_text
 from aggregator.discover import Found, NoFeed, discover, feed_problem
 from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
@@ -19,7 +19,7 @@ from aggregator.fetch import fetch_one
 from aggregator.languages import language_tag
 from aggregator.links import Reconciliation, linked_sites, reconcile
 from aggregator.models import FetchRequest, FetchStatus
-from aggregator.normalize import feed_key
+from aggregator.normalize import feed_key, without_credentials
 from aggregator.opml import OpmlError, opml_bytes, read_opml
 
 
@@ -66,6 +66,11 @@ def same_feed(config: Config, url: str) -> str | None:
     return next((s.name for s in config.sources if feed_key(s.url) == wanted), None)
 
 
+def entries(count: int) -> str:
+    """ "1 entry", "3 entries"."""
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
 def source_fields(found: Found, name: str | None = None, **given: object) -> dict[str, object]:
     """The feeds.yaml keys of a newly found feed: what the editor gave, else what the feed says."""
     fields: dict[str, object] = {
@@ -73,7 +78,7 @@ def source_fields(found: Found, name: str | None = None, **given: object) -> dic
         "url": found.url,
     }
     if found.page:
-        fields["homepage"] = found.page
+        fields["homepage"] = without_credentials(found.page)  # a public link: no login
     language = given.get("language") or found.language
     if language:
         fields["language"] = language
@@ -143,7 +148,7 @@ def add(args: argparse.Namespace, config: Config) -> int:
             EXIT_USAGE,
         )
     _append(args.config, [fields])
-    print(f"added {fields['name']!r}: {found.url} ({found.how}; {found.entries} entries)")
+    say(f"added {fields['name']!r}: {found.url} ({found.how}; {entries(found.entries)})")
     if found.misdeclared and "language" not in fields:
         print(
             f"note: the feed declares {found.misdeclared} but its titles are in Arabic script: "
@@ -276,17 +281,17 @@ def _print_links(args: argparse.Namespace, config: Config, report: Reconciliatio
     for site, found, why in report.new:
         name = site.text or site.key
         if found:
-            print(f"+ {name} ({site.url}): feed {found.url} ({found.how}, {found.entries} entries)")
+            say(f"+ {name} ({site.url}): feed {found.url} ({found.how}, {entries(found.entries)})")
         else:
             reason = why.split(":", 1)[0] if why.startswith("no feed found") else why
-            print(f"+ {name} ({site.url}): no feed: candidate for an html source ({reason})")
+            say(f"+ {name} ({site.url}): no feed: candidate for an html source ({reason})")
     for source in report.unlinked:
         line = config.line_of(source.name, "name")
         print(f"- {source.name}: followed (feeds.yaml line {line}) but no longer linked")
     for source, new_url in report.moved:
         line = config.line_of(source.name, "url")
-        print(f"~ {source.name}: feed moved: {source.url} -> {new_url} (feeds.yaml line {line})")
+        say(f"~ {source.name}: feed moved: {source.url} -> {new_url} (feeds.yaml line {line})")
     for source, problem in report.failing:
-        print(f"! {source.name}: feed fails: {problem}")
+        say(f"! {source.name}: feed fails: {problem}")
     if not args.apply:
         print("nothing was changed; --apply adds the new sites that have a feed")
