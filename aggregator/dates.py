@@ -15,6 +15,7 @@ from feedparser.datetimes import _parse_date as feedparser_date
 from feedparser.datetimes.rfc822 import timezone_names
 
 from aggregator.calendars import SOLAR_MONTHS, from_solar_hijri
+from aggregator.relative_dates import days_back, time_ago
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _MONTHS = {
@@ -201,17 +202,53 @@ def _zone(name: str | None, offset: int | None) -> int | None:
     return 60 * (_minutes_of(name.lower()) or 0)
 
 
-def parse_date(text: str | None, zone: tzinfo = UTC) -> datetime | None:
+def parse_date(
+    text: str | None, zone: tzinfo = UTC, now: datetime | None = None
+) -> datetime | None:
     """A date string as UTC, its clock time in `zone` where it names no zone (a listing page
-    shows its site's local time); None when nothing can read it."""
+    shows its site's local time); None when nothing can read it. A relative time ("2 hours
+    ago", "yesterday 10:30") is read back from `now`, the moment the page was fetched, and
+    is None without it."""
     if not text or not text.strip() or len(text) > 200:
         return None
+    plain = text.translate(_DIGITS)
+    ago = time_ago(plain)
+    if ago is not None:
+        try:
+            return now - ago if now else None
+        except OverflowError:  # "99999 years ago"
+            return None
+    day = days_back(plain)
+    if day is not None:
+        return _on_day(*day, now, zone) if now else None
     moment = _solar_hijri(text) or _read(normalize(text))
     if moment is None or zone is UTC or _ZONED.search(text.translate(_DIGITS)):
         return moment
     try:
         return moment.replace(tzinfo=zone).astimezone(UTC)
     except (OverflowError, ValueError):
+        return None
+
+
+_PM = re.compile(r"(?<!\w)(?:p\.?m\.?|ب\.?\s?ظ|بعد از ظهر|عصر)(?!\w)", re.IGNORECASE)
+_AM = re.compile(r"(?<!\w)(?:a\.?m\.?|ق\.?\s?ظ|صبح)(?!\w)", re.IGNORECASE)
+
+
+def _on_day(days: int, rest: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """`days` before the fetch's local day, at the clock time `rest` names ("10:30 PM"), else
+    as long before the fetch (yesterday: a day before it)."""
+    clock = _CLOCK.search(rest)
+    if clock is None:
+        return now - timedelta(days=days)
+    hour, minute = int(clock[1]), int(clock[2])
+    if _PM.search(rest) and hour < 12:
+        hour += 12
+    elif _AM.search(rest) and hour == 12:
+        hour = 0
+    day = now.astimezone(zone).date() - timedelta(days=days)
+    try:
+        return datetime.combine(day, dtime(hour, minute), zone).astimezone(UTC)
+    except ValueError:  # 25:70
         return None
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import lxml.html
 from lxml import etree
@@ -63,19 +63,27 @@ def _image(element: lxml.html.HtmlElement | None, base: str) -> str | None:
     return None
 
 
-def _date(element: lxml.html.HtmlElement | None, zone: tzinfo) -> tuple[object, str | None]:
+def _date(
+    element: lxml.html.HtmlElement | None, zone: tzinfo, now: datetime | None
+) -> tuple[object, str | None]:
     if element is None:
         return None, None
     text = element.get("datetime") or element.get("content") or _text(element)
-    moment = parse_date(text, zone)
+    moment = parse_date(text, zone, now)
     return moment, (None if moment else text or None)
 
 
 def parse_listing(
-    body: bytes, final_url: str, selectors: Selectors, content_type: str = "", zone: tzinfo = UTC
+    body: bytes,
+    final_url: str,
+    selectors: Selectors,
+    content_type: str = "",
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
 ) -> ParsedFeed:
     """The items `selectors` find on the page, as raw entries; NotAFeed when none is found. A
-    date that names no zone is the page's local time, in `zone`. Links are resolved against
+    date that names no zone is the page's local time, in `zone`; a relative one ("2 hours
+    ago") is counted back from `now`, when the page was fetched. Links are resolved against
     `final_url` without its login."""
     final_url = without_credentials(final_url)
     try:
@@ -94,7 +102,7 @@ def parse_listing(
         if not title or not link:
             unreadable += 1
             continue
-        published, date_text = _date(_first(item, selectors.date), zone)
+        published, date_text = _date(_first(item, selectors.date), zone, now)
         summary = _text(_first(item, selectors.summary))
         image = _image(_first(item, selectors.image), base)
         entries.append(

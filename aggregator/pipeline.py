@@ -155,7 +155,7 @@ def entries_from_body(
         from aggregator.listing import parse_listing  # lxml.html and cssselect: few need them
 
         content_type = result.headers.get("content-type", "")
-        parsed = parse_listing(body, result.final_url, source.selectors, content_type, zone)
+        parsed = parse_listing(body, result.final_url, source.selectors, content_type, zone, now)
     else:
         parsed = parse_feed(body, result.headers, result.final_url)
     parsed_at = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,6 +107,7 @@ def test_what_is_no_solar_hijri_day_is_not_read_as_one(text):
 
 
 KABUL = ZoneInfo("Asia/Kabul")
+FETCHED = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 07:30 in Kabul
 
 
 @pytest.mark.parametrize(
@@ -122,8 +123,44 @@ KABUL = ZoneInfo("Asia/Kabul")
         ("2026-11-30 10:00 GMT", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
         ("2026-11-30 10:00 PST", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
         ("1405-09-10 12:30 +03:30", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
+        # today and yesterday are the site's days: at 03:00 UTC it is 1 December in Kabul
+        ("today 10:30", datetime(2026, 12, 1, 6, 0, tzinfo=UTC)),
+        ("Today, 10:30 PM", datetime(2026, 12, 1, 18, 0, tzinfo=UTC)),
+        ("yesterday at 11:45 pm", datetime(2026, 11, 30, 19, 15, tzinfo=UTC)),
+        ("دیروز ساعت ۱۴:۳۰", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("امروز ۰۹:۱۵", datetime(2026, 12, 1, 4, 45, tzinfo=UTC)),
+        ("نن ۱۰:۰۰ بجې", datetime(2026, 12, 1, 5, 30, tzinfo=UTC)),
     ],
 )
 def test_a_date_that_names_no_zone_is_read_in_the_zone_given(text, expected):
     """A listing page shows its site's local time: "10:00" on a Kabul site is 05:30 UTC."""
-    assert parse_date(text, KABUL) == expected
+    assert parse_date(text, KABUL, FETCHED) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "before"),
+    [
+        ("2 hours ago", {"hours": 2}), ("Updated 5 mins ago", {"minutes": 5}),
+        ("an hour ago", {"hours": 1}), ("Posted 1 week ago by Desk", {"weeks": 1}),
+        ("just now", {}), ("۲ ساعت پیش", {"hours": 2}), ("۳ روز قبل", {"days": 3}),
+        ("يک ساعت پيش", {"hours": 1}), ("۱۰ دقیقه پیش", {"minutes": 10}),
+        ("لحظاتی پیش", {}), ("۲ ساعته مخکې", {"hours": 2}), ("۳ ورځې مخکې", {"days": 3}),
+        ("منذ ساعتين", {"hours": 2}), ("منذ ٣ أيام", {"days": 3}), ("منذ ساعة", {"hours": 1}),
+        ("yesterday", {"days": 1}), ("دیروز", {"days": 1}), ("پرون", {"days": 1}),
+    ],
+)  # fmt: skip
+def test_a_relative_time_is_counted_back_from_the_fetch(text, before):
+    """Listing pages show "2 hours ago": it was read as a date of its own ("ago" is Spanish
+    for August: 1 August, 02:00). Without the fetch's time it is no date at all."""
+    assert parse_date(text, KABUL, FETCHED) == FETCHED - timedelta(**before)
+    assert parse_date(text, KABUL) is None
+    assert feed_date(text) is None
+
+
+def test_what_only_looks_relative_is_not_counted_back():
+    """Spanish and Portuguese "ago" before a year is August; an impossible clock or span is no
+    date (it was one, or an OverflowError)."""
+    august = datetime(2026, 8, 12, tzinfo=UTC)
+    assert parse_date("12 ago 2026", UTC, FETCHED) == parse_date("12 ago 2026") == august
+    assert parse_date("today 99:99", UTC, FETCHED) is None
+    assert parse_date("99999999 years ago", UTC, FETCHED) is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -220,6 +220,23 @@ def test_an_html_source_runs_end_to_end_into_feed_xml(workspace, feed_server):
     assert rail.title == "د هرات اورګاډي & سوداګري"
     assert rail.published_parsed[:5] == (2026, 11, 28, 3, 10)
     assert "<b>" not in rail.summary
+
+
+def test_an_html_sources_relative_times_are_counted_back_from_its_fetch(workspace, feed_server):
+    """ "۲ ساعته مخکې" (two hours ago) on a Pashto listing: two hours before the run fetched
+    the page. It was read as 1 August, or left undated and dated when first seen."""
+    page = data_file("listing_pajhwok.html").replace(
+        b"Sat, 28 Nov 2026 03:10:00 +0000", "۲ ساعته مخکې".encode()
+    )
+    url = feed_server.add("/ps/latest", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    workspace.write_config([{"name": "P", "url": url, "type": "html", "selectors": SELECTORS}])
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert main(workspace.args("run")) == 0
+    after = datetime.now(UTC)
+    rss = feedparser.parse(str(workspace.output / "feed.xml"))
+    rail = next(e for e in rss.entries if "herat-rail" in e.link)
+    published = datetime(*rail.published_parsed[:6], tzinfo=UTC)
+    assert before - timedelta(hours=2) <= published <= after - timedelta(hours=2)
 
 
 def test_html_source_mistakes_are_reported_with_their_lines(tmp_path, capsys):
