@@ -77,13 +77,38 @@ class FetchOptions:
 _local = threading.local()
 
 
+MAX_INFORMATIONAL = 20  # 1xx answers read before the final one
+
+
+class _Response(http.client.HTTPResponse):
+    """http.client's response, past every informational (1xx) answer before the final one, as
+    RFC 9110 asks of a client: http.client skips 100 Continue alone, and took a 103 Early
+    Hints (which Node's writeEarlyHints sends over HTTP/1.1) for the answer, an error."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        for _ in range(MAX_INFORMATIONAL):
+            version, status, reason = super()._read_status()
+            if not 102 <= status < 200:  # 100: begin skips it; 101: switching protocols
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the hints' headers: not the answer's
+        raise _EndlessInformational
+
+
+class _EndlessInformational(http.client.HTTPException):
+    """More informational answers than `MAX_INFORMATIONAL`, and no final one among them."""
+
+
 class _Connection(HTTPConnection):
+    response_class = _Response
+
     def getresponse(self):  # type: ignore[no-untyped-def]  # noqa: ANN201
         watched(self.sock)
         return super().getresponse()
 
 
 class _TLSConnection(HTTPSConnection):
+    response_class = _Response
+
     def getresponse(self):  # type: ignore[no-untyped-def]  # noqa: ANN201
         watched(self.sock)
         return super().getresponse()
@@ -402,6 +427,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         exc = behind
 
 
+_INVALID_HEADER = (urllib3.exceptions.InvalidHeader, requests.exceptions.InvalidHeader)
+
+
 def _broken_response(exc: Exception) -> str | None:
     """What was wrong with a response that http.client could not read, said for an editor."""
     causes = list(_causes(exc))
@@ -422,6 +450,10 @@ def _broken_response(exc: Exception) -> str | None:
             return f"the server sent too many headers ({cause})"
         if isinstance(cause, ConnectionResetError):
             return "the server reset the connection"
+        if isinstance(cause, _EndlessInformational):
+            return f"the server sent more than {MAX_INFORMATIONAL} informational (1xx) answers"
+        if isinstance(cause, _INVALID_HEADER) and "Content-Length" in str(cause):
+            return f"the server sent two Content-Length values, which browsers refuse too ({cause})"
     return None
 
 
@@ -490,8 +522,11 @@ def _describe(exc: Exception, timeout: float) -> str:
     causes = list(_causes(exc))
     if any(isinstance(c, urllib3.exceptions.LocationParseError) for c in causes):
         return f"the URL's host name cannot be read ({exception_line(causes[-1], 80)})"
+    broken = _broken_response(exc)
+    if broken:
+        return broken
     if isinstance(exc, requests.exceptions.ConnectionError | urllib3.exceptions.HTTPError):
-        return _broken_response(exc) or "connection failed"
+        return "connection failed"
     return f"{type(exc).__name__}: {text}"
 
 

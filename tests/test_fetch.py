@@ -419,6 +419,11 @@ def test_an_https_url_to_a_server_that_speaks_http_says_so(feed_server):
         (b"HTTP/1.1 200 OK\r\nContent-Length: 9999\r\n\r\n" + FEED, "before the body ended"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunked body"),
         (b"", "closed the connection without answering"),
+        (b"HTTP/1.1 103 Early Hints\r\n\r\n" * 21, "more than 20 informational (1xx) answers"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 3\r\n\r\nabc",
+            "two Content-Length values, which browsers refuse too",
+        ),
     ],
 )
 def test_a_response_http_cannot_read_is_described_for_editors(feed_server, raw, reason):
@@ -426,6 +431,21 @@ def test_a_response_http_cannot_read_is_described_for_editors(feed_server, raw, 
     assert result.status is FetchStatus.ERROR
     assert reason in result.error
     assert not result.unreachable  # a server answered: no sign that our network is down
+
+
+@pytest.mark.parametrize(
+    "informational",
+    [b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n",
+     b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n" * 3],
+)  # fmt: skip
+def test_informational_answers_before_the_final_one_are_passed_over(feed_server, informational):
+    """RFC 9110: a client reads any 1xx before the final answer. http.client skips 100 alone:
+    a 103 Early Hints (Node's writeEarlyHints sends it over HTTP/1.1) failed the source."""
+    final = b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\nETag: "v1"\r\n\r\n' % len(FEED) + FEED
+    result = fetch(feed_server.add("/hints", raw=informational + final))
+    assert (result.status, result.http_status, result.body, result.etag) == (
+        FetchStatus.OK, 200, FEED, '"v1"'
+    )  # fmt: skip
 
 
 def test_a_redirect_to_a_location_written_in_utf8_is_followed_as_browsers_do(feed_server):
