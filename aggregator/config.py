@@ -350,11 +350,17 @@ class Config(_Strict):
     retention: Retention = Retention()
     include: list[Rule] = []  # applied to every source, before its own rules
     exclude: list[Rule] = []
-    sources: list[Source] = Field(min_length=1)
+    sources: list[Source] = []  # none yet: a desk's start, before its first `add`
 
     _lines: dict[tuple[Hashable, ...], int] = PrivateAttr(default_factory=dict)
     _base: Path | None = PrivateAttr(default=None)  # the folder of feeds.yaml
     _positions: tuple[object, dict[str, int]] | None = PrivateAttr(default=None)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _nothing_is_none(cls, value: object) -> object:
+        """`sources:` with nothing under it (what `remove` leaves of the last one): none yet."""
+        return [] if value is None else value
 
     @property
     def status_folder(self) -> Path | None:
@@ -723,7 +729,10 @@ def read_config_text(path: Path | str) -> str:
         data = path.read_bytes()
     except FileNotFoundError:
         where = path.absolute().parent
-        hint = "give --config PATH (`aggregator demo` writes an example)"
+        hint = (
+            "give --config PATH, or start one with `aggregator add URL` "
+            "(`aggregator demo` writes an example)"
+        )
         raise ConfigError(path, None, f"not found in {where}: {hint}") from None
     except IsADirectoryError:
         raise ConfigError(path, None, "is a folder, not a feeds.yaml file") from None

@@ -163,8 +163,6 @@ def remove_source(text: str, name: str, path: Path) -> tuple[str, Config]:
     item = next((i for i in layout.items if i.name == name), None)
     if item is None:
         raise EditError(f"no source named {name!r}")
-    if len(layout.items) == 1:
-        raise EditError(f"{name!r} is the only source; a configuration needs at least one")
     lines = _lines(text)
     result = "".join(lines[: item.first] + lines[item.last + 1 :])
     return result, _validated(result, path)

@@ -292,9 +292,35 @@ def test_remove_takes_out_one_source_and_nothing_else(desk, capsys):
     ]
     assert lines_other_than(before, removed) == after.splitlines(keepends=True)
     assert [s.name for s in load_config(desk.config).sources] == ["Khaama Press"]
-    assert run(desk, "remove", "Khaama Press") == 2  # the last source stays
-    assert "the only source" in capsys.readouterr().err
     assert run(desk, "remove", "Nobody") == 2
+    assert "no source named 'Nobody'" in capsys.readouterr().err
+
+
+def test_a_desk_starts_with_its_first_add_and_may_end_with_no_source(tmp_path, feed_server, capsys):
+    """`add` on a desk without feeds.yaml wrote nothing: 'feeds.yaml: not found'; a file with
+    `sources: []` was invalid for `add` too. Removing the last source leaves a desk with none,
+    which `check` accepts and `run` refuses, saying what to do."""
+    config = tmp_path / "feeds.yaml"
+    url = feed_server.feed("/feed/", "aop_wordpress.xml")
+    assert main(["run", "--config", str(config)]) == 2
+    assert "start one with `aggregator add URL`" in capsys.readouterr().err
+    assert main(["add", url, "--config", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# The sources this desk follows") and f'url: "{url}"' in text
+    assert main(["run", "--config", str(config)]) == 0
+    assert (tmp_path / "output" / "feed.xml").exists()
+    name = load_config(config).sources[0].name
+    assert main(["remove", name, "--config", str(config)]) == 0
+    assert config.read_text(encoding="utf-8").endswith("sources:\n")
+    capsys.readouterr()
+    assert main(["check", "--config", str(config)]) == 0
+    assert "OK, 0 sources" in capsys.readouterr().out
+    for command in ("run", "fetch", "schedule"):
+        assert main([command, "--config", str(config)]) == 2
+        assert "has no sources yet: add one with `aggregator add URL`" in capsys.readouterr().err
+    config.write_text("site: {title: T}\nsources: []\n", encoding="utf-8")
+    assert main(["add", url, "--config", str(config)]) == 0
+    assert [s.url for s in load_config(config).sources] == [url]
 
 
 @pytest.fixture

@@ -69,6 +69,9 @@ def paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return args.db or base / "aggregator.db", args.output or base / "output"
 
 
+NO_SOURCES = "{config} has no sources yet: add one with `aggregator add URL` (a site or its feed)"
+
+
 def error(message: str) -> None:
     """Print a command's error (a feed's password never in it)."""
     print(f"error: {without_credentials(message)}", file=sys.stderr)

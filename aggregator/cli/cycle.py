@@ -18,6 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aggregator.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
+    NO_SOURCES,
+    CommandFailed,
     Handler,
     error,
     locked,
@@ -147,6 +150,8 @@ def cycle_handler(fetch: bool, publish: bool) -> Handler:
     """The handler of `run` (both halves), `fetch` or `publish`."""
 
     def handle(args: argparse.Namespace, config: Config) -> int:
+        if fetch and not config.sources:
+            raise CommandFailed(NO_SOURCES.format(config=args.config), EXIT_USAGE)
         _, output = paths(args)
         quiet = getattr(args, "json", False)
         interactive = not quiet and fetch and sys.stdout.isatty()

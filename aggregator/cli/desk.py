@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_OK, EXIT_USAGE, CommandFailed, say
-from aggregator.config import Config, ConfigError, feed_scheme_url, load_yaml, read_config_text
+from aggregator.config import (
+    Config,
+    ConfigError,
+    feed_scheme_url,
+    load_config,
+    load_yaml,
+    read_config_text,
+)
 from aggregator.discover import Found, NoFeed, discover, feed_problem
 from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
 from aggregator.fetch import fetch_one
@@ -37,7 +44,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read a site whose certificate fails its checks (expired...), unverified",
     )
-    add_p.set_defaults(handler=add)
+    add_p.set_defaults(handler=add, needs_config=False)  # a desk starts with its first add
     remove_p = commands.add_parser("remove", parents=[common], help="remove a source")
     remove_p.add_argument("name")
     remove_p.set_defaults(handler=remove)
@@ -116,7 +123,27 @@ def as_url(text: str) -> str:
     return f"https://{text}" if _BARE_SITE.fullmatch(text) else feed_scheme_url(text) or text
 
 
-def add(args: argparse.Namespace, config: Config) -> int:
+NEW_FILE = (
+    "# The sources this desk follows, and how they are merged and published: every key in\n"
+    '# README, section "feeds.yaml". `aggregator add URL` adds a source; `aggregator check`\n'
+    "# validates this file.\n"
+)
+
+
+def _starting(path: Path) -> tuple[Config, str]:
+    """feeds.yaml and its text for a command that adds sources: a file not there yet, or
+    empty, is a desk's start (it is written with a comment that says what it is)."""
+    text = _config_text(path) if path.exists() else ""
+    if not text.strip():
+        return Config(), NEW_FILE
+    try:
+        return load_config(path), text
+    except ConfigError as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+
+
+def add(args: argparse.Namespace, _config: Config | None) -> int:
+    config, text = _starting(args.config)
     if args.language and language_tag(args.language) is None:
         raise CommandFailed(f"--language {args.language!r} is not a BCP 47 tag", EXIT_USAGE)
     url = as_url(args.url)
@@ -147,7 +174,7 @@ def add(args: argparse.Namespace, config: Config) -> int:
             f"a source named {fields['name']!r} exists already: choose another with --name",
             EXIT_USAGE,
         )
-    _append(args.config, [fields])
+    _append(args.config, [fields], text)
     say(f"added {fields['name']!r}: {found.url} ({found.how}; {entries(found.entries)})")
     if found.misdeclared and "language" not in fields:
         print(
@@ -201,6 +228,7 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     except (OSError, OpmlError) as exc:
         raise CommandFailed(f"{args.file}: {exc}", EXIT_USAGE) from None
     text = _config_text(path) if path.exists() else ""
+    text = text if text.strip() else NEW_FILE
     try:
         names, urls = _followed(path, text)
     except ConfigError as exc:

@@ -8,7 +8,16 @@ import sys
 from typing import Any
 
 from aggregator import pipeline, schedule
-from aggregator.cli.common import EXIT_OK, locked, open_store, paths, seconds
+from aggregator.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    NO_SOURCES,
+    CommandFailed,
+    locked,
+    open_store,
+    paths,
+    seconds,
+)
 from aggregator.config import Config
 from aggregator.retention import prune
 
@@ -42,6 +51,8 @@ def prune_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def schedule_command(args: argparse.Namespace, config: Config) -> int:
+    if not config.sources:
+        raise CommandFailed(NO_SOURCES.format(config=args.config), EXIT_USAGE)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )

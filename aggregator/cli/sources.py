@@ -12,7 +12,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from aggregator import pipeline, semantic
-from aggregator.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, locked, open_store
+from aggregator.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    NO_SOURCES,
+    error,
+    locked,
+    open_store,
+)
 from aggregator.config import Config
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
@@ -72,7 +80,10 @@ def matcher_line(config: Config) -> str:
 
 
 def check(args: argparse.Namespace, config: Config) -> int:
-    print(f"{args.config}: OK, {len(config.sources)} sources")
+    count = len(config.sources)
+    print(f"{args.config}: OK, {count} source{'' if count == 1 else 's'}")
+    if not config.sources:
+        print(f"note: {NO_SOURCES.format(config=args.config)}")
     print(matcher_line(config))
     if args.rules:
         return _check_rules(args, config)
