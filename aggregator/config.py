@@ -8,7 +8,7 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -607,11 +607,50 @@ def _model_at(loc: KeyPath) -> type[BaseModel] | None:
     return model
 
 
+# pydantic's words for a value of the wrong kind, said as an editor of YAML would: "Input
+# should be a valid dictionary or instance of Source" is "should be keys and values"
+_PLAIN = {
+    "list_type": "should be a list (each item on a line of its own, after '- ')",
+    "dict_type": "should be keys and values (key: value), one a line",
+    "model_type": "should be keys and values (key: value), one a line",
+    "model_attributes_type": "should be keys and values (key: value), one a line",
+    "int_parsing": "should be a whole number",
+    "int_type": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_parsing": "should be a number",
+    "float_type": "should be a number",
+    "bool_parsing": "should be true or false",
+    "bool_type": "should be true or false",
+    "string_type": "should be text",
+    "string_too_short": "should not be empty",
+    "greater_than_equal": "should be at least {ge}",
+    "greater_than": "should be more than {gt}",
+    "less_than_equal": "should be at most {le}",
+    "less_than": "should be less than {lt}",
+}
+
+
+def _plainly(err: Mapping[str, Any]) -> str | None:
+    """An error of pydantic's in plain words, with what the file has; None for others."""
+    words = _PLAIN.get(err["type"])
+    if words is None:
+        return None
+    value = err.get("input")
+    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
+    if isinstance(value, dict | list):
+        shown = "a list" if isinstance(value, list) else "keys and values"
+    elif value is None:
+        shown = "nothing"
+    limits = {k: f"{v:g}" if isinstance(v, float) else v for k, v in err.get("ctx", {}).items()}
+    said = words.format(**limits)
+    return said if err["type"] == "string_too_short" else f"{said}, not {shown[:80]}"
+
+
 def _problems(exc: ValidationError, positions: Positions) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        message = err["msg"].removeprefix("Value error, ")
+        message = _plainly(err) or err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
             if len(loc) > 1:

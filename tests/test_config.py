@@ -74,7 +74,7 @@ def test_sources_are_found_by_name_with_their_lines():
         (
             VALID.replace("timeout: 20", "timeout: soon"),
             "5:12",
-            "defaults.timeout: Input should be a valid number",
+            "defaults.timeout: should be a number, not 'soon'",
         ),
         (
             VALID.replace('    url: "https://www.khaama.com/feed/"\n', ""),
@@ -122,17 +122,17 @@ def test_sources_are_found_by_name_with_their_lines():
         (
             VALID + "    refresh: 5\n",
             "12:14",
-            "sources[1].refresh: Input should be greater than or equal to 30",
+            "sources[1].refresh: should be at least 30, not 5",
         ),
         (
             VALID + "    refresh: 1000000000000000000000000\n",
             "12:14",
-            "less than or equal to 10080",
+            "should be at most 10080, not 1000000000000000000000000",
         ),
         (  # past what zlib takes as a length: every gzip source failed with OverflowError
             VALID.replace("  timeout: 20", "  timeout: 20\n  max_bytes: 100000000000000000000"),
             "6:14",
-            "defaults.max_bytes: Input should be less than or equal to 1073741824",
+            "defaults.max_bytes: should be at most 1073741824, not 100000000000000000000",
         ),
         (
             VALID + "retention:\n  content_days: 90\n  identity_days: 30\n",
@@ -144,9 +144,36 @@ def test_sources_are_found_by_name_with_their_lines():
         (
             VALID + "dedupe:\n  title_threshold: 1.5\n",
             "13:20",
-            "dedupe.title_threshold: Input should",
+            "dedupe.title_threshold: should be at most 1, not 1.5",
         ),
         ("", "1", "the file is empty"),
+        (
+            "sources: foo\n",
+            "1:10",
+            "sources: should be a list (each item on a line of its own, after '- '), not 'foo'",
+        ),
+        (
+            "sources:\n  - just a name\n",
+            "2:5",
+            "sources[0]: should be keys and values (key: value), one a line, not 'just a name'",
+        ),
+        (
+            VALID + "    own: maybe\n",
+            "12:10",
+            "sources[1].own: should be true or false, not 'maybe'",
+        ),
+        (
+            VALID + "    max_items: 2.5\n",
+            "12:16",
+            "sources[1].max_items: should be a whole number, not 2.5",
+        ),
+        (
+            VALID + "    include: {kabul: 1}\n",
+            "12:14",
+            "sources[1].include: should be a list (each item on a line of its own, after '- '), "
+            "not keys and values",
+        ),
+        (VALID.replace('"Khaama Press"', '""'), "10:11", "sources[1].name: should not be empty"),
         (VALID + "    timezone: Asia/Kabul\n", "10:5", "timezone is for type: html sources"),
         (VALID + "    user_agent: مرورگر\n", "12:17", "user_agent: must be printable ASCII"),
         (
