@@ -133,7 +133,16 @@ _SOLAR_YMD = re.compile(rf"(?<!\d){_YEAR}([-/.])(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
 _SOLAR_DMY = re.compile(rf"(?<!\d)(\d{{1,2}})([-/.])(\d{{1,2}})\2{_YEAR}(?!\d)")
 _SOLAR_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}})\s*([^\W\d_]+)\s*,?\s*{_YEAR}(?!\d)")
 # a date that names its zone: Z, an offset, or a name (AFT, GMT, EST; not AM or PM) at its end
-_ZONED = re.compile(r"(?:\d[zZ]|[+-]\d\d(?::?\d\d)?|\b(?!(?:[AaPp]\.?[Mm])\b)[A-Za-z]{1,5})\.?\s*$")
+# a zone written at the end of a date: "Z", an offset, or a short name ("GMT", "AFT"), but not a
+# month's ("30 Nov"), a weekday's or a clock's ("10:30 p.m.")
+_ZONED = re.compile(r"(?:\d[zZ]|[+-]\d\d(?::?\d\d)?|(?<![A-Za-z.])(?P<word>[A-Za-z]{1,5}))\.?\s*$")
+_NOT_ZONES = frozenset(
+    {"am", "pm", "m", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+     "march", "april", "june", "july", "sept", *(k for k in _MONTHS if k.isascii() and len(k) <= 5)}
+)  # fmt: skip
+_NUMBERS = re.compile(r"\d+")
+_MONTH_WORD = re.compile(r"(?<![A-Za-z])(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
+_YEAR_WRITTEN = re.compile(r"(?<!\d)\d{4}(?!\d)|\d{6,}")
 _MAY_BE_SOLAR = re.compile("(?<![0-9۰-۹٠-٩])[1۱١][3۳٣4۴٤][0-9۰-۹٠-٩]{2}(?![0-9۰-۹٠-٩])")  # a year
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d\d)(?::(\d\d))?(?!\d)")
 _END_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)\s*$")
@@ -221,13 +230,37 @@ def parse_date(
     day = days_back(plain)
     if day is not None:
         return _on_day(*day, now, zone) if now else None
-    moment = _solar_hijri(text) or _read(normalize(text))
-    if moment is None or zone is UTC or _ZONED.search(text.translate(_DIGITS)):
-        return moment
+    normalized = normalize(text)
+    if not _says_a_day(normalized):
+        return None
+    today = datetime.combine(now.astimezone(zone).date(), dtime()) if now else None
+    moment = _solar_hijri(text) or _read(normalized, today)
+    if moment is None:
+        return None
     try:
-        return moment.replace(tzinfo=zone).astimezone(UTC)
+        if zone is not UTC and not _names_zone(plain):
+            moment = moment.replace(tzinfo=zone).astimezone(UTC)
+        if now and moment > now + timedelta(days=2) and not _YEAR_WRITTEN.search(normalized):
+            moment = moment.replace(year=moment.year - 1)  # "Dec 31" on 2 January: last year's
     except (OverflowError, ValueError):
         return None
+    return moment
+
+
+def _says_a_day(normalized: str) -> bool:
+    """Whether a text can name a day: two numbers or more ("30/11", "10:30"), a number and a
+    month ("Nov 30"), or a compact date ("20261130"). A word or a number alone ("Monday",
+    "May", "2026", "3") was read as the next such day, the first of that month, or year."""
+    numbers = _NUMBERS.findall(normalized)
+    if len(numbers) >= 2 or any(len(number) >= 6 for number in numbers):
+        return True
+    return bool(numbers) and _MONTH_WORD.search(normalized) is not None
+
+
+def _names_zone(text: str) -> bool:
+    """Whether a date ends in a zone: an offset, "Z" or a zone's short name (not a month's)."""
+    found = _ZONED.search(text)
+    return found is not None and (found["word"] or "").lower() not in _NOT_ZONES
 
 
 _PM = re.compile(r"(?<!\w)(?:p\.?m\.?|ب\.?\s?ظ|بعد از ظهر|عصر)(?!\w)", re.IGNORECASE)
@@ -252,13 +285,18 @@ def _on_day(days: int, rest: str, now: datetime, zone: tzinfo) -> datetime | Non
         return None
 
 
-def _read(normalized: str) -> datetime | None:
-    """A normalized date as UTC (one that names no zone in UTC), by feedparser, else dateutil."""
-    parsed = feedparser_date(normalized)
+def _read(normalized: str, today: datetime | None = None) -> datetime | None:
+    """A normalized date as UTC (one that names no zone in UTC), by feedparser, else dateutil;
+    what it leaves out (a year, a day) taken from `today` (default: this machine's). A date
+    without its year goes to dateutil alone: feedparser takes this machine's day for a clock
+    time alone, and reads "10:30 pm" as 10:30."""
+    parsed = (
+        feedparser_date(normalized) if today is None or _YEAR_WRITTEN.search(normalized) else None
+    )
     if parsed:
         return from_struct_time(parsed)
     try:
-        moment = dateutil_parser.parse(normalized, tzinfos=_zone)
+        moment = dateutil_parser.parse(normalized, tzinfos=_zone, default=today)
         return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
         return None  # unreadable, or out of range once in UTC (31 Dec 9999, 12 h behind)

@@ -130,6 +130,12 @@ FETCHED = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 07:30 in Kabul
         ("دیروز ساعت ۱۴:۳۰", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
         ("امروز ۰۹:۱۵", datetime(2026, 12, 1, 4, 45, tzinfo=UTC)),
         ("نن ۱۰:۰۰ بجې", datetime(2026, 12, 1, 5, 30, tzinfo=UTC)),
+        # a month's name last is no zone's; a clock alone (10:30 p.m.) is the site's today
+        ("30 Nov", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("Sunday 29 Nov", datetime(2026, 11, 28, 19, 30, tzinfo=UTC)),
+        ("10:30 p.m.", datetime(2026, 12, 1, 18, 0, tzinfo=UTC)),
+        ("Nov 30, 9:05 a. m.", datetime(2026, 11, 30, 4, 35, tzinfo=UTC)),
+        ("10:30", datetime(2026, 12, 1, 6, 0, tzinfo=UTC)),
     ],
 )
 def test_a_date_that_names_no_zone_is_read_in_the_zone_given(text, expected):
@@ -164,3 +170,28 @@ def test_what_only_looks_relative_is_not_counted_back():
     assert parse_date("12 ago 2026", UTC, FETCHED) == parse_date("12 ago 2026") == august
     assert parse_date("today 99:99", UTC, FETCHED) is None
     assert parse_date("99999999 years ago", UTC, FETCHED) is None
+
+
+@pytest.mark.parametrize("text", ["Monday", "Updated Monday", "May", "Dec", "2026", "3", "2nd",
+                                  "ago", "set", "۹ قوس"])  # fmt: skip
+def test_a_word_or_a_number_alone_names_no_day(text):
+    """A listing's date selector that catches "Monday" or "May" read as the next Monday or
+    1 May; "ago" (Spanish for August) as 1 August."""
+    assert parse_date(text, KABUL, FETCHED) is None
+
+
+NEW_YEAR = datetime(2027, 1, 2, 3, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fetched", "text", "expected"),
+    [
+        (NEW_YEAR, "Dec 31", datetime(2026, 12, 30, 19, 30, tzinfo=UTC)),
+        (NEW_YEAR, "31 دسامبر 10:00", datetime(2026, 12, 31, 5, 30, tzinfo=UTC)),
+        (FETCHED, "Dec 2", datetime(2026, 12, 1, 19, 30, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_a_date_without_its_year_is_the_latest_such_day_not_one_ahead(fetched, text, expected):
+    """A listing shows "Dec 31" without the year: on 2 January it is last year's, not a date
+    a year ahead. A day or two ahead is a clock's difference, and stays."""
+    assert parse_date(text, KABUL, fetched) == expected
