@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from aggregator.config import Config
+from aggregator.config import Config, feed_scheme_url
 from aggregator.languages import language_tag
 from aggregator.normalize import plain_name, without_credentials, xml_safe
 
@@ -21,6 +21,7 @@ class Outline:
     html_url: str | None
     language: str | None
     category: str | None  # the innermost folder it sits in
+    followable: bool = True  # False: its xmlUrl is no http(s) URL (ftp:, a file path...)
 
 
 def opml_bytes(config: Config) -> bytes:
@@ -54,8 +55,9 @@ class OpmlError(Exception):
 
 
 def _http(url: str | None) -> str | None:
+    """An http(s) URL as written, or the one a subscribe button's `feed://` stands for."""
     url = (url or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else None
+    return url if url.lower().startswith(("http://", "https://")) else feed_scheme_url(url)
 
 
 def read_opml(data: bytes) -> list[Outline]:
@@ -77,7 +79,10 @@ def read_opml(data: bytes) -> list[Outline]:
     def walk(element: etree._Element, folder: str | None) -> None:
         for outline in element.iterfind("outline"):
             title = plain_name(outline.get("title") or outline.get("text") or "")
-            xml_url = _http(outline.get("xmlUrl") or outline.get("xmlurl"))
+            written = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            xml_url = _http(written)
+            if written and not xml_url:
+                found.append(Outline(title, written[:200], None, None, None, followable=False))
             if xml_url:
                 category = folder
                 if not category and outline.get("category"):

@@ -28,6 +28,7 @@ OTHER_READER = b"""<?xml version="1.0" encoding="UTF-8"?>
     <outline text="Hasht-e Subh" type="rss" xmlUrl="https://8am.media/fa/feed/"
              category="/Dari/Afghan"/>
     <outline text="A podcast" type="rss" xmlUrl="ftp://example.org/feed"/>
+    <outline text="Subscribed by button" type="rss" xmlUrl="feed://button.example/rss"/>
     <outline text="Just a link" type="link" url="https://example.org/"/>
     <outline text="Khaama again" type="rss" xmlUrl="https://www.khaama.com/feed"/>
   </body>
@@ -67,12 +68,14 @@ def test_import_the_shape_other_readers_export(tmp_path, capsys):
     assert main(["opml", "import", str(other), "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "skipped 'Khaama again': already followed" in out
-    assert "imported 4 of 5 feeds" in out
+    assert "skipped 'A podcast': its feed, 'ftp://example.org/feed', is no http(s) URL" in out
+    assert "imported 5 of 7 feeds" in out
     text = config.read_text(encoding="utf-8")
     assert text.startswith(SEED)  # the file as it was, then the new sources
     sources = {s.name: s for s in load_config(config).sources}
     assert sources["Amu TV"].category == "Afghanistan" and sources["Amu TV"].homepage
     assert sources["KabulNow"].language == "en-US"
+    assert sources["Subscribed by button"].url == "http://button.example/rss"  # feed:// read
     assert (
         sources["Pajhwok Pashto"].category == "News" and sources["Pajhwok Pashto"].language == "ps"
     )

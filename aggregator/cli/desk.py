@@ -235,6 +235,10 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         raise CommandFailed(str(exc), EXIT_USAGE) from None
     new: list[dict[str, object]] = []
     for outline in outlines:
+        if not outline.followable:
+            name = outline.title or outline.xml_url
+            say(f"skipped {name!r}: its feed, {outline.xml_url!r}, is no http(s) URL")
+            continue
         url = feed_key(outline.xml_url)
         name = outline.title or urlsplit(outline.xml_url).hostname or outline.xml_url
         if url in urls:
