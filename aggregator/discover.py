@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from aggregator.blocks import described, walls
 from aggregator.fetch import FetchOptions, fetch_one
-from aggregator.htmlpage import feed_links
+from aggregator.htmlpage import page_feeds
 from aggregator.languages import is_rtl, language_tag, mostly_arabic_script
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, ParsedFeed
 from aggregator.normalize import plain_name
@@ -17,6 +17,7 @@ from aggregator.parse import NotAFeed, parse_feed
 
 USUAL_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml")
 MAX_ADVERTISED = 6  # candidates tried from one page, so a hostile page cannot send us far
+MAX_LINKED = 4  # of the page's links that look like a feed's
 MAX_TITLES_READ = 20  # the titles that say which script a feed is written in
 
 
@@ -78,17 +79,19 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
         return _found(first, feed, None, "the URL is a feed")
     page, first_reason = first.final_url, feed
     content_type = first.headers.get("content-type", "")
-    advertised = feed_links(first.body or b"", page, content_type)[:MAX_ADVERTISED]
+    advertised, linked = page_feeds(first.body or b"", page, content_type)
+    advertised, linked = advertised[:MAX_ADVERTISED], linked[:MAX_LINKED]
     folder = urlsplit(page).path.rsplit("/", 1)[0] + "/"  # a site in a sub-folder: /fa/feed/
     usual = [
         urljoin(page, root + path.lstrip("/")) for root in (folder, "/") for path in USUAL_PATHS
     ]
     why: dict[str, str] = {}
-    for candidate in dict.fromkeys([*advertised, *usual]):
+    for candidate in dict.fromkeys([*advertised, *linked, *usual]):
         result = _fetch(candidate, options, verify)
         feed = _read(result)
         if isinstance(feed, ParsedFeed):
             how = "advertised by the page" if candidate in advertised else f"at {candidate}"
+            how = "linked from the page" if candidate in linked else how
             return _found(result, feed, page, how)
         why[candidate] = feed
     tried = f"none of {', '.join(USUAL_PATHS)} (on the site or beside the page) is a feed"

@@ -4,12 +4,13 @@ the feeds it advertises. Listing sources, the links page, discovery and parse's 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 
 from aggregator.charsets import codec_name, default_label, mostly_utf8, reads_as_windows_1256
-from aggregator.normalize import joined_url
+from aggregator.normalize import joined_url, url_host
 
 MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -68,17 +69,55 @@ def page_base(root: lxml.html.HtmlElement, url: str) -> str:
 
 def feed_links(body: bytes, base_url: str, content_type: str = "") -> list[str]:
     """The feeds a page advertises, in page order, site feeds before comment feeds."""
+    return page_feeds(body, base_url, content_type)[0]
+
+
+def page_feeds(body: bytes, base_url: str, content_type: str = "") -> tuple[list[str], list[str]]:
+    """The feeds a page advertises (`<link rel="alternate">`), and those its links point to
+    (`<a href=".../rss.xml">`, `<a>RSS</a>`: a site that advertises none often has an RSS
+    icon in its footer), each in page order, site feeds before comment feeds, and links on
+    the page's own host before others."""
     try:
         root = html_root(body, content_type, 2_000_000)
     except (etree.ParserError, ValueError):
-        return []
+        return [], []
     base_url = page_base(root, base_url)
-    links: list[str] = []
+    advertised: list[str] = []
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
         url = joined_url(base_url, href) if "alternate" in rel and kind in FEED_TYPES else None
-        if url and url not in links:
-            links.append(url)
-    return sorted(links, key=lambda u: "comment" in u.lower())
+        if url and url not in advertised:
+            advertised.append(url)
+    linked: list[str] = []
+    for anchor in root.iter("a"):
+        url = joined_url(base_url, (anchor.get("href") or "").strip())
+        if url and url not in linked and url not in advertised and _feed_like(url, anchor):
+            linked.append(url)
+    host = url_host(base_url)
+    return (
+        sorted(advertised, key=lambda u: "comment" in u.lower()),
+        sorted(linked, key=lambda u: ("comment" in u.lower(), url_host(u) != host)),
+    )
+
+
+_FEED_PATH = re.compile(r"(?:\.(?:rss|atom|rdf)|/(?:rss|feed|atom|rss2)(?:\.xml)?/?|[/.]rss\.xml)$")
+_FEED_QUERY = re.compile(r"(?:^|&)feed=(?:rss2?|atom|rdf)(?:&|$)")
+_RSS_WORD = re.compile(r"\b(?:rss|atom)\b", re.IGNORECASE)
+
+
+def _feed_like(url: str, anchor: lxml.html.HtmlElement) -> bool:
+    """Whether a link looks like it leads to a feed: by its path (`/feed/`, `/rss.xml`,
+    `.atom`; WordPress's `?feed=rss2`), or its words (`RSS`, an icon's title or alt)."""
+    parts = urlsplit(url)
+    path = parts.path.lower()
+    if "sitemap" in path or not parts.scheme.startswith("http"):
+        return False
+    if _FEED_PATH.search(path) or _FEED_QUERY.search(parts.query.lower()):
+        return True
+    words = " ".join(
+        [anchor.text_content(), anchor.get("title") or "", anchor.get("aria-label") or ""]
+        + [image.get("alt") or "" for image in anchor.iter("img")]
+    )
+    return _RSS_WORD.search(words[:300]) is not None

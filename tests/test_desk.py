@@ -7,7 +7,7 @@ import pytest
 from aggregator.cli import main
 from aggregator.cli.desk import as_url
 from aggregator.config import load_config
-from aggregator.discover import feed_links
+from aggregator.htmlpage import feed_links
 from tests.conftest import FeedServer
 
 # An editor's file: comments, odd spacing and quoting that an edit must not touch.
@@ -168,6 +168,29 @@ def test_a_language_that_its_titles_belie_is_not_written_but_named(
     url = feed_server.add("/wp2/feed/", english, headers={"Content-Type": "application/rss+xml"})
     assert run(desk, "add", url, "--name", "English") == 0
     assert load_config(desk.config).source("English").given_language == declared
+
+
+def test_a_page_that_only_links_its_feed_is_added_through_the_link(desk, feed_server, capsys):
+    """No `<link rel="alternate">`, a feed at no usual path, but an RSS icon in the footer (as
+    many news sites have): it was 'the page advertises no feed'. A page of a thousand such
+    links costs four fetches, not a thousand."""
+    footer = "".join(f'<a href="/rss/{n}">RSS</a>' for n in range(1000))
+    page = (
+        '<html><body><a href="/rssfeeds" title="RSS feeds"><img alt="RSS" src="i.png"></a>'
+        f'<a href="/services/news.rss">news</a>{footer}</body></html>'
+    ).encode()
+    url = feed_server.add("/portal/", page, headers={"Content-Type": "text/html"})
+    feed_server.add(
+        "/rssfeeds", b"<html><body>our feeds</body></html>", headers={"Content-Type": "text/html"}
+    )
+    feed_server.feed("/services/news.rss", "khaama_wordpress.xml")
+    assert run(desk, "add", url, "--name", "Portal") == 0
+    assert "linked from the page" in capsys.readouterr().out
+    assert load_config(desk.config).sources[-1].url == feed_server.url("/services/news.rss")
+    assert sum(seen.path.startswith("/rss/") for seen in feed_server.log) == 0  # found before
+    feed_server.add("/portal2/", footer.encode(), headers={"Content-Type": "text/html"})
+    assert run(desk, "add", feed_server.url("/portal2/")) == 1
+    assert sum(seen.path.startswith("/rss/") for seen in feed_server.log) == 4
 
 
 def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys):
