@@ -111,6 +111,9 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
         if advertised
         else "the page advertises no feed"
     )
+    if linked:
+        first_link = f"{linked[0]}: {why[linked[0]]}"
+        advert += f", nor do the {len(linked)} links on it that look like a feed's ({first_link})"
     raise NoFeed(
         f"no feed found at {url}: {advert}, and {tried}. "
         "Follow the page itself as an html source (type: html with CSS selectors; see README)."

@@ -191,6 +191,7 @@ def test_a_page_that_only_links_its_feed_is_added_through_the_link(desk, feed_se
     feed_server.add("/portal2/", footer.encode(), headers={"Content-Type": "text/html"})
     assert run(desk, "add", feed_server.url("/portal2/")) == 1
     assert sum(seen.path.startswith("/rss/") for seen in feed_server.log) == 4
+    assert "nor do the 4 links on it that look like a feed's" in capsys.readouterr().err
 
 
 def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys):
