@@ -9,7 +9,9 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-HINT = re.compile(r"<(?:iframe|video|audio)\b", re.IGNORECASE)  # anything for `players_as_links`
+HINT = re.compile(  # anything for `players_as_links`
+    r"<(?:iframe|video|audio)\b|data-telegram-post", re.IGNORECASE
+)
 # one element, start tag to end tag, each read once (possessive): a frame left open reads to
 # the end of the fragment, never again from a later "<"
 PLAYER = re.compile(
@@ -82,6 +84,24 @@ def _aparat(url: str) -> str | None:
 
 
 # the players of the sites Afghan outlets embed from: host -> (name, its page for a frame)
+_TELEGRAM_POST = re.compile(r"[A-Za-z0-9_]{3,64}/\d{1,12}", re.ASCII)  # channel/message
+# Telegram's post widget: a script alone, which sanitizing drops with nothing left of the post
+_TELEGRAM_WIDGET = re.compile(
+    r"<script\b[^<>]*?\bdata-telegram-post\s*=\s*[\"']?([A-Za-z0-9_]{3,64}/\d{1,12})\b"
+    r"[^<>]*+>(?:\s*</script\s*>)?",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _telegram_widget(widget: re.Match[str]) -> str:
+    return _link(f"https://t.me/{widget[1]}", "Telegram")
+
+
+def _telegram(url: str) -> str | None:
+    post = urlsplit(url).path.strip("/")
+    return f"https://t.me/{post}" if _TELEGRAM_POST.fullmatch(post) else None
+
+
 _PLAYERS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "youtube.com": ("YouTube", _youtube),
     "youtube-nocookie.com": ("YouTube", _youtube),
@@ -91,6 +111,7 @@ _PLAYERS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "facebook.com": ("Facebook", lambda url: _query(url, "href")),
     "aparat.com": ("Aparat", _aparat),
     "w.soundcloud.com": ("SoundCloud", lambda url: _query(url, "url")),
+    "t.me": ("Telegram", _telegram),
 }
 
 
@@ -123,5 +144,8 @@ def _host(url: str) -> str:
 
 def players_as_links(fragment: str) -> str:
     """The fragment with each embedded player replaced by a paragraph that links to what it
-    plays (`▶ YouTube` to the video's page), and other frames dropped."""
+    plays (`▶ YouTube` to the video's page; a Telegram post's widget to the post), and other
+    frames dropped."""
+    if "data-telegram-post" in fragment.lower():
+        fragment = _TELEGRAM_WIDGET.sub(_telegram_widget, fragment)
     return PLAYER.sub(_as_link, fragment)

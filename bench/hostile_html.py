@@ -35,6 +35,7 @@ SHAPES = {
     "<iframe> left open": ('<iframe src="https://www.youtube.com/embed/a" ', ""),
     "<video> of <source>s": ('<video><source src="https://x.af/v.mp4">', ""),
     "players": ('<iframe src="https://player.vimeo.com/video/1"></iframe>', ""),
+    "<script data-telegram-post> open": ('<script data-telegram-post="chan/1" a="', ""),
 }
 
 

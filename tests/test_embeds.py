@@ -38,6 +38,12 @@ def link(url: str, name: str) -> str:
          "https://tolonews.com/v.mp4", "tolonews.com"),
         ('<audio controls src="https://www.azadiradio.com/a.mp3"></audio>',
          "https://www.azadiradio.com/a.mp3", "azadiradio.com"),
+        # Telegram's post widget is a script alone: it left nothing of the post
+        ('<script async src="https://telegram.org/js/telegram-widget.js?22" '
+         'data-telegram-post="tolonewsdari/12345" data-width="100%"></script>',
+         "https://t.me/tolonewsdari/12345", "Telegram"),
+        ('<iframe src="https://t.me/tolonews/987?embed=1"></iframe>',
+         "https://t.me/tolonews/987", "Telegram"),
     ],
 )  # fmt: skip
 def test_a_player_becomes_a_link_to_what_it_plays(embedded, page, name):
@@ -56,6 +62,7 @@ def test_a_player_becomes_a_link_to_what_it_plays(embedded, page, name):
         '<iframe src="https://www.youtube.com/watch?v=x"></iframe>',  # no embed path
         '<video src="data:video/mp4;base64,AAAA"></video>',
         "<audio controls></audio>",
+        '<iframe src="https://t.me/share/url?url=x"></iframe>',  # no post
     ],
 )
 def test_anything_else_embedded_goes_as_sanitizing_drops_it(embedded):
