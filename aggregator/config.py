@@ -636,11 +636,12 @@ def _plainly(err: Mapping[str, Any]) -> str | None:
     if words is None:
         return None
     value = err.get("input")
-    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
-    if isinstance(value, dict | list):
-        shown = "a list" if isinstance(value, list) else "keys and values"
-    elif value is None:
-        shown = "nothing"
+    if isinstance(value, list):
+        shown = "a list"
+    elif isinstance(value, dict):
+        shown = "keys and values"
+    else:
+        shown = "nothing" if value is None else repr(value)
     limits = {k: f"{v:g}" if isinstance(v, float) else v for k, v in err.get("ctx", {}).items()}
     said = words.format(**limits)
     return said if err["type"] == "string_too_short" else f"{said}, not {shown[:80]}"

@@ -132,7 +132,6 @@ _YEAR = r"(1(?:3\d|4[0-3])\d)"
 _SOLAR_YMD = re.compile(rf"(?<!\d){_YEAR}([-/.])(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
 _SOLAR_DMY = re.compile(rf"(?<!\d)(\d{{1,2}})([-/.])(\d{{1,2}})\2{_YEAR}(?!\d)")
 _SOLAR_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}})\s*([^\W\d_]+)\s*,?\s*{_YEAR}(?!\d)")
-# a date that names its zone: Z, an offset, or a name (AFT, GMT, EST; not AM or PM) at its end
 # a zone written at the end of a date: "Z", an offset, or a short name ("GMT", "AFT"), but not a
 # month's ("30 Nov"), a weekday's or a clock's ("10:30 p.m.")
 _ZONED = re.compile(r"(?:\d[zZ]|[+-]\d\d(?::?\d\d)?|(?<![A-Za-z.])(?P<word>[A-Za-z]{1,5}))\.?\s*$")

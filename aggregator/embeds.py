@@ -83,7 +83,6 @@ def _aparat(url: str) -> str | None:
     return f"https://www.aparat.com/v/{video}" if _ID.fullmatch(video) else None
 
 
-# the players of the sites Afghan outlets embed from: host -> (name, its page for a frame)
 _TELEGRAM_POST = re.compile(r"[A-Za-z0-9_]{3,64}/\d{1,12}", re.ASCII)  # channel/message
 # Telegram's post widget: a script alone, which sanitizing drops with nothing left of the post
 _TELEGRAM_WIDGET = re.compile(
@@ -102,6 +101,7 @@ def _telegram(url: str) -> str | None:
     return f"https://t.me/{post}" if _TELEGRAM_POST.fullmatch(post) else None
 
 
+# the players of the sites Afghan outlets embed from: host -> (name, its page for a frame)
 _PLAYERS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "youtube.com": ("YouTube", _youtube),
     "youtube-nocookie.com": ("YouTube", _youtube),

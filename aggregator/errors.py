@@ -10,6 +10,11 @@ REPORT_CHARS = 600  # past this a reason is cut: a server's 60 KB status line, a
 _C1 = re.compile("[\x80-\x9f]")  # C1 controls: XML keeps them, a terminal may obey them (CSI)
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """ "1 entry", "3 entries"."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def one_line(text: str, limit: int = REPORT_CHARS) -> str:
     """Text that may come from the network (a status line, a URL, a page) fit for a report
     line: control characters (a terminal's escape sequences) and bidi controls out, whitespace

@@ -35,7 +35,6 @@ from aggregator.deadlines import Deadline, watched
 from aggregator.errors import exception_line, one_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 from aggregator.normalize import url_host
-from aggregator.sniff import begins
 
 MAX_REDIRECTS = 5
 PER_HOST = 2
@@ -572,9 +571,9 @@ def _login_asked(challenge: str, login: bool) -> str:
     """What a 401's WWW-Authenticate asks of an editor (`login`: the URL gave one)."""
     scheme = challenge.split(None, 1)[0] if challenge.strip() else ""
     realm = _REALM.search(challenge)
-    named = f" for {begins(realm[1], 40)!r}" if realm and begins(realm[1], 40) else ""
+    named = f" for {one_line(realm[1], 40)!r}" if realm and one_line(realm[1], 40) else ""
     if scheme and scheme.lower() != "basic":
-        return f"the site asks for {begins(scheme, 20)} authentication{named}, which is not sent"
+        return f"the site asks for {one_line(scheme, 20)} authentication{named}, which is not sent"
     if login:
         return f"the site refused the user and password in the URL{named}"
     return f"the feed asks for a login{named}: put user:password@ before the host in its url"

@@ -26,7 +26,7 @@ from aggregator.charsets import (
     without_lone_surrogates,
 )
 from aggregator.dates import feed_date, from_struct_time, parse_date
-from aggregator.errors import exception_line
+from aggregator.errors import counted, exception_line
 from aggregator.models import Media, ParsedFeed, RawEntry
 from aggregator.normalize import joined_url, without_credentials
 from aggregator.pacing import feed_ttl
@@ -143,7 +143,8 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-
 
 
 def _json_document(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed."""
+    """The body as a JSON object, when it is labelled JSON or plainly is a JSON Feed; NotAFeed
+    for JSON that is none (an API's error object), whatever its label; None for the rest."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<") or ("json" not in content_type and not head.startswith((b"{", b"["))):
         return None  # markup labelled JSON is read by its bytes, as XML
@@ -452,7 +453,7 @@ def feedparser_feed(body: bytes, headers: dict[str, str], final_url: str) -> Par
     warning = None
     if bozo or repaired:
         said = f"read after repair: {repaired}" if repaired else xml_problem(bozo, body)
-        read = f"{len(entries)} entries" if len(entries) != 1 else "1 entry"
+        read = counted(len(entries), "entry", "entries")
         state = f"readable ({read})" if entries else "no entry could be read"
         warning = f"feed is malformed but {state}: {said}"
     feed = result.get("feed", {})

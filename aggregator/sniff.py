@@ -5,8 +5,9 @@ begins). Nothing of the body reaches a message unless it is printable and short.
 from __future__ import annotations
 
 import re
-import unicodedata
 import xml.sax
+
+from aggregator.errors import one_line
 
 _MAGIC = (
     (b"\x89PNG", "a PNG image"),
@@ -24,14 +25,6 @@ _ROOT = re.compile(
     r"(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]{0,40})", re.DOTALL | re.ASCII
 )
 SHOWN = 60  # characters of a body quoted in a message
-
-
-def begins(text: str, limit: int = SHOWN) -> str:
-    """The start of a text as a message may quote it: whitespace as one space, controls and
-    format characters (bidi overrides) dropped, at most `limit` characters."""
-    words = " ".join(text[: limit * 4].split())
-    shown = "".join(c for c in words if unicodedata.category(c) not in ("Cc", "Cf"))
-    return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
 
 
 def xml_problem(exc: object, body: bytes) -> str:
@@ -68,7 +61,7 @@ def what_it_is(body: bytes, problem: object) -> str:
     if _binary(text[:512]):
         return "binary data, not text"
     if not text.lstrip().startswith("<"):
-        return f"text, not XML: it begins “{begins(text.lstrip())}”"
+        return f"text, not XML: it begins “{one_line(text.lstrip()[: SHOWN * 4], SHOWN)}”"
     if problem:
         return f"XML that does not parse ({xml_problem(problem, body)})"
     root = _ROOT.match(text)

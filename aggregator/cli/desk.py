@@ -21,6 +21,7 @@ from aggregator.config import (
     read_config_text,
 )
 from aggregator.discover import Found, NoFeed, discover, feed_problem
+from aggregator.errors import counted
 from aggregator.feedsfile import EditError, add_sources, remove_source, write_config
 from aggregator.fetch import fetch_one
 from aggregator.languages import language_tag
@@ -71,11 +72,6 @@ def same_feed(config: Config, url: str) -> str | None:
     """The name of the source that already follows `url` (compared as canonical URLs)."""
     wanted = feed_key(url)
     return next((s.name for s in config.sources if feed_key(s.url) == wanted), None)
-
-
-def entries(count: int) -> str:
-    """ "1 entry", "3 entries"."""
-    return "1 entry" if count == 1 else f"{count} entries"
 
 
 def source_fields(found: Found, name: str | None = None, **given: object) -> dict[str, object]:
@@ -175,7 +171,8 @@ def add(args: argparse.Namespace, _config: Config | None) -> int:
             EXIT_USAGE,
         )
     _append(args.config, [fields], text)
-    say(f"added {fields['name']!r}: {found.url} ({found.how}; {entries(found.entries)})")
+    entries = counted(found.entries, "entry", "entries")
+    say(f"added {fields['name']!r}: {found.url} ({found.how}; {entries})")
     if found.misdeclared and "language" not in fields:
         print(
             f"note: the feed declares {found.misdeclared} but its titles are in Arabic script: "
@@ -313,7 +310,8 @@ def _print_links(args: argparse.Namespace, config: Config, report: Reconciliatio
     for site, found, why in report.new:
         name = site.text or site.key
         if found:
-            say(f"+ {name} ({site.url}): feed {found.url} ({found.how}, {entries(found.entries)})")
+            entries = counted(found.entries, "entry", "entries")
+            say(f"+ {name} ({site.url}): feed {found.url} ({found.how}, {entries})")
         else:
             reason = why.split(":", 1)[0] if why.startswith("no feed found") else why
             say(f"+ {name} ({site.url}): no feed: candidate for an html source ({reason})")

@@ -22,6 +22,7 @@ from aggregator.cli.common import (
     open_store,
 )
 from aggregator.config import Config
+from aggregator.errors import counted
 from aggregator.fetch import fetch_all
 from aggregator.health import source_health
 from aggregator.models import FetchResult, FetchStatus, Outcome, SourceResult
@@ -80,8 +81,7 @@ def matcher_line(config: Config) -> str:
 
 
 def check(args: argparse.Namespace, config: Config) -> int:
-    count = len(config.sources)
-    print(f"{args.config}: OK, {count} source{'' if count == 1 else 's'}")
+    print(f"{args.config}: OK, {counted(len(config.sources), 'source', 'sources')}")
     if not config.sources:
         print(f"note: {NO_SOURCES.format(config=args.config)}")
     print(matcher_line(config))
