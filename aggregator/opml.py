@@ -3,7 +3,9 @@ category, and the feeds of an OPML file exported by another reader."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html.entities import name2codepoint
 
 from lxml import etree
 
@@ -60,6 +62,24 @@ def _http(url: str | None) -> str | None:
     return url if url.lower().startswith(("http://", "https://")) else feed_scheme_url(url)
 
 
+_NAMED = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+
+
+def _html_entities_as_references(data: bytes) -> bytes:
+    """The file with HTML's named entities (`&nbsp;`, `&eacute;`, which some readers write into
+    titles) as the numeric references XML reads; XML refused the whole file for one."""
+    if b"&" not in data:
+        return data
+
+    def reference(found: re.Match[bytes]) -> bytes:
+        name = found[1]
+        code = None if name in _XML_NAMED else name2codepoint.get(name.decode("ascii"))
+        return b"&#%d;" % code if code else found[0]
+
+    return _NAMED.sub(reference, data)
+
+
 def read_opml(data: bytes) -> list[Outline]:
     """The feeds of an OPML file (any version, folders nested to any depth, extra attributes
     ignored); a file that declares entities is refused and nothing is fetched while parsing."""
@@ -69,7 +89,7 @@ def read_opml(data: bytes) -> list[Outline]:
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
     )
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(_html_entities_as_references(data), parser)
     except etree.XMLSyntaxError as exc:
         raise OpmlError(f"not well-formed XML: {exc}") from None
     if root.tag != "opml" or root.find("body") is None:

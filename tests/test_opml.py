@@ -137,3 +137,16 @@ def test_an_outline_title_becomes_a_name_on_one_line_without_bidi_controls():
         'xmlUrl="https://amu.tv/feed/"/></body></opml>'
     ).encode()
     assert [o.title for o in read_opml(data)] == ["Amu TV"]
+
+
+def test_an_html_entity_in_a_title_does_not_refuse_the_whole_file():
+    """Some readers write `&nbsp;` or `&eacute;` into an outline's title: XML knows neither,
+    and the whole file was refused as not well-formed."""
+    data = (
+        b'<opml version="2.0"><body><outline text="Kabul&nbsp;News &eacute;dition &amp; more" '
+        b'xmlUrl="https://news.example/feed?a=1&amp;b=2"/></body></opml>'
+    )
+    (outline,) = read_opml(data)
+    assert (outline.title, outline.xml_url) == (
+        "Kabul News \u00e9dition & more", "https://news.example/feed?a=1&b=2"
+    )  # fmt: skip
