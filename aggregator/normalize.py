@@ -27,7 +27,8 @@ TRACKING_PARAMS = frozenset(
     {
         "fbclid", "fb_action_ids", "fb_action_types", "fb_ref", "fb_source", "fb_comment_id",
         "gclid", "dclid", "gbraid", "wbraid", "gclsrc", "srsltid", "_ga", "_gl",
-        "msclkid", "yclid", "ysclid", "twclid", "igshid", "_openstat",
+        "msclkid", "yclid", "ysclid", "twclid", "igshid", "igsh", "_openstat", "gad_source",
+        "mibextid", "ttclid", "li_fat_id",
         "at_medium", "at_campaign", "xtor",
         "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
         "pk_campaign", "pk_kwd", "pk_keyword", "pk_source", "pk_medium", "pk_content", "pk_cid",

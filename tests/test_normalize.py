@@ -37,6 +37,11 @@ NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
         ("HTTPS://WWW.Khaama.COM/a/B?x=1#frag", "https://www.khaama.com/a/B?x=1"),
         ("https://k.com/p?utm_source=rss&utm_medium=rss&id=9", "https://k.com/p?id=9"),
         ("https://k.com/p?fbclid=abc&gclid=d&mc_cid=1&mc_eid=2", "https://k.com/p"),
+        # shared from Facebook's and Instagram's apps, TikTok and LinkedIn ads, Google Ads
+        (
+            "https://k.com/p?mibextid=Zxz2cZ&igsh=MW4&ttclid=E&li_fat_id=9&gad_source=1&id=3",
+            "https://k.com/p?id=3",
+        ),
         (
             "https://www.bbc.com/pashto/articles/c4g?at_medium=RSS&at_campaign=rss",
             "https://www.bbc.com/pashto/articles/c4g",
