@@ -82,19 +82,21 @@ def page_feeds(body: bytes, base_url: str, content_type: str = "") -> tuple[list
     except (etree.ParserError, ValueError):
         return [], []
     base_url = page_base(root, base_url)
-    advertised: list[str] = []
+    # in page order, each once: dicts, since a list's membership test made a page of 40,000
+    # links take seconds
+    advertised: dict[str, None] = {}
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
         url = joined_url(base_url, href) if "alternate" in rel and kind in FEED_TYPES else None
-        if url and url not in advertised:
-            advertised.append(url)
-    linked: list[str] = []
+        if url:
+            advertised.setdefault(url)
+    linked: dict[str, None] = {}
     for anchor in root.iter("a"):
         url = joined_url(base_url, (anchor.get("href") or "").strip())
         if url and url not in linked and url not in advertised and _feed_like(url, anchor):
-            linked.append(url)
+            linked[url] = None
     host = url_host(base_url)
     return (
         sorted(advertised, key=lambda u: "comment" in u.lower()),
