@@ -35,6 +35,8 @@ SOLAR_MONTHS = {
 }  # fmt: skip
 SOLAR_MONTHS |= {"مرغومۍ": 10, "غویي": 2, "امرداد": 5, "dei": 10, "amordad": 5}  # other spellings
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+# Arabic yeh and kaf as Persian ones: Afghan sites type both, in month names, dates and words
+PERSIAN_LETTERS = str.maketrans("يك", "یک")
 
 
 def persian_digits(text: str) -> str:

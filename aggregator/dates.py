@@ -14,7 +14,7 @@ from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as feedparser_date
 from feedparser.datetimes.rfc822 import timezone_names
 
-from aggregator.calendars import SOLAR_MONTHS, from_solar_hijri
+from aggregator.calendars import PERSIAN_LETTERS, SOLAR_MONTHS, from_solar_hijri
 from aggregator.relative_dates import days_back, time_ago
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -145,7 +145,6 @@ _YEAR_WRITTEN = re.compile(r"(?<!\d)\d{4}(?!\d)|\d{6,}")
 _MAY_BE_SOLAR = re.compile("(?<![0-9۰-۹٠-٩])[1۱١][3۳٣4۴٤][0-9۰-۹٠-٩]{2}(?![0-9۰-۹٠-٩])")  # a year
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d\d)(?::(\d\d))?(?!\d)")
 _END_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)\s*$")
-_PERSIAN_LETTERS = str.maketrans("يك", "یک")  # Arabic yeh and kaf, as many sites type them
 
 
 def _solar_hijri(text: str) -> datetime | None:
@@ -154,7 +153,7 @@ def _solar_hijri(text: str) -> datetime | None:
     date's is; None for a date of any other calendar."""
     if _MAY_BE_SOLAR.search(text) is None:
         return None
-    text = _named_zone(text.translate(_DIGITS).translate(_PERSIAN_LETTERS).strip())
+    text = _named_zone(text.translate(_DIGITS).translate(PERSIAN_LETTERS).strip())
     found = _solar_day(text)
     if found is None:
         return None

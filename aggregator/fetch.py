@@ -571,7 +571,8 @@ def _login_asked(challenge: str, login: bool) -> str:
     """What a 401's WWW-Authenticate asks of an editor (`login`: the URL gave one)."""
     scheme = challenge.split(None, 1)[0] if challenge.strip() else ""
     realm = _REALM.search(challenge)
-    named = f" for {one_line(realm[1], 40)!r}" if realm and one_line(realm[1], 40) else ""
+    shown = one_line(realm[1], 40) if realm else ""
+    named = f" for {shown!r}" if shown else ""
     if scheme and scheme.lower() != "basic":
         return f"the site asks for {one_line(scheme, 20)} authentication{named}, which is not sent"
     if login:

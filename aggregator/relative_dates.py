@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from aggregator.calendars import PERSIAN_LETTERS
+
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 _UNITS = {
     # English, singular (a plural's "s" is read apart)
@@ -32,9 +34,8 @@ _DUALS = {
     "أسبوعين": 14 * _DAY, "اسبوعين": 14 * _DAY, "شهرين": 60 * _DAY, "سنتين": 730 * _DAY,
 }  # fmt: skip
 # Arabic yeh and kaf as Persian ones, in these tables and in the text read: sites type both
-_FOLD = str.maketrans("يك", "یک")
-_UNITS = {unit.translate(_FOLD): seconds for unit, seconds in _UNITS.items()}
-_DUALS = {unit.translate(_FOLD): seconds for unit, seconds in _DUALS.items()}
+_UNITS = {unit.translate(PERSIAN_LETTERS): seconds for unit, seconds in _UNITS.items()}
+_DUALS = {unit.translate(PERSIAN_LETTERS): seconds for unit, seconds in _DUALS.items()}
 _ONE = r"an?|one|یک|یو|واحد"
 _UNIT = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 _BEFORE = r"پیش|قبل|مخکې|مخکی|وړاندې|دمخه|پخوا"
@@ -50,7 +51,7 @@ _NOW = re.compile(
 )
 _DAYS_BACK = {"today": 0, "امروز": 0, "نن": 0, "اليوم": 0, "yesterday": 1, "دیروز": 1,
               "پرون": 1, "أمس": 1, "امس": 1, "پریروز": 2, "لیرې پرون": 2}  # fmt: skip
-_DAYS_BACK = {word.translate(_FOLD): days for word, days in _DAYS_BACK.items()}
+_DAYS_BACK = {word.translate(PERSIAN_LETTERS): days for word, days in _DAYS_BACK.items()}
 _DAY_WORD = re.compile(
     rf"(?<!\w)({'|'.join(sorted(_DAYS_BACK, key=len, reverse=True))})(?!\w)", re.IGNORECASE
 )
@@ -59,7 +60,7 @@ _DAY_WORD = re.compile(
 def time_ago(text: str) -> timedelta | None:
     """How long before the page was fetched a relative time says it was ("2 hours ago": two
     hours; "just now": none); None for a text that says no such thing. Digits are ASCII."""
-    text = text.translate(_FOLD)
+    text = text.translate(PERSIAN_LETTERS)
     found = _AGO.search(text)
     if found:
         count, unit = (found[1], found[2]) if found[2] else (found[3], found[4])
@@ -72,7 +73,7 @@ def time_ago(text: str) -> timedelta | None:
 def days_back(text: str) -> tuple[int, str] | None:
     """The days before the fetch's day a day word names (today 0, yesterday 1, the day before
     2), and the text without it (a clock time, "10:30", may remain); None without one."""
-    text = text.translate(_FOLD)
+    text = text.translate(PERSIAN_LETTERS)
     found = _DAY_WORD.search(text)
     if found is None:
         return None

@@ -126,12 +126,18 @@ NEW_FILE = (
 )
 
 
-def _starting(path: Path) -> tuple[Config, str]:
-    """feeds.yaml and its text for a command that adds sources: a file not there yet, or
-    empty, is a desk's start (it is written with a comment that says what it is)."""
+def _desk_text(path: Path) -> str:
+    """feeds.yaml's text for a command that adds sources: a file not there yet, or empty, is a
+    desk's start, written with a comment that says what it is."""
     text = _config_text(path) if path.exists() else ""
-    if not text.strip():
-        return Config(), NEW_FILE
+    return text if text.strip() else NEW_FILE
+
+
+def _starting(path: Path) -> tuple[Config, str]:
+    """feeds.yaml and its text for `add`, as `_desk_text` reads it."""
+    text = _desk_text(path)
+    if text is NEW_FILE:
+        return Config(), text
     try:
         return load_config(path), text
     except ConfigError as exc:
@@ -224,8 +230,7 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         outlines = read_opml(args.file.read_bytes())
     except (OSError, OpmlError) as exc:
         raise CommandFailed(f"{args.file}: {exc}", EXIT_USAGE) from None
-    text = _config_text(path) if path.exists() else ""
-    text = text if text.strip() else NEW_FILE
+    text = _desk_text(path)
     try:
         names, urls = _followed(path, text)
     except ConfigError as exc:
