@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from html.entities import name2codepoint
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -14,16 +16,25 @@ from aggregator.languages import language_tag
 from aggregator.normalize import plain_name, without_credentials, xml_safe
 
 
+class OutlineKind(Enum):
+    """What an outline of another reader's file stands for; only a FEED is imported."""
+
+    FEED = "feed"
+    UNFOLLOWABLE = "unfollowable"  # its xmlUrl is no http(s) URL (ftp:, a file path...)
+    PAGE = "page"  # a site's page without its feed (a blogroll's htmlUrl, type="link")
+    LIST = "list"  # another OPML file (type="include", or a link to .opml)
+
+
 @dataclass(frozen=True)
 class Outline:
-    """One feed of an OPML file."""
+    """One feed of an OPML file, or an outline that names something else (see `kind`)."""
 
     title: str
-    xml_url: str
+    xml_url: str  # the feed's URL; for a PAGE or a LIST, the URL it names
     html_url: str | None
     language: str | None
     category: str | None  # the innermost folder it sits in
-    followable: bool = True  # False: its xmlUrl is no http(s) URL (ftp:, a file path...)
+    kind: OutlineKind = OutlineKind.FEED
 
 
 def opml_bytes(config: Config) -> bytes:
@@ -80,6 +91,31 @@ def _html_entities_as_references(data: bytes) -> bytes:
     return _NAMED.sub(reference, data)
 
 
+def _first_category(value: str) -> str | None:
+    """The last step of the first category of an OPML 2.0 `category` attribute (comma-separated
+    paths such as `/News/Afghan`), empty pieces passed over."""
+    for path in value.split(","):
+        steps = [step.strip() for step in path.split("/") if step.strip()]
+        if steps:
+            return steps[-1]
+    return None
+
+
+def _named(attributes: dict[str, str], folder: bool) -> tuple[OutlineKind, str] | None:
+    """What an outline that is no followable feed points to, if anything: a feed URL that is no
+    http(s) URL, another OPML list, or a page (a blogroll names sites, not their feeds)."""
+    written = (attributes.get("xmlurl") or "").strip()
+    if written:
+        return None if _http(written) else (OutlineKind.UNFOLLOWABLE, written[:200])
+    kind = attributes.get("type", "").strip().lower()
+    url = _http(attributes.get("url")) if kind in {"link", "include"} else None
+    if url:
+        listed = kind == "include" or urlsplit(url).path.lower().endswith(".opml")
+        return (OutlineKind.LIST if listed else OutlineKind.PAGE), url
+    page = _http(attributes.get("htmlurl"))
+    return (OutlineKind.PAGE, page) if page and not folder else None
+
+
 def read_opml(data: bytes) -> list[Outline]:
     """The feeds of an OPML file (any version, folders nested to any depth, extra attributes
     ignored); a file that declares entities is refused and nothing is fetched while parsing."""
@@ -98,22 +134,20 @@ def read_opml(data: bytes) -> list[Outline]:
 
     def walk(element: etree._Element, folder: str | None) -> None:
         for outline in element.iterfind("outline"):
-            title = plain_name(outline.get("title") or outline.get("text") or "")
-            written = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
-            xml_url = _http(written)
-            if written and not xml_url:
-                found.append(Outline(title, written[:200], None, None, None, followable=False))
+            attributes = {str(key).lower(): value for key, value in outline.attrib.items()}
+            title = plain_name(attributes.get("title") or attributes.get("text") or "")
+            named = _named(attributes, outline.find("outline") is not None)
+            if named:
+                found.append(Outline(title, named[1], None, None, None, named[0]))
+            xml_url = _http(attributes.get("xmlurl"))
             if xml_url:
-                category = folder
-                if not category and outline.get("category"):
-                    category = outline.get("category", "").split(",")[0].strip("/ ").split("/")[-1]
                 found.append(
                     Outline(
                         title,
                         xml_url,
-                        _http(outline.get("htmlUrl") or outline.get("htmlurl")),
-                        language_tag(outline.get("language")),
-                        category or None,
+                        _http(attributes.get("htmlurl")),
+                        language_tag(attributes.get("language")),
+                        folder or _first_category(attributes.get("category", "")),
                     )
                 )
             walk(outline, title or folder)

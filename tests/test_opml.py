@@ -31,6 +31,11 @@ OTHER_READER = b"""<?xml version="1.0" encoding="UTF-8"?>
     <outline text="Subscribed by button" type="rss" xmlUrl="feed://button.example/rss"/>
     <outline text="Just a link" type="link" url="https://example.org/"/>
     <outline text="Khaama again" type="rss" xmlUrl="https://www.khaama.com/feed"/>
+    <outline text="A blogroll site" htmlUrl="https://blog.example/"/>
+    <outline text="More lists" type="include" url="https://lists.example/more"/>
+    <outline text="Shared list" type="link" url="https://lists.example/dari.OPML"/>
+    <outline text="Old exporter" type="rss" xmlURL="https://old.example/rss"
+             category=", , /Dari/ Provinces / ,/Other"/>
   </body>
 </opml>"""
 
@@ -57,7 +62,8 @@ def test_round_trip_export_then_import_into_an_empty_config(tmp_path, capsys):
     ]
     assert empty.read_text(encoding="utf-8").startswith("# an empty desk\nsources:\n")
     assert main(["opml", "import", str(exported), "--config", str(empty)]) == 0
-    assert "nothing to import" in capsys.readouterr().out  # a second import adds nothing
+    out = capsys.readouterr().out
+    assert "nothing to import from" in out and "every feed of it is followed already" in out
 
 
 def test_import_the_shape_other_readers_export(tmp_path, capsys):
@@ -69,7 +75,13 @@ def test_import_the_shape_other_readers_export(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "skipped 'Khaama again': already followed" in out
     assert "skipped 'A podcast': its feed, 'ftp://example.org/feed', is no http(s) URL" in out
-    assert "imported 5 of 7 feeds" in out
+    assert "skipped 'Just a link': it names a page, not its feed: aggregator add " in out
+    assert "skipped 'A blogroll site': it names a page, not its feed: aggregator add " in out
+    assert (
+        "skipped 'More lists': it is another OPML list, https://lists.example/more: download it"
+    ) in out
+    assert "skipped 'Shared list': it is another OPML list, https://lists.example/dari" in out
+    assert "imported 6 of 8 feeds" in out
     text = config.read_text(encoding="utf-8")
     assert text.startswith(SEED)  # the file as it was, then the new sources
     sources = {s.name: s for s in load_config(config).sources}
@@ -80,6 +92,25 @@ def test_import_the_shape_other_readers_export(tmp_path, capsys):
         sources["Pajhwok Pashto"].category == "News" and sources["Pajhwok Pashto"].language == "ps"
     )
     assert sources["Hasht-e Subh"].category == "Afghan"
+    assert sources["Old exporter"].url == "https://old.example/rss"  # xmlURL: any case is read
+    assert sources["Old exporter"].category == "Provinces"  # the first category that has a name
+
+
+def test_a_blogroll_of_pages_imports_nothing_and_says_why(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    blogroll = tmp_path / "blogroll.opml"
+    blogroll.write_bytes(
+        b'<opml version="1.1"><body><outline text="Blogs" htmlUrl="https://blogs.example/">'
+        b'<outline text="A" htmlUrl="https://a.example/"/>'
+        b'<outline text="B" type="link" url="https://b.example/about"/>'
+        b"</outline></body></opml>"
+    )
+    assert main(["opml", "import", str(blogroll), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "nothing to import from" in captured.out and "it has no feed to follow" in captured.out
+    assert "'A': it names a page, not its feed: aggregator add https://a.example/" in captured.out
+    assert "'Blogs'" not in captured.err + captured.out  # a folder is no page
+    assert not config.exists()
 
 
 def test_import_with_a_category_and_a_broken_file(tmp_path, capsys):

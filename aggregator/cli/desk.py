@@ -28,7 +28,7 @@ from aggregator.languages import language_tag
 from aggregator.links import Reconciliation, linked_sites, reconcile
 from aggregator.models import FetchRequest, FetchStatus
 from aggregator.normalize import feed_key, without_credentials
-from aggregator.opml import OpmlError, opml_bytes, read_opml
+from aggregator.opml import OpmlError, Outline, OutlineKind, opml_bytes, read_opml
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -224,6 +224,16 @@ def _followed(path: Path, text: str) -> tuple[set[str], set[str]]:
     return names, urls
 
 
+def _not_a_feed(outline: Outline) -> str:
+    """Why an outline of an OPML file is not imported, and what the editor can do instead."""
+    url = outline.xml_url
+    if outline.kind is OutlineKind.PAGE:
+        return f"it names a page, not its feed: aggregator add {url} finds the feed"
+    if outline.kind is OutlineKind.LIST:
+        return f"it is another OPML list, {url}: download it and import that file too"
+    return f"its feed, {url!r}, is no http(s) URL"
+
+
 def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     path: Path = args.config
     try:
@@ -236,10 +246,10 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     except ConfigError as exc:
         raise CommandFailed(str(exc), EXIT_USAGE) from None
     new: list[dict[str, object]] = []
+    feeds = [o for o in outlines if o.kind in {OutlineKind.FEED, OutlineKind.UNFOLLOWABLE}]
     for outline in outlines:
-        if not outline.followable:
-            name = outline.title or outline.xml_url
-            say(f"skipped {name!r}: its feed, {outline.xml_url!r}, is no http(s) URL")
+        if outline.kind is not OutlineKind.FEED:
+            say(f"skipped {outline.title or outline.xml_url!r}: {_not_a_feed(outline)}")
             continue
         url = feed_key(outline.xml_url)
         name = outline.title or urlsplit(outline.xml_url).hostname or outline.xml_url
@@ -262,10 +272,12 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         names.add(name)
         urls.add(url)
     if not new:
-        print(f"nothing to import: every feed of {args.file} is followed already")
+        followed = any(o.kind is OutlineKind.FEED for o in outlines)
+        why = "every feed of it is followed already" if followed else "it has no feed to follow"
+        print(f"nothing to import from {args.file}: {why}")
         return EXIT_OK
     _append(path, new, text)
-    print(f"imported {len(new)} of {len(outlines)} feeds from {args.file} into {path}")
+    print(f"imported {len(new)} of {len(feeds)} feeds from {args.file} into {path}")
     return EXIT_OK
 
 
