@@ -271,13 +271,26 @@ def _read_as(body: bytes, content_type: str) -> str:
     is UTF-8 by its own account (valid UTF-8 beyond ASCII, declared so or not at all). That is
     a server's default label on a CMS's UTF-8 feed; read as labelled (windows-1256, say), Dari
     turns to mojibake, while a body really in a single-byte charset is almost never valid
-    UTF-8."""
+    UTF-8. A default label (Apache's ISO-8859-1) gives way to the charset the body declares
+    too: the feed's generator wrote that, and no browser shows the owner a feed's mojibake."""
     label = _CHARSET.search(content_type)
     if not label or label[2].lower() in ("utf-8", "utf8") or body.isascii():
         return content_type
-    if not utf8_by_its_own_account(body):
+    if not utf8_by_its_own_account(body) and not _declares_past_a_default(body, label[2]):
         return content_type
     return content_type[: label.start()] + content_type[label.end() :]
+
+
+def _declares_past_a_default(body: bytes, label: str) -> bool:
+    """Whether the HTTP charset is one servers name by default and the body's XML declaration
+    names another byte-oriented charset (windows-1251, EUC-KR...), which it is read as."""
+    declared = codec_name(declared_encoding(body) or "")
+    return (
+        default_label(label)
+        and declared is not None
+        and not declared.startswith("utf")
+        and not default_label(declared)
+    )
 
 
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
