@@ -38,6 +38,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import Parser
+from ruamel.yaml.reader import ReaderError
 
 from aggregator.languages import language_suggestion, language_tag
 from aggregator.normalize import feed_key, url_host
@@ -442,6 +443,9 @@ def _at(node: Node | CollectionStartEvent) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 class _Builder:
     """Builds plain Python data from YAML nodes, recording each key's and value's position.
 
@@ -476,7 +480,11 @@ class _Builder:
             if isinstance(node, SequenceNode):
                 return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
             out: dict[Hashable, object] = {}
+            merged: dict[Hashable, object] = {}  # `<<: *defaults`: keys written here win
             for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    self._merge(value_node, path, _at(key_node), merged)
+                    continue
                 key = (
                     self.yaml.constructor.construct_object(key_node, deep=True)
                     if isinstance(key_node, ScalarNode)
@@ -488,9 +496,26 @@ class _Builder:
                     raise self.fail(_at(key_node), f"duplicate key {key!r}")
                 self.positions.keys[path + (key,)] = _at(key_node)
                 out[key] = self.build(value_node, path + (key,))
+            for key, value in merged.items():
+                out.setdefault(key, value)
             return out
         finally:
             self.open.discard(id(node))
+
+    def _merge(
+        self, node: Node, path: KeyPath, at: Position, merged: dict[Hashable, object]
+    ) -> None:
+        """Take the keys of a YAML merge (`<<: *a` or `<<: [*a, *b]`, the first one's keys
+        first) that `merged` does not have yet; a merged key is found at its `<<`."""
+        value = self.build(node, path)
+        for mapping in value if isinstance(value, list) else [value]:
+            if not isinstance(mapping, dict):
+                raise self.fail(at, "a YAML merge (<<) takes keys and values, or a list of them")
+            for key, item in mapping.items():
+                if key not in merged:
+                    merged[key] = item
+                    self.positions.keys.setdefault(path + (key,), at)
+                    self.positions.values.setdefault(path + (key,), at)
 
 
 class _TooDeep(Exception):
@@ -576,7 +601,16 @@ def _load_pure(text: str, file: Path) -> tuple[object, Positions]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = (mark.line + 1, mark.column + 1) if mark else None
-        raise builder.fail(position, f"YAML syntax: {exc.problem or exc}") from exc
+        problem = str(exc.problem or exc)
+        if "'\\t'" in problem or "tab character" in problem:
+            problem = "a tab, which YAML does not read there: indent and separate with spaces"
+        raise builder.fail(position, f"YAML syntax: {problem}") from exc
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        message = f"{character}, a control character that a YAML file cannot hold"
+        raise ConfigError(file, line, message, column) from None
     except YAMLError as exc:
         raise ConfigError(file, None, f"YAML: {exc}") from exc
     except RecursionError:
@@ -619,6 +653,7 @@ _PLAIN = {
     "int_from_float": "should be a whole number",
     "float_parsing": "should be a number",
     "float_type": "should be a number",
+    "finite_number": "should be a finite number",
     "bool_parsing": "should be true or false",
     "bool_type": "should be true or false",
     "string_type": "should be text",
@@ -640,8 +675,12 @@ def _plainly(err: Mapping[str, Any]) -> str | None:
         shown = "a list"
     elif isinstance(value, dict):
         shown = "keys and values"
-    else:
-        shown = "nothing" if value is None else repr(value)
+    elif isinstance(value, bool):
+        shown = str(value).lower()
+    elif isinstance(value, str):
+        shown = repr(value)
+    else:  # as YAML wrote it: 2026-01-01, inf, 3.5
+        shown = "nothing" if value is None else str(value)
     limits = {k: f"{v:g}" if isinstance(v, float) else v for k, v in err.get("ctx", {}).items()}
     said = words.format(**limits)
     return said if err["type"] == "string_too_short" else f"{said}, not {shown[:80]}"

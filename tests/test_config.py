@@ -174,6 +174,36 @@ def test_sources_are_found_by_name_with_their_lines():
             "not keys and values",
         ),
         (VALID.replace('"Khaama Press"', '""'), "10:11", "sources[1].name: should not be empty"),
+        (
+            VALID.replace('"Khaama Press"', "true"),
+            "10:11",
+            "sources[1].name: should be text, not true",
+        ),
+        (
+            VALID + "    refresh: .inf\n",
+            "12:14",
+            "sources[1].refresh: should be a finite number, not inf",
+        ),
+        (
+            VALID + "    refresh: 2026-01-01\n",
+            "12:14",
+            "sources[1].refresh: should be a whole number, not 2026-01-01",
+        ),
+        (
+            VALID.replace('  - name: "Khaama', '\t- name: "Khaama'),
+            "10:1",
+            "YAML syntax: a tab, which YAML does not read there: indent and separate with spaces",
+        ),
+        (
+            VALID.replace('url: "https://www.khaama', 'url:\t"https://www.khaama'),
+            "11:9",
+            "YAML syntax: a tab, which YAML does not read there",
+        ),
+        (
+            VALID.replace("Khaama Press", "Khaama\x00Press"),
+            "10:18",
+            "U+0000, a control character that a YAML file cannot hold",
+        ),
         (VALID + "    timezone: Asia/Kabul\n", "10:5", "timezone is for type: html sources"),
         (VALID + "    user_agent: مرورگر\n", "12:17", "user_agent: must be printable ASCII"),
         (
@@ -189,6 +219,25 @@ def test_errors_name_file_line_column_and_key(text, where, message):
     assert error.line == int(where.split(":")[0]), str(error)
     assert message in error.message
     assert str(error).startswith(f"feeds.yaml:{where}: ")
+
+
+def test_yaml_merge_keys_share_a_sources_settings():
+    """`<<: *anchor`, YAML's way to share keys, is read as YAML 1.1 readers read it: the keys
+    written beside it win, the first merged mapping's keys before the next one's."""
+    config = parse_config(
+        VALID
+        + "  - &afghan\n    name: A\n    url: https://a.example/feed\n"
+        + "    category: Afghanistan\n    language: fa\n"
+        + "  - <<: *afghan\n    name: B\n    url: https://b.example/feed\n"
+        + "  - <<: [{category: World, refresh: 90}, *afghan]\n    url: https://c.example/feed\n"
+        + "    name: C\n    language: ps\n"
+    )
+    found = {s.name: (s.url, s.category, s.language, s.refresh) for s in config.sources}
+    assert found["B"] == ("https://b.example/feed", "Afghanistan", "fa", None)
+    assert found["C"] == ("https://c.example/feed", "World", "ps", 90)
+    error = error_of(VALID + "  - <<: 5\n    name: D\n    url: https://d.example/feed\n")
+    assert str(error).startswith("feeds.yaml:12:5: ")
+    assert "a YAML merge (<<) takes keys and values" in error.message
 
 
 def test_unknown_time_zone():
