@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import dataclasses
 import html
+import html.entities
 import io
 import json
 import re
@@ -28,7 +29,7 @@ from aggregator.charsets import (
 from aggregator.dates import feed_date, from_struct_time, parse_date
 from aggregator.errors import counted, exception_line
 from aggregator.models import Media, ParsedFeed, RawEntry
-from aggregator.normalize import joined_url, without_credentials
+from aggregator.normalize import ALLOWED_TAGS, joined_url, without_credentials
 from aggregator.pacing import feed_ttl
 from aggregator.rss import (
     declared_encoding,
@@ -47,12 +48,41 @@ class NotAFeed(Exception):
     """The body parsed to no entries and is not a feed (an HTML page, an error page, garbage)."""
 
 
+# what a text construct that holds HTML all the same has: a closing tag or an entity
+_CLOSED_OR_ENTITY = re.compile(r"</\w+>|&#?\w+;")
+_TAG_NAME = re.compile(r"</?(\w+)")
+_ENTITY_NAME = re.compile(r"&(\w+);")
+# elements of HTML such text is written with: its body elements, and those of old templates
+_HTML_TAGS = ALLOWED_TAGS | {
+    "article", "aside", "big", "center", "dfn", "div", "font", "footer", "header", "kbd",
+    "nav", "picture", "samp", "section", "source", "strike", "tfoot", "tt", "var", "wbr",
+}  # fmt: skip
+
+
+def _as_html(detail: Any) -> str:
+    """A text construct as HTML: plain text (Atom's `type="text"`, its default) escaped, so
+    that `a <b> tag` or `<https://...>` in it stays text, not markup that cleaning drops. Text
+    that reads as HTML (a closing tag or an entity, and only HTML's tags and entities: a
+    generator that left out `type="html"`) is HTML, as feedparser reads RSS's plain text."""
+    value = str(detail.get("value") or "")
+    if detail.get("type") != "text/plain" or _reads_as_html(value):
+        return value
+    return html.escape(value, quote=False)
+
+
+def _reads_as_html(text: str) -> bool:
+    return (
+        _CLOSED_OR_ENTITY.search(text) is not None
+        and all(tag.lower() in _HTML_TAGS for tag in _TAG_NAME.findall(text))
+        and all(name in html.entities.entitydefs for name in _ENTITY_NAME.findall(text))
+    )
+
+
 def _content(entry: Any) -> str:
     """The fullest HTML body of an entry: `content:encoded` or Atom content, HTML preferred."""
     parts = entry.get("content") or []
-    html = [p for p in parts if "html" in (p.get("type") or "")]
-    chosen = (html or parts or [{}])[0]
-    return chosen.get("value") or ""
+    chosen = ([p for p in parts if "html" in (p.get("type") or "")] or parts or [{}])[0]
+    return _as_html(chosen)
 
 
 def _media(entry: Any) -> tuple[Media, ...]:
@@ -95,11 +125,13 @@ def _raw_entry(entry: Any, feed_url: str = "") -> RawEntry:
     published = _date(dict.get(entry, "published"), entry.get("published_parsed"))
     updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
     title_detail = entry.get("title_detail") or {}
+    # none where feedparser copied the entry's first content as its summary
+    summary = entry.get("summary_detail") or (entry.get("content") or [{}])[0]
     return RawEntry(
         guid=entry.get("id") or None,
         link=link or None,
         title=entry.get("title") or "",
-        summary=entry.get("summary") or "",
+        summary=_as_html(summary),
         content=_content(entry),
         author=entry.get("author") or None,
         categories=tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term")),

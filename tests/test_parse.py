@@ -471,6 +471,30 @@ def test_a_feed_with_an_odd_label_is_not_called_malformed(content_type):
     assert (feed.title, len(feed.entries), feed.warning) == ("خبر", 1, None)
 
 
+@pytest.mark.parametrize(
+    ("written", "cleaned"),
+    [
+        ("Watch: &lt;https://youtu.be/x1&gt; &lt;3", "Watch: &lt;https://youtu.be/x1&gt; &lt;3"),
+        ("Use &lt;script&gt; and &lt;b&gt;bold&lt;/b&gt; here", "Use &lt;script&gt; and "
+         "&lt;b&gt;bold&lt;/b&gt; here"),
+        ("Kabul &lt;&gt; Islamabad, &lt;i&gt; 3 &lt; 5",
+         "Kabul &lt;&gt; Islamabad, &lt;i&gt; 3 &lt; 5"),
+        ("no type: &lt;p&gt;Kabul&amp;nbsp;news&lt;/p&gt;", "no type: <p>Kabul\xa0news</p>"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("element", ["summary", 'content type="text"'])
+def test_atom_plain_text_stays_text_unless_it_is_plainly_html(written, cleaned, element):
+    """Atom's text constructs are plain text by default: `<https://...>` or `<script>` in a
+    video's description was read as a tag and cleaning dropped it and all text after it. A
+    generator that wrote HTML but no `type="html"` (a closing tag or an entity, only HTML's
+    tags) is still read as HTML, as feedparser reads RSS's."""
+    text = f"<{element}>{written}</{element.split()[0]}>"
+    body = ATOM.replace(b"<id>x</id>", f"<id>x</id>{text}".encode())
+    feed = parse_feed(body, {"Content-Type": "application/atom+xml"}, "https://x.example/feed")
+    entry = normalize_entry(feed.entries[0], "S", "en", datetime(2026, 11, 30, tzinfo=UTC))
+    assert (entry.content_html or entry.summary_html).replace("&nbsp;", "\xa0") == cleaned
+
+
 def test_a_feed_that_is_malformed_is_still_said_to_be():
     feed = parse_feed(ATOM.replace(b"</title><entry>", b"</title><entry><b>"), {}, "https://x/")
     assert feed.warning.startswith("feed is malformed but readable")
