@@ -359,7 +359,8 @@ def _store_entries(
     unchanged item's entry is no longer stored)."""
     held = store.guids_held(name, [entry.guid for entry in cleaned.entries])
     ids: dict[bytes, int] = {}
-    for entry, digest in zip(cleaned.entries, cleaned.digests, strict=True):
+    entries = _under_held_guids(store, name, cleaned.entries, held)
+    for entry, digest in zip(entries, cleaned.digests, strict=True):
         try:
             new = store.upsert_entry(entry, now, held=entry.guid in held)
         except Exception as exc:  # SQLite undoes just this statement; the rest stay
@@ -378,6 +379,20 @@ def _store_entries(
         return None
     ids.update((digest, key) for key, digest in cleaned.unchanged)
     return pack_digests(ids.items())
+
+
+def _under_held_guids(
+    store: Store, name: str, entries: list[Entry], held: dict[str, int]
+) -> list[Entry]:
+    """The entries, each item whose guid changed (the same URL, title and date as a stored
+    entry) under its stored guid: it is that entry again, not a new one each fetch. `held`
+    gains those guids."""
+    unknown = [entry for entry in entries if entry.guid not in held]
+    again = store.held_as(name, unknown) if unknown else {}
+    if not again:
+        return entries
+    held.update(again.values())
+    return [replace(e, guid=again[e.guid][0]) if e.guid in again else e for e in entries]
 
 
 def _stored(

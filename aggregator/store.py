@@ -573,6 +573,25 @@ class Store:
             held.update(rows)
         return held
 
+    def held_as(self, source: str, entries: list[Entry]) -> dict[str, tuple[str, int]]:
+        """For entries whose guid the source does not hold: the guid and id of its stored entry
+        with the same URL, title and date, if any, by the entry's guid (an item whose guid
+        changed: a timestamp or session in it, a generator's new scheme). An entry the feed
+        gave no date is dated when first seen, so it is found only under its own guid."""
+        wanted = {(e.url, e.title, ts(e.published)): e.guid for e in entries}
+        found: dict[str, tuple[str, int]] = {}
+        for chunk, marks in _chunks(list(dict.fromkeys(url for url, _, _ in wanted))):
+            rows = self.conn.execute(
+                "SELECT url, title, published, guid, id FROM entries "
+                f"WHERE source = ? AND url IN ({marks})",
+                [source, *chunk],
+            )
+            for url, title, published, guid, key in rows:
+                new = wanted.get((url, title, published))
+                if new is not None and new != guid:
+                    found.setdefault(new, (guid, key))
+        return found
+
     def seen_again(self, source: str, ids: list[int], now: datetime) -> int:
         """Mark the source's entries with these ids as in its feed at `now`, the one change an
         unchanged item makes to its entry; the count of those found."""

@@ -29,7 +29,7 @@ WORDS = [
     "price", "fuel",
 ]  # fmt: skip
 REAPPEAR_DAY, REAPPEARS_FROM = 150, 10  # an item from day 10 comes back, same guid
-RELINK_DAY, RELINKED_FROM = 200, 20  # a day-20 URL comes back under another guid
+RELINK_DAY, RELINKED_FROM = 200, 20  # a day-20 URL comes back, retitled, under another guid
 
 
 @dataclass
@@ -96,7 +96,8 @@ def simulate_year(
                 if i == 0 and day == REAPPEAR_DAY:
                     recent.append(history[0][REAPPEARS_FROM][0])
                 if i == 0 and day == RELINK_DAY:
-                    relinked = dict(history[0][RELINKED_FROM][0], guid="relinked-guid")
+                    old = history[0][RELINKED_FROM][0]
+                    relinked = dict(old, guid="relinked-guid", title=f"{old['title']} (updated)")
                     recent.append(relinked)
                 server.add(f"/s{i}", make_rss(names[i], recent))
             with Store(workspace.db) as store:

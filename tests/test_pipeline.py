@@ -345,7 +345,8 @@ def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace
         # the outlet renamed the page, then reused the old address for another story
         [("g1", "https://f.example.af/salang-tunnel", "Salang tunnel closed by avalanche")],
         [("g2", "https://f.example.af/salang", "Traffic resumes on northern highway")],
-        # the same story under a fresh guid joins; items that all link the home page do not
+        # the same item under a fresh guid is its entry again; items that all link the home
+        # page are not one
         [("g3", "https://f.example.af/salang", "Traffic resumes on northern highway")],
         [("h1", home, "Wheat prices fall in Herat"), ("h2", home, "New clinic opens in Bamyan"),
          ("h3", home, "Kunduz teachers receive salaries")],
@@ -361,10 +362,57 @@ def test_one_outlets_items_sharing_a_link_are_told_apart_by_their_text(workspace
             "SELECT COUNT(*) FROM entries WHERE story_id IS NULL"
         ).fetchone()[0]
     assert unclustered == 0
-    assert story["g1"] != story["g2"] == story["g3"]
+    assert story["g1"] != story["g2"] and "g3" not in story
     assert len({story["h1"], story["h2"], story["h3"]}) == 3
     rss = feedparser.parse(str(workspace.output / "feed.xml"))
     assert len(rss.entries) == 5
+
+
+def test_an_item_whose_guid_changes_each_fetch_is_one_entry(workspace, feed_server, capsys):
+    """A CMS that puts a timestamp or a session in its guids: each fetch made every item a new
+    entry ("40 new" each hour, the store and the matching window growing by the whole feed).
+    An item at the same URL, with the same title and date, is its stored entry again; a
+    bulletin that keeps its page and title but has a new date is a new item."""
+
+    def serve(fetch: int, bulletin_day: int) -> None:
+        rows = [
+            {
+                "title": f"Story {n} from Kandahar",
+                "link": f"https://k.example.af/news/{n}",
+                "guid": f"{n}-{fetch}",
+                "date": f"Sat, 28 Nov 2026 0{n}:00:00 +0000",
+                "summary": f"Kandahar story {n}, told at fetch {fetch}.",
+            }
+            for n in range(1, 4)
+        ] + [
+            {
+                "title": "Evening bulletin",
+                "link": "https://k.example.af/bulletin",
+                "guid": f"bulletin-{fetch}",
+                "date": f"{bulletin_day} Nov 2026 18:00:00 +0000",
+            }
+        ]
+        feed_server.add("/k", make_rss("K", rows))  # fmt: skip
+
+    workspace.write_config([{"name": "K", "url": feed_server.url("/k")}])
+    for fetch, bulletin_day in enumerate([27, 27, 28]):
+        serve(fetch, bulletin_day)
+        assert main(workspace.args("run", "--force")) == 0
+    out = capsys.readouterr().out
+    assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("ok")] == [
+        "ok         K: 4 entries, 4 new",
+        "ok         K: 4 entries, 0 new",
+        "ok         K: 4 entries, 1 new",
+    ]
+    with Store(workspace.db) as store:
+        rows = store.conn.execute("SELECT guid, excerpt FROM entries ORDER BY guid").fetchall()
+    assert [guid for guid, _ in rows] == ["1-0", "2-0", "3-0", "bulletin-0", "bulletin-2"]
+    assert rows[0][1] == "Kandahar story 1, told at fetch 2."  # refreshed like any entry
+    published = json.loads((workspace.output / "feed.json").read_text(encoding="utf-8"))
+    urls = sorted(item["url"] for item in published["items"])
+    assert urls == ["https://k.example.af/bulletin"] + [
+        f"https://k.example.af/news/{n}" for n in range(1, 4)
+    ]  # each story once
 
 
 @pytest.mark.parametrize(
