@@ -21,7 +21,8 @@ from aggregator.languages import entry_language
 from aggregator.models import DIGEST_SIZE, Entry, Media, RawEntry
 
 # Query parameters that only say where a click came from (the lists Miniflux, Firefox and
-# AdGuard strip): a link with them is the same article. The BBC's feeds add at_medium and
+# AdGuard strip), or which visit it was (PHP's, Java's, ASP's and ColdFusion's session ids): a
+# link with them is the same article. The BBC's feeds add at_medium and
 # at_campaign (AT Internet), its older ones ns_mchannel and ns_source (comScore).
 TRACKING_PARAMS = frozenset(
     {
@@ -36,8 +37,12 @@ TRACKING_PARAMS = frozenset(
         "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking", "mkt_tok", "sc_cid",
         "wickedid", "vero_id", "vero_conv", "rb_clickid", "oly_anon_id", "oly_enc_id",
         "_bhlid", "_branch_match_id", "_branch_referrer",
+        "phpsessid", "jsessionid", "aspsessionid", "cfid", "cftoken",
     }
 )  # fmt: skip
+# a Java server's session in the path (`/news/12;jsessionid=A1B2`): a new one every visit, so
+# an item linked so was a new link each fetch
+_PATH_SESSION = re.compile(r";jsessionid=[^/;?#]*", re.IGNORECASE)
 TRACKING_PREFIXES = ("utm_", "mtm_", "mc_", "hsa_")
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)  # before the web had news feeds: a broken date
@@ -132,7 +137,7 @@ def _canonical_once(url: str) -> str:
         for pair in parts.query.split("&")
         if pair.strip() and not _is_tracking(pair.split("=", 1)[0].lower())
     ]
-    path = _percent(parts.path, _PATH_SAFE) or "/"
+    path = _percent(_PATH_SESSION.sub("", parts.path), _PATH_SAFE) or "/"
     if not host and path.startswith("//"):
         path = "/" + path.lstrip("/")  # "//x" without a host would read back as host x
     query = _percent("&".join(kept), _QUERY_SAFE)

@@ -42,6 +42,13 @@ NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
             "https://k.com/p?mibextid=Zxz2cZ&igsh=MW4&ttclid=E&li_fat_id=9&gad_source=1&id=3",
             "https://k.com/p?id=3",
         ),
+        # a visit's session: PHP's and ColdFusion's in the query, Java's in the path
+        (
+            "https://k.com/n.php?id=5&PHPSESSID=9f8e&CFID=1&CFTOKEN=2&cat=2",
+            "https://k.com/n.php?id=5&cat=2",
+        ),
+        ("https://k.com/news/12;jsessionid=A1B2C3?id=4", "https://k.com/news/12?id=4"),
+        ("https://k.com/a;JSESSIONID=A1.node1/b;v=2", "https://k.com/a/b;v=2"),
         (
             "https://www.bbc.com/pashto/articles/c4g?at_medium=RSS&at_campaign=rss",
             "https://www.bbc.com/pashto/articles/c4g",
