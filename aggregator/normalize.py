@@ -94,6 +94,11 @@ _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
 # noncharacters of the first plane: a class of the others made this five times slower; the
 # pages drop those, publish.digest)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+# combining marks of the generic blocks (not Arabic's harakat, not Hebrew's points) stacked past
+# three on one letter: "Zalgo" text, whose marks climb over the lines above and below on a page
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_STACKED = re.compile(f"(?<=[{_MARKS}]{{3}})[{_MARKS}]+")
+_NOT_XML_OR_MARK = re.compile(f"{_NOT_XML.pattern[:-1]}{_MARKS}]")
 
 
 _T = TypeVar("_T")
@@ -306,11 +311,14 @@ def xml_safe(text: str) -> str:
 
 
 def collapse(text: str) -> str:
-    """Collapse runs of whitespace to one space, trim, and drop characters XML cannot carry."""
+    """Collapse runs of whitespace to one space, trim, drop characters XML cannot carry, and
+    keep at most three combining marks on a letter (Vietnamese needs two)."""
     joined = " ".join(text.split())  # split() and regex \s agree on what is a space
-    if _NOT_XML.search(joined) is None:
+    if _NOT_XML_OR_MARK.search(joined) is None:
         return joined
-    return " ".join(xml_safe(joined).split())  # a dropped character may have left two
+    return " ".join(
+        _STACKED.sub("", xml_safe(joined)).split()
+    )  # a dropped character may have left two
 
 
 def plain_name(text: str) -> str:
@@ -551,7 +559,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 9  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 10  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 

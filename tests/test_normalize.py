@@ -1,4 +1,5 @@
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -354,6 +355,23 @@ def test_an_items_digest_changes_with_anything_cleaning_reads_and_only_then():
         assert raw_digest(raw, digest_context(*parts)) != digest
     lone = replace(raw, title="\ud800")  # a JSON feed's lone surrogate: digested, not raised
     assert raw_digest(lone, context) != digest
+
+
+def test_stacked_combining_marks_are_thinned_to_three_a_letter():
+    """ "Zalgo" text, a letter under dozens of combining marks, climbs over the lines above and
+    below it on a page; a title, an author or an excerpt keeps three marks a letter, which no
+    language needs more of (Vietnamese uses two; Arabic's harakat are not touched)."""
+    marks = "".join(map(chr, range(0x300, 0x340)))
+    entry = normalize_entry(
+        raw(title=f"K{marks}abul", author=f"A{marks}", summary=f"<p>Lede K{marks}abul</p>"),
+        "K", "en", NOW,
+    )  # fmt: skip
+    assert entry.title == f"K{marks[:3]}abul" and entry.author == f"A{marks[:3]}"
+    assert entry.excerpt == f"Lede K{marks[:3]}abul"
+    vietnamese = unicodedata.normalize("NFD", "Tiếng Việt được ệ")
+    harakat = "مُحَمَّدٌ رَسُولُ"
+    for text in (vietnamese, harakat):
+        assert normalize_entry(raw(title=text), "K", "en", NOW).title == text
 
 
 def test_a_title_past_300_characters_is_cut_at_a_word_with_an_ellipsis():
