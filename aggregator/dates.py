@@ -228,6 +228,16 @@ def parse_date(
     day = days_back(plain)
     if day is not None:
         return _on_day(*day, now, zone) if now else None
+    moment = _absolute(text, zone, now)
+    for part in _date_parts(text) if moment is None else ():
+        if (moment := _absolute(part, zone, now)) is not None:
+            break
+    return moment
+
+
+def _absolute(text: str, zone: tzinfo, now: datetime | None) -> datetime | None:
+    """A date that names its day (not "2 hours ago") as UTC, read as `parse_date` says."""
+    plain = text.translate(_DIGITS)
     normalized = normalize(text)
     if not _says_a_day(normalized):
         return None
@@ -243,6 +253,50 @@ def parse_date(
     except (OverflowError, ValueError):
         return None
     return moment
+
+
+# what parts a date from the words beside it on a page: "By Ahmad | Nov 30", "30 Nov · 5 min read"
+_PART_SEPARATOR = re.compile(r"\s*[|·•]\s*|\s+[–—-]\s+")
+_ENGLISH_MONTHS = frozenset(
+    name.lower()[:length]
+    for name in calendar.month_name[1:]
+    for length in (3, len(name))
+) | {"sept"}  # fmt: skip
+
+
+def _date_parts(text: str) -> list[str]:
+    """The date within the words a page writes around it, to read when the whole is no date:
+    each part between separators, without the words before its first number or month
+    ("Published on", "Updated:") and after its last number, month, a.m./p.m. or zone ("Kabul");
+    a part must name a month, a year or a clock."""
+    parts = []
+    for part in [text, *_PART_SEPARATOR.split(text)]:
+        words = part.split()
+        first = next((i for i, word in enumerate(words) if _dateish(word, False)), len(words))
+        last = next((i for i in range(len(words), first, -1) if _dateish(words[i - 1], True)), 0)
+        trimmed = " ".join(words[first:last])
+        if trimmed != text and trimmed not in parts and _names_a_date(normalize(trimmed)):
+            parts.append(trimmed)
+    return parts
+
+
+def _names_a_date(normalized: str) -> bool:
+    """Whether words trimmed down to numbers are still a date: a month, a year or a clock in
+    them ("2 of 9 · 3" is a page's count, not 8 February)."""
+    return any(found.search(normalized) for found in (_MONTH_WORD, _YEAR_WRITTEN, _CLOCK))
+
+
+def _dateish(word: str, closing: bool) -> bool:
+    """Whether a word can be part of a date: a number, a month's name (in any language
+    `normalize` knows); at a date's end also a.m./p.m. or a zone's name."""
+    bare = word.strip(".,:;()[]")
+    if any(char.isdigit() for char in bare):
+        return True
+    if normalize(bare).rstrip(".").lower() in _ENGLISH_MONTHS:
+        return True
+    return closing and bool(
+        _PM.fullmatch(bare) or _AM.fullmatch(bare) or _minutes_of(bare.lower()) is not None
+    )
 
 
 def _says_a_day(normalized: str) -> bool:
@@ -286,11 +340,12 @@ def _on_day(days: int, rest: str, now: datetime, zone: tzinfo) -> datetime | Non
 def _read(normalized: str, today: datetime | None = None) -> datetime | None:
     """A normalized date as UTC (one that names no zone in UTC), by feedparser, else dateutil;
     what it leaves out (a year, a day) taken from `today` (default: this machine's). A date
-    without its year goes to dateutil alone: feedparser takes this machine's day for a clock
-    time alone, and reads "10:30 pm" as 10:30."""
-    parsed = (
-        feedparser_date(normalized) if today is None or _YEAR_WRITTEN.search(normalized) else None
-    )
+    without its year, or with a.m. or p.m., goes to dateutil alone: feedparser takes this
+    machine's day for a clock time alone, and reads "10:30 pm" as 10:30."""
+    feedparser_reads = today is None or _YEAR_WRITTEN.search(normalized)
+    if _PM.search(normalized) or _AM.search(normalized):
+        feedparser_reads = False  # it reads "10:30 PM" as 10:30
+    parsed = feedparser_date(normalized) if feedparser_reads else None
     if parsed:
         return from_struct_time(parsed)
     try:

@@ -136,6 +136,11 @@ FETCHED = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 07:30 in Kabul
         ("10:30 p.m.", datetime(2026, 12, 1, 18, 0, tzinfo=UTC)),
         ("Nov 30, 9:05 a. m.", datetime(2026, 11, 30, 4, 35, tzinfo=UTC)),
         ("10:30", datetime(2026, 12, 1, 6, 0, tzinfo=UTC)),
+        # a.m. and p.m. in any order with a year (feedparser read "10:30 PM" as 10:30)
+        ("30 Nov 2026 10:30 PM", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
+        ("2026-11-30 10:30 p.m.", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
+        ("10:30 p.m. Nov. 30, 2026", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
+        ("Nov. 30, 2026 12:15 a.m.", datetime(2026, 11, 29, 19, 45, tzinfo=UTC)),
     ],
 )
 def test_a_date_that_names_no_zone_is_read_in_the_zone_given(text, expected):
@@ -177,6 +182,32 @@ def test_what_only_looks_relative_is_not_counted_back():
 def test_a_word_or_a_number_alone_names_no_day(text):
     """A listing's date selector that catches "Monday" or "May" read as the next Monday or
     1 May; "ago" (Spanish for August) as 1 August."""
+    assert parse_date(text, KABUL, FETCHED) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Published: Nov 30, 2026", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("Posted on 30 Nov 2026, 14:20", datetime(2026, 11, 30, 9, 50, tzinfo=UTC)),
+        ("Updated: 11:05 p.m. Nov 30, 2026", datetime(2026, 11, 30, 18, 35, tzinfo=UTC)),
+        ("By Ahmad Shah | Nov 29, 2026", datetime(2026, 11, 28, 19, 30, tzinfo=UTC)),
+        ("Nov 29 · 5 min read", datetime(2026, 11, 28, 19, 30, tzinfo=UTC)),
+        ("12 comments | 29 November 2026", datetime(2026, 11, 28, 19, 30, tzinfo=UTC)),
+        ("November 30, 2026 — Kabul", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("Kabul, Nov 30 (Pajhwok)", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("تاریخ نشر: ۳۰ نوامبر ۲۰۲۶", datetime(2026, 11, 29, 19, 30, tzinfo=UTC)),
+        ("Nov 30, 2026 at 10:30 p.m. EST", datetime(2026, 12, 1, 3, 30, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_the_words_a_listing_writes_around_a_date_are_passed_over(text, expected):
+    """A listing's date element often says more than the date ("Published:", the author, "5
+    min read", the city): the whole was no date, and a first run dated every item when seen."""
+    assert parse_date(text, KABUL, FETCHED) == expected
+
+
+@pytest.mark.parametrize("text", ["Episode 12 | 45 comments", "Issue 4", "Page 2 of 9 · 3 min"])
+def test_numbers_beside_words_are_no_date(text):
     assert parse_date(text, KABUL, FETCHED) is None
 
 
