@@ -343,7 +343,7 @@ def _read(normalized: str, today: datetime | None = None) -> datetime | None:
     without its year, or with a.m. or p.m., goes to dateutil alone: feedparser takes this
     machine's day for a clock time alone, and reads "10:30 pm" as 10:30."""
     feedparser_reads = today is None or _YEAR_WRITTEN.search(normalized)
-    if _PM.search(normalized) or _AM.search(normalized):
+    if _HALF_DAY.search(normalized):
         feedparser_reads = False  # it reads "10:30 PM" as 10:30
     parsed = feedparser_date(normalized) if feedparser_reads else None
     if parsed:
@@ -355,6 +355,9 @@ def _read(normalized: str, today: datetime | None = None) -> datetime | None:
         return None  # unreadable, or out of range once in UTC (31 Dec 9999, 12 h behind)
 
 
+_HALF_DAY = re.compile(r"\d\s?[AaPp]\.?\s?[Mm](?![^\W\d_])")  # "10:30 PM", "9pm", "9 p. m."
+
+
 def feed_date(text: str) -> datetime | None:
     """A date element's text as the feedparser path reads it: feedparser's own reading of it
     first, then `parse_date`'s (rss.py gives what parse.py gives)."""
@@ -362,4 +365,6 @@ def feed_date(text: str) -> datetime | None:
         return None
     if len(text) <= 200 and (solar := _solar_hijri(text)) is not None:
         return solar
+    if _HALF_DAY.search(text):  # feedparser reads "10:30 PM" as 10:30
+        return parse_date(text)
     return from_struct_time(feedparser_date(_numeric_zone(text.strip()))) or parse_date(text)

@@ -88,6 +88,11 @@ def test_a_date_out_of_range_in_utc_is_unreadable_not_an_error(text):
         ("30/11/2026 10:00 PST", datetime(2026, 11, 30, 18, 0, tzinfo=UTC)),
         ("30/11/2026 10:00 AFT", datetime(2026, 11, 30, 5, 30, tzinfo=UTC)),
         ("November 30, 2026 10:00 AM IST", datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        # a.m. and p.m.: feedparser read "10:30 PM" as 10:30, twelve hours early
+        ("Mon, 30 Nov 2026 10:30 PM +0000", datetime(2026, 11, 30, 22, 30, tzinfo=UTC)),
+        ("30 Nov 2026 10:30PM GMT", datetime(2026, 11, 30, 22, 30, tzinfo=UTC)),
+        ("Mon, 30 Nov 2026 12:15 AM +0430", datetime(2026, 11, 29, 19, 45, tzinfo=UTC)),
+        ("11/30/2026 10:30:00 PM", datetime(2026, 11, 30, 22, 30, tzinfo=UTC)),
     ],
 )
 @pytest.mark.filterwarnings("error")
