@@ -10,6 +10,14 @@ import re
 import threading
 from typing import Any
 
+# the byte order marks a feed or a page may begin with, and the encoding each names
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+BOM_STARTS = tuple(bom for bom, _ in BOMS)
+
 _STRAYS = threading.local()  # the stray bytes `_stray` read in this thread's last decoding
 
 

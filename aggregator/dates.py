@@ -255,7 +255,7 @@ def _absolute(text: str, zone: tzinfo, now: datetime | None) -> datetime | None:
     return moment
 
 
-# what parts a date from the words beside it on a page: "By Ahmad | Nov 30", "30 Nov · 5 min read"
+# what separates a date from the words beside it on a page: "By Ahmad | Nov 30", "Nov 30 · 5 min"
 _PART_SEPARATOR = re.compile(r"\s*[|·•]\s*|\s+[–—-]\s+")
 _ENGLISH_MONTHS = frozenset(
     name.lower()[:length]
@@ -342,9 +342,9 @@ def _read(normalized: str, today: datetime | None = None) -> datetime | None:
     what it leaves out (a year, a day) taken from `today` (default: this machine's). A date
     without its year, or with a.m. or p.m., goes to dateutil alone: feedparser takes this
     machine's day for a clock time alone, and reads "10:30 pm" as 10:30."""
-    feedparser_reads = today is None or _YEAR_WRITTEN.search(normalized)
-    if _HALF_DAY.search(normalized):
-        feedparser_reads = False  # it reads "10:30 PM" as 10:30
+    feedparser_reads = (today is None or _YEAR_WRITTEN.search(normalized)) and not (
+        _HALF_DAY.search(normalized)
+    )
     parsed = feedparser_date(normalized) if feedparser_reads else None
     if parsed:
         return from_struct_time(parsed)

@@ -31,6 +31,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from aggregator.blocks import BLOCKING_STATUSES, described, walls
+from aggregator.charsets import BOM_STARTS
 from aggregator.deadlines import Deadline, watched
 from aggregator.errors import exception_line, one_line
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
@@ -284,7 +285,7 @@ def _check_scheme(url: str) -> None:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-_TEXT_START = (b"<", b"{", b"[", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # markup, JSON, BOMs
+_TEXT_START = (b"<", b"{", b"[", *BOM_STARTS)  # markup, JSON, BOMs
 COMPRESSED = frozenset({"gzip", "x-gzip", "deflate"})
 # gzip layers undone that no header declared: a cache plugin's gzip under the server's, or a
 # body gzipped without a Content-Encoding. No feed begins with the gzip magic (\x1f is no

@@ -9,11 +9,16 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
-from aggregator.charsets import codec_name, default_label, mostly_utf8, reads_as_windows_1256
+from aggregator.charsets import (
+    BOMS,
+    codec_name,
+    default_label,
+    mostly_utf8,
+    reads_as_windows_1256,
+)
 from aggregator.normalize import joined_url, url_host
 
 MAX_PAGE = 5_000_000  # bytes of HTML handed to the parser
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -34,7 +39,7 @@ def page_encoding(body: bytes, content_type: str = "") -> str:
     windows-1252. A charset servers and templates name by default (ISO-8859-1, windows-1252,
     US-ASCII) is windows-1252 as browsers read it, unless the page is Arabic-script text in
     windows-1256: an old Dari site behind Apache's default, which browsers show as mojibake."""
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if body.startswith(bom):
             return name
     labels = []  # the HTTP charset, then the <meta> one

@@ -316,9 +316,8 @@ def collapse(text: str) -> str:
     joined = " ".join(text.split())  # split() and regex \s agree on what is a space
     if _NOT_XML_OR_MARK.search(joined) is None:
         return joined
-    return " ".join(
-        _STACKED.sub("", xml_safe(joined)).split()
-    )  # a dropped character may have left two
+    kept = _STACKED.sub("", xml_safe(joined))
+    return " ".join(kept.split())  # a dropped character may have left two spaces
 
 
 def plain_name(text: str) -> str:

@@ -18,6 +18,7 @@ import feedparser
 
 from aggregator.blocks import described, walls
 from aggregator.charsets import (
+    BOM_STARTS,
     character_refs_mended,
     codec_name,
     default_label,
@@ -40,7 +41,6 @@ from aggregator.rss import (
 )
 from aggregator.sniff import what_it_is, xml_problem
 
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _CHARSET = re.compile(r";\s*charset\s*=\s*(\"?)([^;\"\s]*)\1", re.IGNORECASE)
 
 
@@ -363,7 +363,7 @@ def _windows_1256(body: bytes, content_type: str) -> tuple[bytes, str, str] | No
     as UTF-8, with its Content-Type unlabelled and what it had said. feedparser read an old
     Dari site's unlabelled feed as iso-8859-2, and a labelled one as labelled: every title
     mojibake. None for any other body (UTF-8, a BOM, a label of another charset)."""
-    if body.isascii() or body.startswith(_BOMS):
+    if body.isascii() or body.startswith(BOM_STARTS):
         return None
     label = _CHARSET.search(content_type)
     named = [name for name in (label[2] if label else "", declared_encoding(body)) if name]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import xml.sax
 
+from aggregator.charsets import BOM_STARTS
 from aggregator.errors import one_line
 
 _MAGIC = (
@@ -19,7 +20,6 @@ _MAGIC = (
     (b"BZh", "bzip2 data"),
     (b"\x00\x00\x01\x00", "an icon"),
 )
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 # the first element of an XML document, past its declaration, comments and doctype
 _ROOT = re.compile(
     r"(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]{0,40})", re.DOTALL | re.ASCII
@@ -33,7 +33,7 @@ def xml_problem(exc: object, body: bytes) -> str:
     an XML declaration."""
     if not isinstance(exc, xml.sax.SAXParseException):
         return str(exc)
-    head = body[:64].lstrip(b"".join(_BOMS)).replace(b"\x00", b"")
+    head = body[:64].lstrip(b"".join(BOM_STARTS)).replace(b"\x00", b"")
     line = exc.getLineNumber() - (0 if head.startswith(b"<?xml") else 1)
     return f"{exc.getMessage()} at line {max(line, 1)}, column {exc.getColumnNumber() + 1}"
 
