@@ -105,15 +105,21 @@ def discover(url: str, options: FetchOptions, verify: bool = True) -> Found:
     if first_reason.startswith("not a feed: ") or not first.body:
         what = first_reason.removeprefix("not a feed: ")
         raise NoFeed(f"no feed found at {url}: it answered with {what}, and {tried}.")
-    advert = (
-        f"none of the {len(advertised)} feeds the page advertises parses "
-        f"({advertised[0]}: {why[advertised[0]]})"
-        if advertised
-        else "the page advertises no feed"
-    )
+    advert = "the page advertises no feed"
+    if advertised:
+        which = (
+            "the feed the page advertises does not parse"
+            if len(advertised) == 1
+            else f"none of the {len(advertised)} feeds the page advertises parses"
+        )
+        advert = f"{which} ({advertised[0]}: {why[advertised[0]]})"
     if linked:
-        first_link = f"{linked[0]}: {why[linked[0]]}"
-        advert += f", nor do the {len(linked)} links on it that look like a feed's ({first_link})"
+        which = (
+            "nor does the link on it that looks like a feed's"
+            if len(linked) == 1
+            else f"nor do the {len(linked)} links on it that look like a feed's"
+        )
+        advert += f", {which} ({linked[0]}: {why[linked[0]]})"
     raise NoFeed(
         f"no feed found at {url}: {advert}, and {tried}. "
         "Follow the page itself as an html source (type: html with CSS selectors; see README)."

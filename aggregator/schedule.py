@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from aggregator import pipeline
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.edition import local_day
+from aggregator.errors import counted
 from aggregator.lock import Busy, exclusive
 from aggregator.pacing import NETWORK_DOWN
 from aggregator.publish import publish
@@ -54,7 +55,7 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
             report = pipeline.run(config, store, paths.output, publish_outputs=False)
             if report.new_entries or republish:
                 result = publish(config, store, paths.output, pipeline.utcnow())
-                published = f"; republished {result.stories} stories"
+                published = f"; republished {counted(result.stories, 'story', 'stories')}"
                 report.problems += result.problems
     except Busy as exc:
         log.warning("fetch cycle skipped: %s", exc)

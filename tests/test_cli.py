@@ -325,3 +325,24 @@ def test_a_terminal_gets_a_progress_bar_and_only_the_lines_that_need_attention()
     assert "FAILED     Gone: HTTP 410 Gone" in shown
     assert "warning    Zan: feed is malformed but readable" in shown
     assert "ok         AOP News" not in shown  # the bar counts it; no line for it
+
+
+def test_report_lines_say_one_entry_source_and_story_in_the_singular():
+    """`1 entries`, `1 sources ok`, `1 new entries`, `1 stories published`: a desk of one
+    source, a feed of one item, read them every day."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from aggregator.cli.cycle import line, summary
+    from aggregator.models import Outcome, RunReport, SourceResult
+
+    one = SourceResult("AOP News", Outcome.OK, 200, entries_seen=1, new_entries=1)
+    assert line(one).startswith("ok         AOP News: 1 entry, 1 new (HTTP 200")
+    report = RunReport(datetime(2026, 12, 1, tzinfo=UTC), [one], stories_published=1)
+    assert summary(report, Path("out")) == (
+        "summary: 1 source ok, 0 failed; 1 new entry; 1 story published to out"
+    )
+    two = SourceResult("Zan", Outcome.OK, 200, entries_seen=2, new_entries=2)
+    report = RunReport(datetime(2026, 12, 1, tzinfo=UTC), [one, two], stories_published=3)
+    assert line(two).startswith("ok         Zan: 2 entries, 2 new")
+    assert summary(report, Path("out")).startswith("summary: 2 sources ok, 0 failed; 3 new entries")

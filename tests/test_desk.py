@@ -245,7 +245,9 @@ def test_a_page_whose_advertised_feed_fails_says_why(desk, feed_server, capsys):
     url = feed_server.add("/site/", page, headers={"Content-Type": "text/html"})
     assert run(desk, "add", url) == 1
     gone = feed_server.url("/gone.xml")
-    assert f"advertises parses ({gone}: HTTP 404 Not Found)" in capsys.readouterr().err
+    assert f"the feed the page advertises does not parse ({gone}: HTTP 404 Not Found)" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_challenge_page_is_named_and_no_html_source_suggested(desk, feed_server, capsys):
@@ -410,7 +412,7 @@ def test_links_reconciles_the_links_page_with_feeds_yaml(desk, feed_server, site
     assert desk.config.read_bytes() == before  # nothing changes without --apply
 
     assert run(desk, "links", page, "--apply") == 0
-    assert "added 1 sources" in capsys.readouterr().out
+    assert "added 1 source to" in capsys.readouterr().out
     after = desk.config.read_text(encoding="utf-8")
     assert after.startswith(before.decode("utf-8").split("# retention stays")[0])
     names = [s.name for s in load_config(desk.config).sources]

@@ -29,6 +29,7 @@ from aggregator.cli.common import (
     say,
 )
 from aggregator.config import Config
+from aggregator.errors import counted
 from aggregator.models import Outcome, RunReport, SourceResult
 from aggregator.pacing import NETWORK_DOWN
 from aggregator.pipeline import run
@@ -61,7 +62,8 @@ def line(result: SourceResult) -> str:
     timing = f"({status}{result.elapsed:.2f} s)"
     if result.outcome is Outcome.OK:
         text = (
-            f"ok         {result.source}: {result.entries_seen} entries, {result.new_entries} new"
+            f"ok         {result.source}: {counted(result.entries_seen, 'entry', 'entries')}, "
+            f"{result.new_entries} new"
         )
         return f"{text} {timing}"
     return f"unchanged  {result.source}: {result.outcome.replace('_', ' ')} {timing}"
@@ -114,14 +116,16 @@ class ProgressReport:
 def summary(report: RunReport, output: Path) -> str:
     skipped = f", {report.sources_skipped} not fetched" if report.sources_skipped else ""
     text = (
-        f"summary: {report.sources_ok} sources ok, {report.sources_failed} failed{skipped}; "
-        f"{report.new_entries} new entries"
+        f"summary: {counted(report.sources_ok, 'source', 'sources')} ok, "
+        f"{report.sources_failed} failed{skipped}; "
+        f"{counted(report.new_entries, 'new entry', 'new entries')}"
     )
     if report.offline:
         text = f"{text}; {NETWORK_DOWN}"
     if report.publish_error:
         return f"{text}; NOT published: {report.publish_error}"
-    return f"{text}; {report.stories_published} stories published to {output}"
+    stories = counted(report.stories_published, "story", "stories")
+    return f"{text}; {stories} published to {output}"
 
 
 def report_json(report: RunReport) -> str:

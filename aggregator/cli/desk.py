@@ -204,7 +204,7 @@ def opml_export(args: argparse.Namespace, config: Config) -> int:
     data = opml_bytes(config)
     if args.out:
         write_config(args.out, data.decode("utf-8"))
-        print(f"wrote {len(config.sources)} sources to {args.out}")
+        print(f"wrote {counted(len(config.sources), 'source', 'sources')} to {args.out}")
     else:
         sys.stdout.write(data.decode("utf-8"))
     return EXIT_OK
@@ -277,7 +277,8 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
         print(f"nothing to import from {args.file}: {why}")
         return EXIT_OK
     _append(path, new, text)
-    print(f"imported {len(new)} of {len(feeds)} feeds from {args.file} into {path}")
+    of = counted(len(feeds), "feed", "feeds")
+    print(f"imported {len(new)} of {of} from {args.file} into {path}")
     return EXIT_OK
 
 
@@ -317,7 +318,8 @@ def links_command(args: argparse.Namespace, config: Config) -> int:
         print("nothing to add: no new linked site has a feed")
         return EXIT_OK
     _append(args.config, new)
-    print(f"added {len(new)} sources to {args.config}: {', '.join(str(f['name']) for f in new)}")
+    names = ", ".join(str(f["name"]) for f in new)
+    print(f"added {counted(len(new), 'source', 'sources')} to {args.config}: {names}")
     return EXIT_OK
 
 

@@ -101,7 +101,8 @@ def check(args: argparse.Namespace, config: Config) -> int:
             continue
         skipped = SourceResult(name, Outcome.OK, skipped=cleaned.skipped).skipped_text
         kept = min(len(cleaned.entries), config.source(name).max_items or config.defaults.max_items)
-        print(f"ok      {name}: {kept} entries{f'; {skipped}' if skipped else ''}")
+        entries = counted(kept, "entry", "entries")
+        print(f"ok      {name}: {entries}{f'; {skipped}' if skipped else ''}")
         if cleaned.dropped:
             print(f"        {name}: {len(cleaned.dropped)} dropped by include/exclude rules")
         if cleaned.warning:

@@ -10,6 +10,7 @@ from typing import Any
 from aggregator import pipeline
 from aggregator.cli.common import EXIT_FAILED, EXIT_OK, CommandFailed, error, locked, open_store
 from aggregator.config import Config
+from aggregator.errors import counted
 from aggregator.languages import name_of
 from aggregator.models import OverrideKind
 from aggregator.normalize import canonical_url
@@ -113,7 +114,7 @@ def explain_command(args: argparse.Namespace, config: Config) -> int:
     else:
         written = entry.entry.date_text or "none"
         print(f"  {entry.entry.url}  first seen {when} (the feed's date was not usable: {written})")
-    print(f"story {entry.story_id} ({len(found.members)} entries):")
+    print(f"story {entry.story_id} ({counted(len(found.members), 'entry', 'entries')}):")
     for member in found.members:
         mark = "*" if member.id == entry.id else "-"
         print(f"  {mark} {member.entry.source}: {member.entry.title}  (entry {member.id})")
