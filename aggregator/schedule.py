@@ -70,11 +70,11 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
         return False
     failed = [r.source for r in report.results if r.failed]
     log.info(
-        "cycle: %d ok, %d failed, %d not due; %d new entries%s%s",
+        "cycle: %d ok, %d failed, %d not due; %s%s%s",
         report.sources_ok,
         report.sources_failed,
         report.sources_skipped,
-        report.new_entries,
+        counted(report.new_entries, "new entry", "new entries"),
         published,
         f" (failed: {', '.join(failed)})" if failed else "",
     )
