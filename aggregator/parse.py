@@ -359,25 +359,26 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
 
 def _windows_1256(body: bytes, content_type: str) -> tuple[bytes, str, str] | None:
     """A body that is Arabic-script text in windows-1256 though it names no charset, or only
-    one a server or template names by default (`charsets.default_label`: Apache's ISO-8859-1),
-    as UTF-8, with its Content-Type unlabelled and what it had said. feedparser read an old
-    Dari site's unlabelled feed as iso-8859-2, and a labelled one as labelled: every title
-    mojibake. None for any other body (UTF-8, a BOM, a label of another charset)."""
+    one a server or template names by default (`charsets.default_label`: Apache's ISO-8859-1)
+    or UTF-8, which its bytes are not, as UTF-8, with its Content-Type unlabelled and what it
+    had said. feedparser read an old Dari site's unlabelled feed as iso-8859-2, and a labelled
+    one as labelled (or, labelled UTF-8, as iso-8859-2): every title mojibake. None for any
+    other body (UTF-8, a BOM, a label of another charset)."""
     if body.isascii() or body.startswith(BOM_STARTS):
         return None
     label = _CHARSET.search(content_type)
     named = [name for name in (label[2] if label else "", declared_encoding(body)) if name]
-    defaults = [name for name in named if default_label(name)]
-    if any(codec_name(name) != "cp1256" for name in named if name not in defaults):
+    overruled = [name for name in named if default_label(name) or codec_name(name) == "utf-8"]
+    if any(codec_name(name) != "cp1256" for name in named if name not in overruled):
         return None  # another charset, which it is read as
-    if named and not defaults:
+    if named and not overruled:
         return None  # windows-1256, as feedparser reads it
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
         if not reads_as_windows_1256(body):
             return None
-        said = f"is labelled {defaults[0]}" if defaults else "names no charset"
+        said = f"is labelled {overruled[0]}" if overruled else "names no charset"
         if label:
             content_type = content_type[: label.start()] + content_type[label.end() :]
         return declaring_utf8(body.decode("cp1256").encode("utf-8")), content_type, said

@@ -66,12 +66,15 @@ def test_dari_in_windows_1256_that_names_no_charset_is_read_so(content_type):
 @pytest.mark.parametrize(
     ("label", "declared"),
     [("ISO-8859-1", "windows-1256"), ("iso-8859-1", ""), ("windows-1252", ""), ("us-ascii", ""),
-     ("", "ISO-8859-1"), ("iso-8859-1", "iso-8859-1")],
+     ("", "ISO-8859-1"), ("iso-8859-1", "iso-8859-1"),
+     # UTF-8, which its bytes plainly are not: a server's or a CMS's label on legacy text
+     ("UTF-8", ""), ("", "UTF-8"), ("utf-8", "utf-8")],
 )  # fmt: skip
 def test_dari_in_windows_1256_under_a_servers_default_label_is_read_so(label, declared):
-    """Apache's AddDefaultCharset ISO-8859-1 (or a template's windows-1252) on an old Dari
-    site's windows-1256 feed, its own declaration saying windows-1256 or the template's Latin-1:
-    read as labelled, every title was mojibake, without a word."""
+    """Apache's AddDefaultCharset ISO-8859-1 (or a template's windows-1252, or UTF-8) on an old
+    Dari site's windows-1256 feed, its own declaration saying windows-1256 or the template's
+    Latin-1: read as labelled (UTF-8: as iso-8859-2), every title was mojibake, without a
+    word."""
     body = data_file("tolonews_dari_cp1256.xml")
     if declared:
         body = body.replace(
