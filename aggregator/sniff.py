@@ -66,7 +66,7 @@ def what_it_is(body: bytes, problem: object) -> str:
         return f"XML that does not parse ({xml_problem(problem, body)})"
     root = _ROOT.match(text)
     if root and root[1].lower() == "opml":
-        return "an OPML list of feeds: save it and add them with aggregator opml import FILE"
+        return "an OPML list of feeds: add them with aggregator opml import URL"
     if root:
         return f"XML of another kind: its root is <{root[1]}>, not <rss>, <feed> or <rdf:RDF>"
     return "a document that is no RSS, Atom or JSON Feed"

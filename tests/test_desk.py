@@ -211,7 +211,7 @@ def test_a_page_without_a_feed_suggests_an_html_source(desk, feed_server, capsys
         (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", "a PNG image"),
         (b"<?xml version='1.0'?><error/>", "text/xml", "XML of another kind: its root is <error>"),
         (b"<opml version='2.0'><body><outline xmlUrl='https://a/f'/></body></opml>", "text/x-opml",
-         "an OPML list of feeds: save it and add them with aggregator opml import FILE"),
+         "an OPML list of feeds: add them with aggregator opml import URL"),
         (b"", "application/rss+xml", "an empty body"),
     ],
 )  # fmt: skip

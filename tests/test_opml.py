@@ -78,9 +78,10 @@ def test_import_the_shape_other_readers_export(tmp_path, capsys):
     assert "skipped 'Just a link': it names a page, not its feed: aggregator add " in out
     assert "skipped 'A blogroll site': it names a page, not its feed: aggregator add " in out
     assert (
-        "skipped 'More lists': it is another OPML list, https://lists.example/more: download it"
+        "skipped 'More lists': it is another OPML list: aggregator opml import "
+        "https://lists.example/more adds its feeds"
     ) in out
-    assert "skipped 'Shared list': it is another OPML list, https://lists.example/dari" in out
+    assert "skipped 'Shared list': it is another OPML list: aggregator opml import https" in out
     assert "imported 6 of 8 feeds" in out
     text = config.read_text(encoding="utf-8")
     assert text.startswith(SEED)  # the file as it was, then the new sources
@@ -181,3 +182,22 @@ def test_an_html_entity_in_a_title_does_not_refuse_the_whole_file():
     assert (outline.title, outline.xml_url) == (
         "Kabul News \u00e9dition & more", "https://news.example/feed?a=1&b=2"
     )  # fmt: skip
+
+
+def test_an_opml_list_is_imported_from_its_url(tmp_path, feed_server, capsys):
+    """A reader's shared list, or the OPML link `add` found, is read from its URL; one that
+    cannot be had is an error that names it, and changes nothing."""
+    listed = (
+        b'<opml version="2.0"><body><outline text="Amu TV" type="rss" '
+        b'xmlUrl="https://amu.tv/feed/"/></body></opml>'
+    )
+    url = feed_server.add("/lists/afghan.opml", listed, headers={"Content-Type": "text/x-opml"})
+    config = tmp_path / "feeds.yaml"
+    assert main(["opml", "import", url, "--config", str(config)]) == 0
+    assert "imported 1 of 1 feed from" in capsys.readouterr().out
+    assert [s.url for s in load_config(config).sources] == ["https://amu.tv/feed/"]
+    before = config.read_bytes()
+    gone = feed_server.url("/lists/gone.opml")
+    assert main(["opml", "import", gone, "--config", str(config)]) == 2
+    assert f"{gone}: HTTP 404" in capsys.readouterr().err
+    assert config.read_bytes() == before

@@ -63,7 +63,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     import_p = opml_commands.add_parser(
         "import", parents=[common], help="add the feeds of an OPML file that are not followed"
     )
-    import_p.add_argument("file", type=Path)
+    import_p.add_argument("file", help="an OPML file, or the http(s) URL of one")
     import_p.add_argument("--category", help="for every imported feed (default: its folder)")
     import_p.set_defaults(handler=opml_import, needs_config=False)
 
@@ -230,16 +230,27 @@ def _not_a_feed(outline: Outline) -> str:
     if outline.kind is OutlineKind.PAGE:
         return f"it names a page, not its feed: aggregator add {url} finds the feed"
     if outline.kind is OutlineKind.LIST:
-        return f"it is another OPML list, {url}: download it and import that file too"
+        return f"it is another OPML list: aggregator opml import {url} adds its feeds"
     return f"its feed, {url!r}, is no http(s) URL"
+
+
+def _opml_data(where: str) -> bytes:
+    """An OPML file's bytes, from disk or from its http(s) URL (a reader's shared list, the
+    link `add` found); OSError when it cannot be had."""
+    if not where.lower().startswith(("http://", "https://")):
+        return Path(where).read_bytes()
+    answer = fetch_one(FetchRequest("OPML list", where), pipeline.fetch_options(Config()))
+    if answer.status is not FetchStatus.OK:
+        raise OSError(answer.error or answer.status.value)
+    return answer.body or b""
 
 
 def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     path: Path = args.config
     try:
-        outlines = read_opml(args.file.read_bytes())
+        outlines = read_opml(_opml_data(args.file))
     except (OSError, OpmlError) as exc:
-        raise CommandFailed(f"{args.file}: {exc}", EXIT_USAGE) from None
+        raise CommandFailed(f"{without_credentials(args.file)}: {exc}", EXIT_USAGE) from None
     text = _desk_text(path)
     try:
         names, urls = _followed(path, text)
