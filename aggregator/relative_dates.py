@@ -36,11 +36,20 @@ _DUALS = {
 # Arabic yeh and kaf as Persian ones, in these tables and in the text read: sites type both
 _UNITS = {unit.translate(PERSIAN_LETTERS): seconds for unit, seconds in _UNITS.items()}
 _DUALS = {unit.translate(PERSIAN_LETTERS): seconds for unit, seconds in _DUALS.items()}
-_ONE = r"an?|one|یک|یو|واحد"
+_ONE = r"an?|one|یک|یو|یوه|واحد"
+# counts written as words, two to ten, in English, Dari and Pashto ("two days ago", "دو روز پیش")
+_COUNTS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10,
+    "دو": 2, "سه": 3, "چهار": 4, "پنج": 5, "شش": 6, "هفت": 7, "هشت": 8, "نه": 9, "ده": 10,
+    "دوه": 2, "درې": 3, "دری": 3, "څلور": 4, "پنځه": 5, "شپږ": 6, "اووه": 7, "اته": 8,
+    "نهه": 9, "لس": 10,
+}  # fmt: skip
+_COUNT = "|".join(sorted(map(re.escape, _COUNTS), key=len, reverse=True))
 _UNIT = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 _BEFORE = r"پیش|قبل|مخکې|مخکی|وړاندې|دمخه|پخوا"
 _AGO = re.compile(
-    rf"(?<!\w)(\d+|{_ONE})\s*({_UNIT})(?:e?s)?\s*(?:ago|{_BEFORE})(?!\w)"  # 2 hours ago; ۲ ساعت پیش
+    rf"(?<!\w)(\d+|{_COUNT}|{_ONE})\s*({_UNIT})(?:e?s)?\s*(?:ago|{_BEFORE})(?!\w)"  # 2 hours ago
     rf"|(?<!\w)منذ\s*(\d+|{_ONE})?\s*({'|'.join(_DUALS)}|{_UNIT})(?!\w)",  # منذ ۲ ساعات; منذ ساعتين
     re.IGNORECASE,
 )
@@ -66,6 +75,7 @@ def time_ago(text: str) -> timedelta | None:
         count, unit = (found[1], found[2]) if found[2] else (found[3], found[4])
         seconds = _DUALS.get(unit) or _UNITS[unit.lower()]
         number = min(int(count), 10**6) if count and count.isdigit() else 1
+        number = _COUNTS.get((count or "").lower(), number)
         return timedelta(seconds=number * seconds)
     return timedelta() if _NOW.search(text) else None
 

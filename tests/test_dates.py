@@ -163,6 +163,11 @@ def test_a_date_that_names_no_zone_is_read_in_the_zone_given(text, expected):
         ("لحظاتی پیش", {}), ("۲ ساعته مخکې", {"hours": 2}), ("۳ ورځې مخکې", {"days": 3}),
         ("منذ ساعتين", {"hours": 2}), ("منذ ٣ أيام", {"days": 3}), ("منذ ساعة", {"hours": 1}),
         ("yesterday", {"days": 1}), ("دیروز", {"days": 1}), ("پرون", {"days": 1}),
+        # counts written as words
+        ("two days ago", {"days": 2}), ("Ten minutes ago", {"minutes": 10}),
+        ("دو روز پیش", {"days": 2}), ("سه ساعت قبل", {"hours": 3}),
+        ("دوه ورځې مخکې", {"days": 2}), ("یوه ورځ مخکې", {"days": 1}),
+        ("لس دقیقې مخکې", {"minutes": 10}),
     ],
 )  # fmt: skip
 def test_a_relative_time_is_counted_back_from_the_fetch(text, before):
