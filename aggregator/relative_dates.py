@@ -74,8 +74,10 @@ def time_ago(text: str) -> timedelta | None:
     if found:
         count, unit = (found[1], found[2]) if found[2] else (found[3], found[4])
         seconds = _DUALS.get(unit) or _UNITS[unit.lower()]
-        number = min(int(count), 10**6) if count and count.isdigit() else 1
-        number = _COUNTS.get((count or "").lower(), number)
+        if count and count.isdigit():
+            number = min(int(count), 10**6)
+        else:  # "an", "two", "دو"; none before an Arabic unit: one
+            number = _COUNTS.get((count or "").lower(), 1)
         return timedelta(seconds=number * seconds)
     return timedelta() if _NOW.search(text) else None
 

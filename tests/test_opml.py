@@ -197,6 +197,12 @@ def test_an_opml_list_is_imported_from_its_url(tmp_path, feed_server, capsys):
     assert "imported 1 of 1 feed from" in capsys.readouterr().out
     assert [s.url for s in load_config(config).sources] == ["https://amu.tv/feed/"]
     before = config.read_bytes()
+    assert (
+        main(["opml", "import", url.replace("://", "://desk:s3cret@"), "--config", str(config)])
+        == 0
+    )
+    said = capsys.readouterr().out
+    assert "every feed of it is followed already" in said and "s3cret" not in said
     gone = feed_server.url("/lists/gone.opml")
     assert main(["opml", "import", gone, "--config", str(config)]) == 2
     assert f"{gone}: HTTP 404" in capsys.readouterr().err

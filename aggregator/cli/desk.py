@@ -247,10 +247,11 @@ def _opml_data(where: str) -> bytes:
 
 def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     path: Path = args.config
+    shown = without_credentials(args.file)  # a shared list's URL may carry a login
     try:
         outlines = read_opml(_opml_data(args.file))
     except (OSError, OpmlError) as exc:
-        raise CommandFailed(f"{without_credentials(args.file)}: {exc}", EXIT_USAGE) from None
+        raise CommandFailed(f"{shown}: {exc}", EXIT_USAGE) from None
     text = _desk_text(path)
     try:
         names, urls = _followed(path, text)
@@ -285,11 +286,11 @@ def opml_import(args: argparse.Namespace, _config: Config | None) -> int:
     if not new:
         followed = any(o.kind is OutlineKind.FEED for o in outlines)
         why = "every feed of it is followed already" if followed else "it has no feed to follow"
-        print(f"nothing to import from {args.file}: {why}")
+        print(f"nothing to import from {shown}: {why}")
         return EXIT_OK
     _append(path, new, text)
     of = counted(len(feeds), "feed", "feeds")
-    print(f"imported {len(new)} of {of} from {args.file} into {path}")
+    print(f"imported {len(new)} of {of} from {shown} into {path}")
     return EXIT_OK
 
 
