@@ -238,23 +238,6 @@ class PruneReport:
             self.contents_cleared + self.entries_deleted + self.stories_deleted + self.runs_deleted
         )
 
-    def text(self) -> str:
-        verb = "would remove" if self.dry_run else "removed"
-        size = (
-            ""
-            if self.dry_run
-            else f"; database {_mb(self.bytes_before)} -> {_mb(self.bytes_after)}"
-        )
-        return (
-            f"prune {verb}: content of {self.contents_cleared} entries, "
-            f"{self.entries_deleted} entries, {self.stories_deleted} stories, "
-            f"{self.runs_deleted} runs{size}"
-        )
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
 
 @dataclass
 class RunReport:

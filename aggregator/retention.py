@@ -11,6 +11,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from aggregator.config import Retention
+from aggregator.errors import counted
 from aggregator.models import PruneReport
 from aggregator.store import NEW_FILE, Store
 
@@ -54,3 +55,20 @@ def prune_if_due(store: Store, retention: Retention, now: datetime) -> PruneRepo
     if last and datetime.fromisoformat(last) > now - PRUNE_EVERY:
         return None
     return prune(store, retention, now)
+
+
+def prune_said(report: PruneReport) -> str:
+    """What a prune did, or would do, in one line for the report and the daemon's log."""
+    verb = "would remove" if report.dry_run else "removed"
+    before, after = _mb(report.bytes_before), _mb(report.bytes_after)
+    size = "" if report.dry_run else f"; database {before} -> {after}"
+    return (
+        f"prune {verb}: content of {counted(report.contents_cleared, 'entry', 'entries')}, "
+        f"{counted(report.entries_deleted, 'entry', 'entries')}, "
+        f"{counted(report.stories_deleted, 'story', 'stories')}, "
+        f"{counted(report.runs_deleted, 'run', 'runs')}{size}"
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"

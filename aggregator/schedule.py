@@ -31,6 +31,7 @@ from aggregator.errors import counted
 from aggregator.lock import Busy, exclusive
 from aggregator.pacing import NETWORK_DOWN
 from aggregator.publish import publish
+from aggregator.retention import prune_said
 from aggregator.store import Store, database_failure
 
 log = logging.getLogger("aggregator.schedule")
@@ -83,7 +84,7 @@ def fetch_cycle(config: Config, paths: Paths, republish: bool = False) -> bool:
     for problem in report.problems:
         log.warning("%s", problem)
     if report.pruned and report.pruned.removed:
-        log.info("%s", report.pruned.text())
+        log.info("%s", prune_said(report.pruned))
     return bool(published)
 
 

@@ -51,7 +51,9 @@ def test_prune_dry_run_tells_exactly_what_prune_then_removes(tmp_path, capsys):
         assert store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == before
     assert main(args) == 0
     done = capsys.readouterr().out
-    numbers = re.compile(r"content of (\d+) entries, (\d+) entries, (\d+) stories, (\d+) runs")
+    numbers = re.compile(
+        r"content of (\d+) entr(?:y|ies), (\d+) entr(?:y|ies), (\d+) stor(?:y|ies), (\d+) runs?"
+    )
     assert "prune would remove:" in said and "prune removed:" in done
     assert numbers.search(said).groups() == numbers.search(done).groups()
     cleared, deleted, stories, runs = map(int, numbers.search(done).groups())
@@ -114,3 +116,16 @@ def test_prune_makes_the_items_of_a_source_whose_entries_it_cleared_be_cleaned_a
                 == counts
             )
             assert store.item_digests() == {"L": pack_digests([(b"L" * 8, kept)])}
+
+
+def test_a_prune_says_one_of_each_in_the_singular():
+    from aggregator.models import PruneReport
+    from aggregator.retention import prune_said
+
+    one = PruneReport(1, 1, 1, 1, 3 * 2**20, 2 * 2**20)
+    assert prune_said(one) == (
+        "prune removed: content of 1 entry, 1 entry, 1 story, 1 run; database 3.0 MB -> 2.0 MB"
+    )
+    dry = PruneReport(2, 0, 3, 4, 0, 0, dry_run=True)
+    said = prune_said(dry)
+    assert said == "prune would remove: content of 2 entries, 0 entries, 3 stories, 4 runs"

@@ -33,6 +33,7 @@ from aggregator.errors import counted
 from aggregator.models import Outcome, RunReport, SourceResult
 from aggregator.pacing import NETWORK_DOWN
 from aggregator.pipeline import run
+from aggregator.retention import prune_said
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -180,7 +181,7 @@ def cycle_handler(fetch: bool, publish: bool) -> Handler:
             for problem in report.problems:
                 say(f"warning    {problem}")
             if report.pruned and report.pruned.removed:
-                say(report.pruned.text())
+                say(prune_said(report.pruned))
             say(summary(report, output))
         if report.publish_error:
             error(report.publish_error)

@@ -19,7 +19,7 @@ from aggregator.cli.common import (
     seconds,
 )
 from aggregator.config import Config
-from aggregator.retention import prune
+from aggregator.retention import prune, prune_said
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 def prune_command(args: argparse.Namespace, config: Config) -> int:
     with locked(args), open_store(args, create=False) as store:
         report = prune(store, config.retention, pipeline.utcnow(), dry_run=args.dry_run)
-    print(report.text())
+    print(prune_said(report))
     return EXIT_OK
 
 
