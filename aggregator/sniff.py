@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import xml.sax
 
-from aggregator.charsets import BOM_STARTS
+from aggregator.charsets import BOM_STARTS, BOMS
 from aggregator.errors import one_line
 
 _MAGIC = (
@@ -45,10 +45,14 @@ def _binary(sample: str) -> bool:
 
 
 def _decoded(head: bytes) -> str:
-    """The start of a body as text: UTF-16 by its BOM, else UTF-8 (what is not, as U+FFFD)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
-    return head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    """The start of a body as text: in the encoding its BOM names, else UTF-8 (what is not,
+    as U+FFFD)."""
+    for bom, encoding in BOMS:
+        if head.startswith(bom):
+            text = head[len(bom) :]
+            whole = text if encoding == "utf-8" else text[: len(text) // 2 * 2]  # UTF-16's pairs
+            return whole.decode(encoding, errors="replace")
+    return head.decode("utf-8", errors="replace")
 
 
 def what_it_is(body: bytes, problem: object) -> str:
