@@ -9,9 +9,18 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-HINT = re.compile(  # anything for `players_as_links`
-    r"<(?:iframe|video|audio)\b|data-telegram-post", re.IGNORECASE
-)
+# what `players_as_links` reads, at a glance: each starts with a character that is the same in
+# any case, which `re` skips to; a first letter in either case, or two branches, make it try
+# every position (25 us, not 2, on a 2 KB article)
+_PLAYER_HINT = re.compile(r"<(?i:iframe|video|audio)\b")
+_TELEGRAM_HINT = re.compile(r"-(?i:telegram-post)(?<=(?i:data-telegram-post))")
+
+
+def has_players(fragment: str) -> bool:
+    """Whether the fragment may hold something `players_as_links` turns into a link."""
+    return bool(_PLAYER_HINT.search(fragment) or _TELEGRAM_HINT.search(fragment))
+
+
 # one element, start tag to end tag, each read once (possessive): a frame left open reads to
 # the end of the fragment, never again from a later "<"
 PLAYER = re.compile(

@@ -405,7 +405,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     if not fragment.strip():
         return ""
     fragment = shallow(fragment)
-    if embeds.HINT.search(fragment):
+    if embeds.has_players(fragment):
         fragment = embeds.players_as_links(fragment)
     if _LAZY_HINT.search(fragment):
         fragment = _IMG_TAG.sub(_waiting_source, fragment)
@@ -421,7 +421,15 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
 LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
 _LAZY = "(?:" + "|".join(map(re.escape, LAZY_SOURCES)) + ")"
 _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)"  # an attribute's value, quoted or not
-_LAZY_HINT = re.compile(_LAZY, re.IGNORECASE)
+# any of them, as `_LAZY` in any case finds them, from the "-" that each has (see `embeds`)
+_LAZY_HINT = re.compile(
+    "-(?:"
+    + "|".join(
+        f"(?i:{re.escape(name.partition('-')[2])})(?<=(?i:{re.escape(name)}))"
+        for name in LAZY_SOURCES
+    )
+    + ")"
+)
 _IMG_TAG = re.compile(r"<img\b[^<>]*+>", re.IGNORECASE)  # read once: see `_TAG_TOKEN`
 _LAZY_SOURCE = re.compile(rf"\s{_LAZY}\s*=\s*{_VALUE}", re.IGNORECASE)
 _SRC = re.compile(rf"\ssrc\s*=\s*{_VALUE}", re.IGNORECASE)
@@ -465,7 +473,7 @@ _READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """Shorten plain text at a word boundary, marking the cut with an ellipsis (WordPress's own
     "[…]" marker becomes one too)."""
-    if _READ_MORE.search(text):
+    if text.rstrip().endswith("]") and _READ_MORE.search(text):  # a search reads it all
         text = _READ_MORE.sub("", text)
         text += " …" if text.endswith((".", "!", "?")) else "…"
     return _shortened(text, limit)

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.embeds import players_as_links
+from aggregator.embeds import has_players, players_as_links
 from aggregator.models import RawEntry
 from aggregator.normalize import normalize_entry, sanitize_html
 
@@ -90,3 +90,22 @@ def test_an_entry_keeps_its_video_as_a_safe_link_in_every_field():
     assert "iframe" not in entry.content_html and "onload" not in entry.content_html
     assert entry.excerpt == "President speaks in Kabul. Watch: ▶ YouTube"
     assert sanitize_html('<iframe src="https://ads.example.com/"></iframe><p>x</p>') == "<p>x</p>"
+
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ('<IFRAME SRC="https://player.vimeo.com/video/1"></IFRAME>', True),
+        ('<p>a</p><Video src="https://k.af/v.mp4"></Video>', True),
+        ('<AUDIO src="https://k.af/a.mp3">', True),
+        ('<script DATA-Telegram-Post="tolonews/1"></script>', True),
+        ("<iframes>", False),  # another element
+        ("<p>video audio iframe</p>", False),
+        ('<p data-telegram="a/1">telegram-post</p>', False),
+        ("", False),
+    ],
+)
+def test_players_are_found_in_any_case_and_only_players(fragment, expected):
+    assert has_players(fragment) is expected
+    assert ("<a href=" in sanitize_html(fragment)) is expected  # made a link whatever its case

@@ -173,6 +173,7 @@ PIXEL = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
         ),
         ("<img data-src=/b.jpg class=lazyload>", '<img src="https://k.af/b.jpg">'),
         ("<IMG SRC='/spin.gif' DATA-ORIGINAL='/c.jpg'>", '<img src="https://k.af/c.jpg">'),
+        ('<img src="/s.gif" Data-Lazy-Src="/e.jpg">', '<img src="https://k.af/e.jpg">'),
         ('<img src="/d.jpg" data-id="7">', '<img src="https://k.af/d.jpg">'),
         ('<img data-src="javascript:alert(1)" alt="x">', ""),  # and no picture without a source
         (f'<p>text<img src="{PIXEL}"></p>', "<p>text</p>"),
