@@ -613,8 +613,11 @@ def normalize_entry(
     url = canonical_url(link)
     summary = sanitize_html(raw.summary, raw.base)
     content = sanitize_html(raw.content, raw.base)
-    text = plain_text(content or summary)
-    title = _shortened(clean_title(raw.title) or excerpt(text, 80) or url, TITLE_CHARS)
+    lede, title = plain_text(summary), clean_title(raw.title)
+    if not (lede and title):  # the article's own text stands in: made only then, it is long
+        text = plain_text(content or summary)
+        lede, title = lede or text, title or excerpt(text, 80)
+    title = _shortened(title or url, TITLE_CHARS)
     published, dated_as, updated = dates(raw, now)
     return Entry(
         source=source,
@@ -623,7 +626,7 @@ def normalize_entry(
         title=title,
         summary_html=summary,
         content_html=content,
-        excerpt=excerpt(plain_text(summary) or text),
+        excerpt=excerpt(lede),
         published=published,
         updated=updated,
         language=entry_language(raw.language, feed_language, language),

@@ -459,3 +459,24 @@ def test_a_link_longer_than_servers_take_is_no_link():
     entry = normalize_entry(raw, "K", "en", NOW)
     assert entry.links == ("https://k.af/2",)
     assert [m.url for m in entry.media] == ["https://k.af/p.jpg"]
+
+
+BODY = "<p>The article's own text, at length.</p>"
+TEXT = "The article's own text, at length."
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "content", "expected"),
+    [
+        ("Own title", "<p>The summary.</p>", BODY, ("Own title", "The summary.")),
+        ("", "<p>The summary.</p>", BODY, (TEXT, "The summary.")),
+        ("", "<p>The summary.</p>", "", ("The summary.", "The summary.")),
+        ("Own title", "", BODY, ("Own title", TEXT)),
+        ("<b></b>", "<p> </p>", BODY, (TEXT, TEXT)),  # nothing of either: the text for both
+    ],
+)
+def test_a_missing_title_or_summary_is_made_from_the_article_text(
+    title, summary, content, expected
+):
+    entry = normalize_entry(raw(title=title, summary=summary, content=content), "K", "en", NOW)
+    assert (entry.title, entry.excerpt) == expected
