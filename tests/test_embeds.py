@@ -92,7 +92,6 @@ def test_an_entry_keeps_its_video_as_a_safe_link_in_every_field():
     assert sanitize_html('<iframe src="https://ads.example.com/"></iframe><p>x</p>') == "<p>x</p>"
 
 
-
 @pytest.mark.parametrize(
     ("fragment", "expected"),
     [
