@@ -243,10 +243,20 @@ def test_entry_without_http_link_is_dropped():
         assert normalize_entry(raw(link=f"https://{host}/a"), "K", "en", NOW).url.isascii()
 
 
-def test_a_base_the_sanitizer_refuses_drops_relative_links_only():
-    """A base whose host is no name to nh3 (an empty punycode label) raised, losing the entry."""
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://xn--bad-.example/",  # no name to nh3 (an empty punycode label): it raised
+        "ftp://k.com/feed",
+        "javascript:alert(1)//",
+        "/feed",
+        "",
+        None,
+    ],
+)
+def test_a_base_the_sanitizer_refuses_drops_relative_links_only(base):
     html = '<p>Read <a href="/a">this</a> and <a href="https://k.com/b">that</a></p>'
-    assert sanitize_html(html, "https://xn--bad-.example/") == (
+    assert sanitize_html(html, base) == (
         '<p>Read <a rel="noopener noreferrer nofollow">this</a> and '
         '<a href="https://k.com/b" rel="noopener noreferrer nofollow">that</a></p>'
     )
