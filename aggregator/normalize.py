@@ -475,7 +475,7 @@ _READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """Shorten plain text at a word boundary, marking the cut with an ellipsis (WordPress's own
     "[…]" marker becomes one too)."""
-    if text.rstrip().endswith("]") and _READ_MORE.search(text):  # a search reads it all
+    if text.rstrip().endswith("]") and _READ_MORE.search(text):  # its search tries every place
         text = _READ_MORE.sub("", text)
         text += " …" if text.endswith((".", "!", "?")) else "…"
     return _shortened(text, limit)
