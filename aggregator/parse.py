@@ -78,6 +78,44 @@ def _reads_as_html(text: str) -> bool:
     )
 
 
+# an http(s) address in plain text, and what may end a sentence after it rather than the address
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
+_AFTER_URL = ".,;:!?"
+
+
+def _linked_text(text: str) -> str:
+    """Plain text as HTML that reads as it was written: escaped, its line breaks kept, and its
+    http(s) addresses links. YouTube's video descriptions (Media RSS's `media:description`,
+    plain text, which feedparser labels HTML) are written so: a line of their own per link."""
+    parts, at = [], 0
+    for found in _URL_IN_TEXT.finditer(text):
+        url = found[0].rstrip(_AFTER_URL)
+        while url.endswith(")") and url.count("(") < url.count(")"):  # "(see https://x/a)"
+            url = url[:-1].rstrip(_AFTER_URL)
+        end = found.start() + len(url)
+        address = html.escape(url)
+        parts += [
+            html.escape(text[at : found.start()], quote=False),
+            f'<a href="{address}">{address}</a>',
+        ]
+        at = end
+    parts.append(html.escape(text[at:], quote=False))
+    return "<br>".join("".join(parts).strip().splitlines())
+
+
+def _summary(entry: Any) -> str:
+    """The entry's summary as HTML (none: its first content, which feedparser copied as its
+    summary). A YouTube video's is its description, plain text that feedparser labels HTML,
+    unless it plainly holds HTML (a feed that copies YouTube's, with a summary of its own)."""
+    detail = entry.get("summary_detail")
+    if not detail:
+        return _as_html((entry.get("content") or [{}])[0])
+    value = str(detail.get("value") or "")
+    if entry.get("yt_videoid") and not _reads_as_html(value):
+        return _linked_text(value)
+    return _as_html(detail)
+
+
 def _content(entry: Any) -> str:
     """The fullest HTML body of an entry: `content:encoded` or Atom content, HTML preferred."""
     parts = entry.get("content") or []
@@ -125,13 +163,11 @@ def _raw_entry(entry: Any, feed_url: str = "") -> RawEntry:
     published = _date(dict.get(entry, "published"), entry.get("published_parsed"))
     updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
     title_detail = entry.get("title_detail") or {}
-    # none where feedparser copied the entry's first content as its summary
-    summary = entry.get("summary_detail") or (entry.get("content") or [{}])[0]
     return RawEntry(
         guid=entry.get("id") or None,
         link=link or None,
         title=entry.get("title") or "",
-        summary=_as_html(summary),
+        summary=_summary(entry),
         content=_content(entry),
         author=entry.get("author") or None,
         categories=tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term")),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aggregator.normalize import normalize_entry
-from aggregator.parse import NotAFeed, advertised_feed, parse_feed
+from aggregator.parse import NotAFeed, _linked_text, advertised_feed, parse_feed
 from tests.conftest import data_file
 
 RSS = {"content-type": "application/rss+xml"}
@@ -539,3 +539,53 @@ def test_a_json_feed_item_with_a_field_of_the_wrong_type_is_kept_without_that_fi
     body = json.dumps({"version": "https://jsonfeed.org/version/1", "items": [broken]}).encode()
     feed = parse_feed(body, {"content-type": "application/json"}, "https://x.example/f")
     assert feed.entries[0].link == "https://x.example/b"
+
+
+def test_a_youtube_description_keeps_its_lines_and_links():
+    """YouTube's channel feeds describe a video in media:description, plain text that
+    feedparser labels HTML: its lines ran together and its addresses were not links."""
+    feed = parse_feed(
+        data_file("youtube_channel.xml"),
+        {"content-type": "application/atom+xml; charset=UTF-8"},
+        "https://www.youtube.com/feeds/videos.xml?channel_id=UCz1Ww8Zt0pSdE1ZkL9Gm2wA",
+    )
+    entry = normalize_entry(feed.entries[0], "TOLOnews YouTube", None, datetime.now(UTC))
+    rel = ' rel="noopener noreferrer nofollow"'
+    assert entry.summary_html == (
+        "Top stories tonight: flour prices rise in Kabul &amp; Herat &lt;full report&gt;.<br>"
+        f'Read more: <a href="https://tolonews.com/afghanistan-190123"{rel}>'
+        "https://tolonews.com/afghanistan-190123</a>.<br><br>Follow us:<br>"
+        f'Facebook: <a href="https://www.facebook.com/TOLOnews"{rel}>'
+        "https://www.facebook.com/TOLOnews</a><br>"
+        f'Wikipedia (<a href="https://en.wikipedia.org/wiki/TOLOnews"{rel}>'
+        "https://en.wikipedia.org/wiki/TOLOnews</a>)"
+    )
+    assert entry.excerpt.startswith(
+        "Top stories tonight: flour prices rise in Kabul & Herat <full report>. Read more: "
+    )
+    assert entry.links[0] == "https://tolonews.com/afghanistan-190123"
+    assert entry.url == "https://www.youtube.com/watch?v=Qm3vT9bXk2A"
+
+
+@pytest.mark.parametrize(
+    ("text", "linked"),
+    [
+        ("see https://k.af/a_(b).", 'see <a href="https://k.af/a_(b)">https://k.af/a_(b)</a>.'),
+        ("(https://k.af/a)!", '(<a href="https://k.af/a">https://k.af/a</a>)!'),
+        ('x https://k.af/?a=1&b="2"', 'x <a href="https://k.af/?a=1&amp;b=">https://k.af/?a=1&amp;b=</a>"2"'),
+        ("javascript:alert(1) ftp://k.af/", "javascript:alert(1) ftp://k.af/"),
+        ("a\r\nb\rc", "a<br>b<br>c"),
+    ],
+)  # fmt: skip
+def test_plain_text_links_only_its_http_addresses(text, linked):
+    assert _linked_text(text) == linked
+
+
+def test_a_copy_of_a_youtube_feed_with_html_of_its_own_keeps_it():
+    body = data_file("youtube_channel.xml").replace(
+        b"<media:group>",
+        b'<summary type="html">&lt;p&gt;Watch &lt;a href="https://k.af/a"&gt;here&lt;/a&gt;'
+        b"&lt;/p&gt;</summary><media:group>",
+    )
+    feed = parse_feed(body, {"content-type": "application/atom+xml"}, "https://k.af/videos.xml")
+    assert feed.entries[0].summary == '<p>Watch <a href="https://k.af/a">here</a></p>'
