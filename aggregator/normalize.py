@@ -307,14 +307,28 @@ def is_http_url(url: str | None) -> bool:
 def xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot carry (control characters, lone surrogates), and those
     it discourages and HTML forbids (C1 controls, U+FDD0 to U+FDEF, U+FFFE, U+FFFF)."""
-    return _NOT_XML.sub("", text)
+    return text if _plain_ascii(text) else _NOT_XML.sub("", text)
+
+
+# what `_NOT_XML` (and `_NOT_XML_OR_MARK`) finds in ASCII: its controls but tab, LF and CR
+_ASCII_NOT_XML = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether the text is ASCII without a character `_NOT_XML` drops: found by bytes in C,
+    where a regular expression's class tests a character at a time (1.5 us, not 7, for 2 KB
+    of an English article; others take the expression's way)."""
+    if not text.isascii():
+        return False
+    data = text.encode("ascii")
+    return len(data.translate(None, _ASCII_NOT_XML)) == len(data)
 
 
 def collapse(text: str) -> str:
     """Collapse runs of whitespace to one space, trim, drop characters XML cannot carry, and
     keep at most three combining marks on a letter (Vietnamese needs two)."""
     joined = " ".join(text.split())  # split() and regex \s agree on what is a space
-    if _NOT_XML_OR_MARK.search(joined) is None:
+    if _plain_ascii(joined) or _NOT_XML_OR_MARK.search(joined) is None:
         return joined
     kept = _STACKED.sub("", xml_safe(joined))
     return " ".join(kept.split())  # a dropped character may have left two spaces

@@ -19,6 +19,7 @@ from aggregator.normalize import (
     SkipEntry,
     canonical_url,
     clean_title,
+    collapse,
     digest_context,
     excerpt,
     normalize_entry,
@@ -26,6 +27,7 @@ from aggregator.normalize import (
     raw_digest,
     sanitize_html,
     shallow,
+    xml_safe,
 )
 from aggregator.rules import Rules, RuleSet
 
@@ -490,3 +492,11 @@ def test_a_missing_title_or_summary_is_made_from_the_article_text(
 ):
     entry = normalize_entry(raw(title=title, summary=summary, content=content), "K", "en", NOW)
     assert (entry.title, entry.excerpt) == expected
+
+
+def test_every_ascii_control_xml_cannot_carry_is_dropped_and_only_those():
+    for code in range(128):
+        kept = code in (0x09, 0x0A, 0x0D) or 0x20 <= code < 0x7F
+        text = f"Kabul {chr(code)}news"
+        assert xml_safe(text) == (text if kept else "Kabul news"), hex(code)
+        assert collapse(text) == (" ".join(text.split()) if kept else "Kabul news"), hex(code)
