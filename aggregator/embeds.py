@@ -9,11 +9,24 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-# what `players_as_links` reads, at a glance: each starts with a character that is the same in
-# any case, which `re` skips to; a first letter in either case, or two branches, make it try
-# every position (25 us, not 2, on a 2 KB article)
+
+def hyphen_hint(*names: str) -> re.Pattern[str]:
+    """A search for any of these hyphenated names in any case that starts at their first "-",
+    a character the same in any case, which `re` skips to; a first letter in either case, or
+    two branches, make it try every position (25 us, not 2, on a 2 KB article). The rest of
+    each name is checked from there, back and forth."""
+    return re.compile(
+        "-(?:"
+        + "|".join(
+            f"(?i:{re.escape(name.partition('-')[2])})(?<=(?i:{re.escape(name)}))" for name in names
+        )
+        + ")"
+    )
+
+
+# what `players_as_links` reads, at a glance: each from a character the same in any case
 _PLAYER_HINT = re.compile(r"<(?i:iframe|video|audio)\b")
-_TELEGRAM_HINT = re.compile(r"-(?i:telegram-post)(?<=(?i:data-telegram-post))")
+_TELEGRAM_HINT = hyphen_hint("data-telegram-post")
 
 
 def has_players(fragment: str) -> bool:

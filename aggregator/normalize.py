@@ -435,15 +435,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
 LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
 _LAZY = "(?:" + "|".join(map(re.escape, LAZY_SOURCES)) + ")"
 _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)"  # an attribute's value, quoted or not
-# any of them, as `_LAZY` in any case finds them, from the "-" that each has (see `embeds`)
-_LAZY_HINT = re.compile(
-    "-(?:"
-    + "|".join(
-        f"(?i:{re.escape(name.partition('-')[2])})(?<=(?i:{re.escape(name)}))"
-        for name in LAZY_SOURCES
-    )
-    + ")"
-)
+_LAZY_HINT = embeds.hyphen_hint(*LAZY_SOURCES)  # any of them, as `_LAZY` finds them
 _IMG_TAG = re.compile(r"<img\b[^<>]*+>", re.IGNORECASE)  # read once: see `_TAG_TOKEN`
 _LAZY_SOURCE = re.compile(rf"\s{_LAZY}\s*=\s*{_VALUE}", re.IGNORECASE)
 _SRC = re.compile(rf"\ssrc\s*=\s*{_VALUE}", re.IGNORECASE)
