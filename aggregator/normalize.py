@@ -504,9 +504,15 @@ def outbound_links(fragment: str, own_url: str) -> tuple[str, ...]:
     return tuple(_first_distinct(((link, None) for link in links if link != own_url), MAX_LINKS))
 
 
-def clean_media(media: tuple[Media, ...]) -> tuple[Media, ...]:
-    """The entry's files with http(s) URLs, made canonical, each once; the first `MAX_MEDIA`."""
-    files = ((canonical_url(m.url), m) for m in media if link_problem(m.url) is None)
+def clean_media(media: tuple[Media, ...], base: str | None = None) -> tuple[Media, ...]:
+    """The entry's files with http(s) URLs, made canonical, each once; the first `MAX_MEDIA`.
+    A URL is resolved against `base` (feedparser leaves an RSS enclosure's relative URL as it
+    is); one that is the base itself names no file: an Atom enclosure's empty href, which
+    feedparser resolves to the feed."""
+    own = canonical_url(base) if media and base and is_http_url(base) else None
+    resolved = ((joined_url(base, m.url) if own else m.url, m) for m in media)
+    usable = ((canonical_url(url), m) for url, m in resolved if url and not link_problem(url))
+    files = ((url, m) for url, m in usable if url != own)
     return tuple(
         replace(item, url=url, type=(item.type or "").strip() or None)
         for url, item in _first_distinct(files, MAX_MEDIA).items()
@@ -574,7 +580,7 @@ def timely(raw: RawEntry, now: datetime) -> bool:
     return not any(moment and moment > ahead for moment in (raw.published, raw.updated))
 
 
-NORMALIZE_FORMAT = 10  # raise it when normalize_entry cleans the same raw entry differently
+NORMALIZE_FORMAT = 11  # raise it when normalize_entry cleans the same raw entry differently
 _NH3 = getattr(nh3, "__version__", "")
 
 
@@ -613,7 +619,7 @@ def normalize_entry(
     """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish (its link,
     else a permalink guid, else its first enclosure). `language` is the one the editor gave
     its source, if any (`languages.entry_language`)."""
-    media = clean_media(raw.media)
+    media = clean_media(raw.media, raw.base)
     candidates = [raw.link, raw.guid, *(m.url for m in media)]
     link = next((c for c in candidates if c and link_problem(c) is None), None)
     if link is None:

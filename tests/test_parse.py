@@ -453,6 +453,39 @@ def test_relative_links_resolve_against_the_final_url():
     assert 'href="https://www.afintl.com/b/9"' in entry.summary_html  # resolved while cleaning
 
 
+def test_a_files_relative_url_resolves_and_an_empty_one_names_no_file():
+    """An RSS enclosure's relative URL, which feedparser leaves as it is, resolves against the
+    feed's URL (an item with no other link takes it); an Atom enclosure's empty href, which
+    feedparser resolves to the feed itself, names no file."""
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>/</link>'
+        b'<item><title>A</title><link>/a/1.html</link><enclosure url="/audio/1.mp3" '
+        b'type="audio/mpeg" length="9"/></item><item><title>B</title><guid isPermaLink="false">'
+        b'b</guid><enclosure url="audio/2.mp3" type="audio/mpeg" length="9"/></item>'
+        b'<item><title>C</title><link>/a/3.html</link><enclosure url="" length="9"/></item>'
+        b"</channel></rss>"
+    )
+    feed = parse_feed(rss, RSS, "https://radio.example.af/podcast/feed")
+    entries = [normalize_entry(raw, "R", "en", now) for raw in feed.entries]
+    assert [[m.url for m in e.media] for e in entries] == [
+        ["https://radio.example.af/audio/1.mp3"],
+        ["https://radio.example.af/podcast/audio/2.mp3"],
+        [],
+    ]
+    assert entries[1].url == "https://radio.example.af/podcast/audio/2.mp3"
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        b"<id>urn:f</id><updated>2026-11-28T00:00:00Z</updated><entry><title>A</title>"
+        b'<id>urn:a</id><updated>2026-11-28T00:00:00Z</updated><link href="https://k.af/a"/>'
+        b'<link rel="enclosure" href=""/><link rel="enclosure" href="p.jpg" type="image/jpeg"/>'
+        b"</entry></feed>"
+    )
+    feed = parse_feed(atom, {"content-type": "application/atom+xml"}, "https://k.af/feed/atom")
+    entry = normalize_entry(feed.entries[0], "K", "en", now)
+    assert [m.url for m in entry.media] == ["https://k.af/feed/p.jpg"]
+
+
 @pytest.mark.parametrize("body", [b"", b" \r\n\t"])
 def test_an_empty_body_is_said_to_be_empty(body):
     with pytest.raises(NotAFeed, match="the server sent an empty body"):
