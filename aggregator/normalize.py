@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
@@ -617,10 +618,11 @@ def normalize_entry(
     feed_language: str | None = None,
 ) -> Entry | None:
     """Clean one raw entry; raise SkipEntry when it has no http(s) link to publish (its link,
-    else a permalink guid, else its first enclosure). `language` is the one the editor gave
-    its source, if any (`languages.entry_language`)."""
+    else a permalink guid, else its first file that is not a picture, else its first picture).
+    `language` is the one the editor gave its source, if any (`languages.entry_language`)."""
     media = clean_media(raw.media, raw.base)
-    candidates = [raw.link, raw.guid, *(m.url for m in media)]
+    files = sorted(media, key=attrgetter("is_image"))  # a podcast's episode, not its cover
+    candidates = [raw.link, raw.guid, *(m.url for m in files)]
     link = next((c for c in candidates if c and link_problem(c) is None), None)
     if link is None:
         raise SkipEntry(link_problem(raw.link) or "no link")

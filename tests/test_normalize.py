@@ -264,6 +264,27 @@ def test_a_base_the_sanitizer_refuses_drops_relative_links_only(base):
     )
 
 
+def test_an_item_without_a_link_links_its_episode_not_its_cover():
+    """A podcast's item with no link of its own links its first file that is not a picture
+    (the episode), however the feed orders them; a picture only when it has nothing else."""
+    cover, thumb = (
+        Media("https://k.af/c.jpg", "image/jpeg"),
+        Media("https://k.af/t", medium="image"),
+    )
+    episode = Media("https://k.af/e.mp3", "audio/mpeg")
+    entry = normalize_entry(
+        raw(link=None, guid=None, media=(cover, thumb, episode)), "K", "en", NOW
+    )
+    assert entry.url == "https://k.af/e.mp3"
+    assert [m.url for m in entry.media] == [
+        "https://k.af/c.jpg",
+        "https://k.af/t",
+        "https://k.af/e.mp3",
+    ]
+    entry = normalize_entry(raw(link=None, guid=None, media=(cover, thumb)), "K", "en", NOW)
+    assert entry.url == "https://k.af/c.jpg"
+
+
 def test_guid_falls_back_to_canonical_link():
     entry = normalize_entry(raw(guid=None), "K", "en", NOW)
     assert entry.guid == "https://k.com/a"

@@ -473,7 +473,7 @@ def test_a_files_relative_url_resolves_and_an_empty_one_names_no_file():
         ["https://radio.example.af/podcast/audio/2.mp3"],
         [],
     ]
-    assert entries[1].url == "https://radio.example.af/podcast/audio/2.mp3"
+    assert entries[1].url == "https://radio.example.af/podcast/audio/2.mp3"  # its only link
     atom = (
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
         b"<id>urn:f</id><updated>2026-11-28T00:00:00Z</updated><entry><title>A</title>"
