@@ -442,6 +442,11 @@ def main() -> int:
     )
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
+    if not Path(f"/proc/self/task/{threading.get_native_id()}/children").exists():
+        parser.error(
+            "this kernel lists no process's children in /proc (CONFIG_PROC_CHILDREN): "
+            "the sampler could not see the workers, and would count none of their CPU"
+        )
     try:
         import reader  # noqa: F401
 
