@@ -187,12 +187,16 @@ class Edition:
 
     day: date
     stories: list[Story]
+    more: int = 0  # stories of the day that a cap left out
 
 
-def edition(store: Store, config: Config, day: date) -> Edition:
-    """Edition `day`, newest story first."""
+def edition(store: Store, config: Config, day: date, cap: int | None = None) -> Edition:
+    """Edition `day`, newest story first; with `cap`, only the `cap` stories the most outlets
+    carried (digest.xml's list: a desk of thousands of sources has ~100,000 stories a day)."""
     start, end = day_bounds(day, config.site.zone)
-    return Edition(day, _stories(store.stories_first_seen_between(start, end), config, store))
+    members = store.stories_first_seen_between(start, end, cap)
+    more = 0 if cap is None else max(store.story_count_between(start, end) - cap, 0)
+    return Edition(day, _stories(members, config, store), more)
 
 
 def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> dict[date, int]:

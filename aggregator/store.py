@@ -996,16 +996,33 @@ class Store:
         """How many stories the store holds."""
         return self.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
 
-    def stories_first_seen_between(self, start: datetime, end: datetime) -> list[StoredEntry]:
+    def stories_first_seen_between(
+        self, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[StoredEntry]:
         """Members of the stories first seen in [start, end) that were news then (not
-        `backlog`)."""
+        `backlog`); with `limit`, of only that many: those the most sources carried, then the
+        newest by their latest entry (a day of a desk of thousands of sources holds ~100,000)."""
+        day = "SELECT id FROM stories WHERE first_seen >= ? AND first_seen < ? AND NOT backlog"
+        if limit is not None:
+            day = (
+                f"SELECT e.story_id AS id FROM ({day}) d JOIN entries e ON e.story_id = d.id "
+                "GROUP BY e.story_id "
+                "ORDER BY COUNT(DISTINCT e.source) DESC, MAX(e.published) DESC, e.story_id "
+                f"LIMIT {int(limit)}"
+            )
         rows = self.conn.execute(
-            f"SELECT e.*, {_BODY}, s.first_seen AS story_first_seen FROM stories s "
-            f"JOIN entries e ON e.story_id = s.id {_WITH_BODY} "
-            "WHERE s.first_seen >= ? AND s.first_seen < ? AND NOT s.backlog",
+            f"SELECT e.*, {_BODY}, s.first_seen AS story_first_seen FROM ({day}) d "
+            f"JOIN stories s ON s.id = d.id JOIN entries e ON e.story_id = s.id {_WITH_BODY}",
             (ts(start), ts(end)),
         ).fetchall()
         return [_stored_entry(row) for row in rows]
+
+    def story_count_between(self, start: datetime, end: datetime) -> int:
+        """How many stories first seen in [start, end) were news then (not `backlog`)."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM stories WHERE first_seen >= ? AND first_seen < ? AND NOT backlog",
+            (ts(start), ts(end)),
+        ).fetchone()[0]
 
     def story_first_seens(self, since: datetime) -> list[tuple[datetime, int]]:
         """When stories first seen since `since` as news (not `backlog`) were first seen, and how

@@ -46,6 +46,7 @@ from aggregator.publish.status import status_html, status_json
 from aggregator.store import Store
 
 DIGEST_EDITIONS = 30
+DIGEST_STORIES = 300  # listed in a digest edition: the ones most outlets carried; the rest: archive
 # meta: fingerprints of what the last publish was made from, and the pages and feeds it wrote
 PAGES_KEY, STATUS_KEY, FILES_KEY = "publish.pages", "publish.status", "publish.files"
 _ARCHIVE_PAGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.html")
@@ -180,15 +181,14 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     counts = closed_days(store, config, now)
     due = {day: digest_due(day, config) for day in counts}
     sent_days = [day for day in counts if due[day] <= now][-DIGEST_EDITIONS:]
-    editions: dict[date, Edition] = {day: edition(store, config, day) for day in sent_days}
-    sent = [editions[day] for day in sent_days]
+    sent = [edition(store, config, day, DIGEST_STORIES) for day in sent_days]
     front = front_page(store, config, now, pool=pool)
     health = source_health(store, config, now)
     status_folder = config.status_folder or output
     today = now.astimezone(site.zone).date()
     pages = _fingerprint(
         renderer(), config.model_dump(mode="json"), today, stories, by_language, by_category,
-        list(counts.items()), [(e.day, e.stories, due[e.day]) for e in sent], front,
+        list(counts.items()), [(e.day, e.stories, e.more, due[e.day]) for e in sent], front,
     )  # fmt: skip
     status = _fingerprint(renderer(), [_timeless(row) for row in health])
     rendered: dict[Path, bytes] = {}
@@ -200,7 +200,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         new_days = [day for day in counts if day not in on_disk]
         archived = sorted(on_disk | set(new_days))
         for day in new_days:
-            built = editions.get(day) or edition(store, config, day)
+            built = edition(store, config, day)
             around = _neighbours(archived, day)
             write_atomic(
                 archive / f"{day.isoformat()}.html",

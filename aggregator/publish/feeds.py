@@ -222,7 +222,8 @@ def json_feed_bytes(
 
 
 def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]) -> bytes:
-    """digest.xml: one Atom entry per closed daily edition, for one update a day."""
+    """digest.xml: one Atom entry per closed daily edition, for one update a day; a capped
+    edition links its archive page for the rest."""
     host = urlsplit(site.link).hostname or "aggregator.invalid"
     fg = FeedGenerator()
     fg.id(f"tag:{host},2026:digest")
@@ -242,5 +243,12 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
         fe.link(href=site.link, rel="alternate")
         fe.published(due[edition.day])
         fe.updated(due[edition.day])
-        fe.content(f"<ul>\n{items}\n</ul>", type="html")
+        more = ""
+        if edition.more:
+            page = escape(site.published_url(f"archive/{edition.day.isoformat()}.html"))
+            stories = "story" if edition.more == 1 else "stories"
+            more = (
+                f'\n<p>{edition.more} more {stories} in <a href="{page}">the full edition</a>.</p>'
+            )
+        fe.content(f"<ul>\n{items}\n</ul>{more}", type="html")
     return fg.atom_str(pretty=True)
