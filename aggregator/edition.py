@@ -190,13 +190,24 @@ class Edition:
     more: int = 0  # stories of the day that a cap left out
 
 
-def edition(store: Store, config: Config, day: date, cap: int | None = None) -> Edition:
-    """Edition `day`, newest story first; with `cap`, only the `cap` stories the most outlets
-    carried (digest.xml's list: a desk of thousands of sources has ~100,000 stories a day)."""
+def edition(store: Store, config: Config, day: date, only: Sequence[str] | None = None) -> Edition:
+    """Edition `day`, newest story first; with `only`, those of its stories alone (digest.xml's
+    list, `digest_list`), and how many it leaves out."""
     start, end = day_bounds(day, config.site.zone)
-    members = store.stories_first_seen_between(start, end, cap)
-    more = 0 if cap is None else max(store.story_count_between(start, end) - cap, 0)
+    members = store.stories_first_seen_between(start, end, only)
+    more = 0 if only is None else max(store.story_count_between(start, end) - len(only), 0)
     return Edition(day, _stories(members, config, store), more)
+
+
+def digest_list(store: Store, config: Config, day: date, cap: int) -> tuple[list[str], bool]:
+    """The stories of edition `day` that digest.xml lists, the `cap` that the most outlets
+    carried, and whether they were chosen now. They are chosen once, at the edition's first
+    publish in digest.xml, and kept (`Store.set_listed`): a desk of thousands of sources has
+    ~100,000 stories a day, too many to rank again at every publish."""
+    listed = store.listed(day)
+    if listed is not None:
+        return listed[:cap], False
+    return store.most_carried(*day_bounds(day, config.site.zone), cap), True
 
 
 def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> dict[date, int]:

@@ -179,6 +179,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE stories ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0
     """,
+    # the stories digest.xml lists for an archived edition (a JSON list of their ids), chosen
+    # once: ranking a day of a desk of thousands of sources at every publish took seconds
+    """
+    ALTER TABLE editions ADD COLUMN listed TEXT
+    """,
 ]
 
 
@@ -997,25 +1002,30 @@ class Store:
         return self.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
 
     def stories_first_seen_between(
-        self, start: datetime, end: datetime, limit: int | None = None
+        self, start: datetime, end: datetime, only: Sequence[str] | None = None
     ) -> list[StoredEntry]:
         """Members of the stories first seen in [start, end) that were news then (not
-        `backlog`); with `limit`, of only that many: those the most sources carried, then the
-        newest by their latest entry (a day of a desk of thousands of sources holds ~100,000)."""
-        day = "SELECT id FROM stories WHERE first_seen >= ? AND first_seen < ? AND NOT backlog"
-        if limit is not None:
-            day = (
-                f"SELECT e.story_id AS id FROM ({day}) d JOIN entries e ON e.story_id = d.id "
-                "GROUP BY e.story_id "
-                "ORDER BY COUNT(DISTINCT e.source) DESC, MAX(e.published) DESC, e.story_id "
-                f"LIMIT {int(limit)}"
-            )
+        `backlog`); with `only`, of those of them only."""
         rows = self.conn.execute(
-            f"SELECT e.*, {_BODY}, s.first_seen AS story_first_seen FROM ({day}) d "
-            f"JOIN stories s ON s.id = d.id JOIN entries e ON e.story_id = s.id {_WITH_BODY}",
-            (ts(start), ts(end)),
+            f"SELECT e.*, {_BODY}, s.first_seen AS story_first_seen FROM stories s "
+            f"JOIN entries e ON e.story_id = s.id {_WITH_BODY} "
+            "WHERE s.first_seen >= ? AND s.first_seen < ? AND NOT s.backlog"
+            + ("" if only is None else " AND s.id IN (SELECT value FROM json_each(?))"),
+            (ts(start), ts(end), *(() if only is None else (json.dumps(list(only)),))),
         ).fetchall()
         return [_stored_entry(row) for row in rows]
+
+    def most_carried(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        """The `limit` stories first seen in [start, end) as news that the most sources
+        carried, then the newest by their latest entry."""
+        rows = self.conn.execute(
+            "SELECT e.story_id FROM stories s JOIN entries e ON e.story_id = s.id "
+            "WHERE s.first_seen >= ? AND s.first_seen < ? AND NOT s.backlog "
+            "GROUP BY e.story_id "
+            "ORDER BY COUNT(DISTINCT e.source) DESC, MAX(e.published) DESC, e.story_id LIMIT ?",
+            (ts(start), ts(end), limit),
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def story_count_between(self, start: datetime, end: datetime) -> int:
         """How many stories first seen in [start, end) were news then (not `backlog`)."""
@@ -1040,8 +1050,22 @@ class Store:
     def record_edition(self, day: date, stories: int, written: datetime) -> None:
         """Remember that the archive page of edition `day` was written, with its story count."""
         self.conn.execute(
-            "INSERT OR REPLACE INTO editions (day, stories, written) VALUES (?, ?, ?)",
+            "INSERT INTO editions (day, stories, written) VALUES (?, ?, ?) ON CONFLICT (day) "
+            "DO UPDATE SET stories = excluded.stories, written = excluded.written",
             (day.isoformat(), stories, ts(written)),
+        )
+
+    def listed(self, day: date) -> list[str] | None:
+        """The stories digest.xml lists for archived edition `day`, once chosen."""
+        row = self.conn.execute(
+            "SELECT listed FROM editions WHERE day = ?", (day.isoformat(),)
+        ).fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def set_listed(self, day: date, stories: list[str]) -> None:
+        """Keep the stories digest.xml lists for edition `day`, if it is archived."""
+        self.conn.execute(
+            "UPDATE editions SET listed = ? WHERE day = ?", (json.dumps(stories), day.isoformat())
         )
 
     def editions(self) -> dict[date, int]:

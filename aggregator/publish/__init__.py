@@ -16,6 +16,7 @@ from aggregator.edition import (
     FrontPage,
     closed_days,
     digest_due,
+    digest_list,
     edition,
     feed_stories,
     front_page,
@@ -181,7 +182,8 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     counts = closed_days(store, config, now)
     due = {day: digest_due(day, config) for day in counts}
     sent_days = [day for day in counts if due[day] <= now][-DIGEST_EDITIONS:]
-    sent = [edition(store, config, day, DIGEST_STORIES) for day in sent_days]
+    lists = {day: digest_list(store, config, day, DIGEST_STORIES) for day in sent_days}
+    sent = [edition(store, config, day, listed) for day, (listed, _) in lists.items()]
     front = front_page(store, config, now, pool=pool)
     health = source_health(store, config, now)
     status_folder = config.status_folder or output
@@ -253,6 +255,9 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
     for path, data in rendered.items():
         write_atomic(path, data)
     with store.transaction():  # what these files show: the next publish compares
+        for day, (listed, chosen) in lists.items():
+            if chosen:
+                store.set_listed(day, listed)
         store.set_meta(PAGES_KEY, "" if report.problems else pages)  # left-out stories: retry
         store.set_meta(STATUS_KEY, status)
         if rendered.keys() - set(status_files):
