@@ -1,6 +1,6 @@
 """A month of closed editions: what a publish costs once digest.xml and the archive hold 30 days.
 
-    python bench/editions_bench.py [--sources 500] [--per-source 20] [--days 32]
+    python bench/editions_bench.py [--sources 500] [--per-source 20] [--days 32] [--body-bytes 2000]
 
 Every simulated day, each source brings `--per-source` new items (English, Dari and Pashto),
 which are stored, clustered and published at noon, as a daily run would; then one publish more,
@@ -34,14 +34,19 @@ from aggregator.store import Store  # noqa: E402
 LANGUAGES = ("en", "fa", "ps")
 
 
-def entry(rng: random.Random, source: int, day: int, n: int, now: datetime) -> Entry:
-    """Item `n` of source `source` on day `day`: a title of its own, 40 words of text."""
+def entry(
+    rng: random.Random, source: int, day: int, n: int, now: datetime, body_bytes: int = 2000
+) -> Entry:
+    """Item `n` of source `source` on day `day`: a title of its own, 40 words of text and an
+    article of about `body_bytes`."""
     title = " ".join(rng.sample(WORDS, 6)).capitalize() + f" {source}-{n}-{day}"
     text = " ".join(rng.choice(WORDS) for _ in range(40))
+    body = " ".join(rng.choice(WORDS) for _ in range(body_bytes // 7))
     return Entry(
         source=f"Source {source}", guid=f"{source}-{n}-{day}",
         url=f"https://s{source}.example/{day}/{n}", title=title, summary_html=f"<p>{text}</p>",
-        content_html="", excerpt=text, published=now - timedelta(minutes=rng.randrange(600)),
+        content_html=f"<p>{body}</p>", excerpt=text,
+        published=now - timedelta(minutes=rng.randrange(600)),
         updated=None, language=LANGUAGES[source % 3],
     )  # fmt: skip
 
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--per-source", type=int, default=20)
     parser.add_argument("--days", type=int, default=32)
+    parser.add_argument("--body-bytes", type=int, default=2000)
     args = parser.parse_args()
     config = parse_config(config_text(args.sources))
     rng = random.Random(args.sources)
@@ -70,7 +76,8 @@ def main() -> None:
                 with store.transaction():
                     for source in range(args.sources):
                         for n in range(args.per_source):
-                            store.upsert_entry(entry(rng, source, day, n, now), now)
+                            item = entry(rng, source, day, n, now, args.body_bytes)
+                            store.upsert_entry(item, now)
                 assign_stories(config, store, now)
                 timed_publish(f"day {day + 1:2}", config, store, output, now)
             later = NOW + timedelta(minutes=30)
