@@ -199,6 +199,11 @@ def edition(store: Store, config: Config, day: date, only: Sequence[str] | None 
     return Edition(day, _stories(members, config, store), more)
 
 
+def most_carried(store: Store, config: Config, day: date, cap: int) -> list[str]:
+    """The `cap` stories of edition `day` that the most outlets carried, then the newest."""
+    return store.most_carried(*day_bounds(day, config.site.zone), cap)
+
+
 def digest_list(store: Store, config: Config, day: date, cap: int) -> tuple[list[str], bool]:
     """The stories of edition `day` that digest.xml lists, the `cap` that the most outlets
     carried, and whether they were chosen now. They are chosen once, at the edition's first
@@ -207,7 +212,7 @@ def digest_list(store: Store, config: Config, day: date, cap: int) -> tuple[list
     listed = store.listed(day)
     if listed is not None:
         return listed[:cap], False
-    return store.most_carried(*day_bounds(day, config.site.zone), cap), True
+    return most_carried(store, config, day, cap), True
 
 
 def closed_days(store: Store, config: Config, now: datetime, limit: int = 60) -> dict[date, int]:

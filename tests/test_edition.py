@@ -206,6 +206,35 @@ def test_a_new_sources_back_catalogue_is_in_no_edition(workspace, feed_server):
     assert "Harvest festival draws crowds" in rolling
 
 
+CARRIED = {  # a day's stories: title -> the outlets that carried it
+    "Salang tunnel reopens to traffic": "ABC",
+    "Wheat prices fall in Herat market": "AB",
+    "School term begins early in Balkh": "A",
+    "Kunduz council meets on water": "B",
+    "Bamyan festival draws visitors": "C",
+}
+
+
+def serve_outlets(feed_server, carried: dict[str, str]) -> list[dict[str, str]]:
+    """Outlets A, B and C, each with the stories of `carried` that it carried, on the 27th."""
+    day = "Fri, 27 Nov 2026 {}:00:00 +0000"
+    return [
+        {"name": f"Outlet {name}", "url": feed_server.add(f"/{name}/", make_rss(name, [
+            {"title": t, "link": f"https://story.example.af/{n}", "guid": f"{name}-{n}",
+             "date": day.format(10 + n)}
+            for n, (t, outlets) in enumerate(carried.items()) if name in outlets
+        ]))}
+        for name in "ABC"
+    ]  # fmt: skip
+
+
+def run_at(workspace, *moments: datetime) -> None:
+    config = load_config(workspace.config)
+    for now in moments:
+        with Store(workspace.db) as store:
+            run(config, store, workspace.output, now=now, force=True)
+
+
 def test_a_capped_digest_edition_lists_what_most_outlets_carried_and_links_the_rest(
     workspace, feed_server, monkeypatch
 ):
@@ -213,44 +242,42 @@ def test_a_capped_digest_edition_lists_what_most_outlets_carried_and_links_the_r
     the `DIGEST_STORIES` that the most outlets carried and counts the rest, which the day's
     archive page holds. The list is chosen once, as the archive page is written once."""
     monkeypatch.setattr("aggregator.publish.DIGEST_STORIES", 2)
-    day = "Fri, 27 Nov 2026 {}:00:00 +0000"
-    shared = {  # title: the outlets that carried it
-        "Salang tunnel reopens to traffic": "ABC",
-        "Wheat prices fall in Herat market": "AB",
-        "School term begins early in Balkh": "A",
-        "Kunduz council meets on water": "B",
-        "Bamyan festival draws visitors": "C",
-    }
-
-    def serve() -> list[dict[str, str]]:
-        return [
-            {"name": f"Outlet {name}", "url": feed_server.add(f"/{name}/", make_rss(name, [
-                {"title": t, "link": f"https://story.example.af/{n}", "guid": f"{name}-{n}",
-                 "date": day.format(10 + n)}
-                for n, (t, outlets) in enumerate(shared.items()) if name in outlets
-            ]))}
-            for name in "ABC"
-        ]  # fmt: skip
-
-    workspace.write_config(serve())
-    config = load_config(workspace.config)
+    carried = dict(CARRIED)
+    workspace.write_config(serve_outlets(feed_server, carried))
 
     def digest_after(*moments: datetime) -> str:
-        for now in moments:
-            with Store(workspace.db) as store:
-                run(config, store, workspace.output, now=now, force=True)
+        run_at(workspace, *moments)
         entry = feedparser.parse((workspace.output / "digest.xml").read_bytes()).entries[0]
         return entry.content[0].value
 
     listed = digest_after(BEFORE_MIDNIGHT, DIGEST_TIME)
     assert "Salang tunnel reopens" in listed and "Wheat prices fall" in listed
-    assert not any(title in listed for title, outlets in shared.items() if len(outlets) == 1)
+    assert not any(title in listed for title, outlets in carried.items() if len(outlets) == 1)
     assert '3 more stories in <a href="https://www.aopnews.com/archive/2026-11-27.html">' in listed
     archived = (workspace.output / "archive" / "2026-11-27.html").read_text(encoding="utf-8")
-    assert all(title in archived for title in shared)
+    assert all(title in archived for title in carried) and "Listed here" not in archived
 
-    shared["School term begins early in Balkh"] = "ABC"  # carried by more outlets, later
-    serve()
+    carried["School term begins early in Balkh"] = "ABC"  # carried by more outlets, later
+    serve_outlets(feed_server, carried)
     again = digest_after(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
     assert "School term begins" not in again and "Wheat prices fall" in again
     assert "3 more stories in" in again
+
+
+def test_a_capped_archive_page_lists_what_most_outlets_carried_and_counts_the_day(
+    workspace, feed_server, monkeypatch
+):
+    """An archive page of a desk of thousands of sources would hold ~100,000 stories (60 MB):
+    it lists the `ARCHIVE_STORIES` that the most outlets carried, then the newest, and says
+    how many the day had."""
+    monkeypatch.setattr("aggregator.publish.ARCHIVE_STORIES", 3)
+    workspace.write_config(serve_outlets(feed_server, CARRIED))
+    run_at(workspace, BEFORE_MIDNIGHT, AFTER_MIDNIGHT)
+    archived = (workspace.output / "archive" / "2026-11-27.html").read_text(encoding="utf-8")
+    on_page = [title for title in CARRIED if title in archived]
+    assert on_page == ["Salang tunnel reopens to traffic", "Wheat prices fall in Herat market",
+                       "Bamyan festival draws visitors"]  # fmt: skip
+    assert ">5 stories</p>" in archived
+    assert "Listed here: the 3 that the most outlets carried." in archived
+    index = (workspace.output / "archive" / "index.html").read_text(encoding="utf-8")
+    assert "(5 stories)" in index

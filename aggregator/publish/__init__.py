@@ -21,6 +21,7 @@ from aggregator.edition import (
     feed_stories,
     front_page,
     latest,
+    most_carried,
     section_feeds,
 )
 from aggregator.health import SourceHealth, source_health
@@ -48,6 +49,7 @@ from aggregator.store import Store
 
 DIGEST_EDITIONS = 30
 DIGEST_STORIES = 300  # listed in a digest edition: the ones most outlets carried; the rest: archive
+ARCHIVE_STORIES = 1_000  # on an archive page (about 1 MB): the ones most outlets carried
 # meta: fingerprints of what the last publish was made from, and the pages and feeds it wrote
 PAGES_KEY, STATUS_KEY, FILES_KEY = "publish.pages", "publish.status", "publish.files"
 _ARCHIVE_PAGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.html")
@@ -202,7 +204,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
         new_days = [day for day in counts if day not in on_disk]
         archived = sorted(on_disk | set(new_days))
         for day in new_days:
-            built = edition(store, config, day)
+            built = edition(store, config, day, most_carried(store, config, day, ARCHIVE_STORIES))
             around = _neighbours(archived, day)
             write_atomic(
                 archive / f"{day.isoformat()}.html",
@@ -212,7 +214,7 @@ def publish(config: Config, store: Store, output: Path, now: datetime) -> Publis
                 ),
             )
             with store.transaction():
-                store.record_edition(day, len(built.stories), now)
+                store.record_edition(day, len(built.stories) + built.more, now)
         _relink_archive(archive, archived, on_disk & _adjacent(archived, new_days))
         on_index = front.top + front.latest
         in_digest = [s for e in sent for s in e.stories]

@@ -73,14 +73,16 @@ class Section:
     heading: str
     hijri: str  # the same day in the Solar Hijri calendar, as Afghan readers date it
     day: date
-    count: int
+    count: int  # the day's stories
     groups: list[tuple[str, list[Story]]]
+    more: int = 0  # of them, the ones a cap left off the page
 
 
 def _section(config: Config, heading: str, edition: Edition) -> Section:
     groups = group_by_category(edition.stories, config)
     hijri = solar_hijri(edition.day, config.site.language)
-    return Section(heading, hijri, edition.day, len(edition.stories), groups)
+    count = len(edition.stories) + edition.more
+    return Section(heading, hijri, edition.day, count, groups, edition.more)
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,7 @@ def editions_atom(site: Site, editions: list[Edition], due: dict[date, datetime]
             page = escape(site.published_url(f"archive/{edition.day.isoformat()}.html"))
             stories = "story" if edition.more == 1 else "stories"
             more = (
-                f'\n<p>{edition.more} more {stories} in <a href="{page}">the full edition</a>.</p>'
+                f'\n<p>{edition.more} more {stories} in <a href="{page}">the day’s edition</a>.</p>'
             )
         fe.content(f"<ul>\n{items}\n</ul>{more}", type="html")
     return fg.atom_str(pretty=True)
